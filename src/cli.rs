@@ -1,0 +1,176 @@
+//! The command line: flags, subcommands, and how they combine with `config.toml`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+
+/// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
+#[derive(Debug, Parser)]
+#[command(name = "digitdash", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, train.
+    #[command(subcommand)]
+    pub command: Option<Subcommands>,
+    /// Training options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands besides training.
+#[derive(Debug, Subcommand)]
+pub enum Subcommands {
+    /// Time training steps and inference on this machine.
+    Bench(BenchArgs),
+}
+
+/// Options of a training run; each overrides the config file.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunArgs {
+    /// Config file [default: ./config.toml when present, else built-in defaults].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Train without the terminal dashboard, printing progress lines.
+    #[arg(long)]
+    pub headless: bool,
+    /// In headless mode, print one JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder holding the MNIST files (downloaded there if missing) [config: data.dir].
+    #[arg(long, value_name = "DIR", env = "DIGITDASH_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Training steps [config: train.steps].
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Images per mini-batch [config: train.batch_size].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Adam's learning rate [config: train.learning_rate].
+    #[arg(long, value_name = "X")]
+    pub lr: Option<f64>,
+    /// Seed of initialisation and data order [config: train.seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Steps between test-set evaluations, 0 for only at the end [config: train.eval_every].
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Steps between progress lines in headless mode [config: log.log_every].
+    #[arg(long, value_name = "N")]
+    pub log_every: Option<u64>,
+    /// Exit with status 3 when the final test accuracy is below ACC (0..1), for CI.
+    #[arg(long, value_name = "ACC")]
+    pub fail_under: Option<f64>,
+}
+
+/// Options of `digitdash bench`.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Timed training steps (after warm-up).
+    #[arg(long, default_value_t = 30)]
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Mini-batch size of the timed steps.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+    /// Print one JSON object at the end instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The config file to read: `--config` if given, else `./config.toml` if it exists.
+fn config_path(args: &RunArgs) -> Option<PathBuf> {
+    args.config
+        .clone()
+        .or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()))
+}
+
+/// Builds the effective config: built-in defaults, then the file, then flags; then checks it.
+pub fn resolve_config(args: &RunArgs) -> Result<Config, ConfigError> {
+    let path = config_path(args);
+    let mut config = match &path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    apply_overrides(&mut config, args);
+    let origin = |field: &'static str| describe_origin(field, args, path.as_deref());
+    config.validate(&origin)?;
+    Ok(config)
+}
+
+fn apply_overrides(config: &mut Config, args: &RunArgs) {
+    let t = &mut config.train;
+    if let Some(dir) = &args.data_dir {
+        config.data.dir = dir.clone();
+    }
+    t.steps = args.steps.unwrap_or(t.steps);
+    t.batch_size = args.batch_size.unwrap_or(t.batch_size);
+    t.learning_rate = args.lr.unwrap_or(t.learning_rate);
+    t.seed = args.seed.unwrap_or(t.seed);
+    t.eval_every = args.eval_every.unwrap_or(t.eval_every);
+    config.log.log_every = args.log_every.unwrap_or(config.log.log_every);
+}
+
+/// Where the value of `field` came from, for error messages.
+fn describe_origin(field: &str, args: &RunArgs, path: Option<&Path>) -> String {
+    let flag = match field {
+        "train.steps" => args.steps.map(|_| "--steps"),
+        "train.batch_size" => args.batch_size.map(|_| "--batch-size"),
+        "train.learning_rate" => args.lr.map(|_| "--lr"),
+        "train.eval_every" => args.eval_every.map(|_| "--eval-every"),
+        "log.log_every" => args.log_every.map(|_| "--log-every"),
+        _ => None,
+    };
+    match (flag, path) {
+        (Some(flag), _) => format!("command-line flag {flag}"),
+        (None, Some(path)) => format!("config file {}", path.display()),
+        (None, None) => "built-in defaults".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_name_themselves_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[train]\nsteps = 10\nlearning_rate = 0.5\n").unwrap();
+        let mut args = RunArgs {
+            config: Some(file.clone()),
+            steps: Some(3),
+            ..Default::default()
+        };
+        let config = resolve_config(&args).unwrap();
+        assert_eq!(config.train.steps, 3);
+        assert_eq!(config.train.learning_rate, 0.5);
+
+        args.lr = Some(0.0);
+        let err = resolve_config(&args).unwrap_err().to_string();
+        assert!(
+            err.contains("--lr") && err.contains("train.learning_rate"),
+            "{err}"
+        );
+
+        args.lr = None;
+        std::fs::write(&file, "[train]\nbatch_size = 0\n").unwrap();
+        let err = resolve_config(&args).unwrap_err().to_string();
+        assert!(
+            err.contains("c.toml") && err.contains("train.batch_size"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_naming_it() {
+        let args = RunArgs {
+            config: Some(PathBuf::from("/nonexistent/digitdash.toml")),
+            ..Default::default()
+        };
+        let err = resolve_config(&args).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/digitdash.toml"), "{err}");
+    }
+}

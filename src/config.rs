@@ -1,0 +1,284 @@
+//! The run's settings: built-in defaults, `config.toml`, and command-line overrides.
+//!
+//! Defaults reproduce the TensorFlow tutorial. A config file may set any subset of keys;
+//! unknown keys and wrong types are errors that name the file, the line and the fix.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::data::download::DEFAULT_MIRRORS;
+use crate::model::Init;
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Optimisation settings.
+    pub train: TrainConfig,
+    /// Where MNIST comes from.
+    pub data: DataConfig,
+    /// What the reporters print.
+    pub log: LogConfig,
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Training steps (mini-batches) in the run.
+    pub steps: u64,
+    /// Images per mini-batch.
+    pub batch_size: usize,
+    /// Adam's learning rate (the peak rate when a schedule is used).
+    pub learning_rate: f64,
+    /// Learning-rate schedule over the run.
+    pub schedule: Schedule,
+    /// Fraction of the steps spent warming up (one-cycle schedule only).
+    pub warmup_fraction: f64,
+    /// Seed of the weight initialisation and of the data order.
+    pub seed: u64,
+    /// How the weights start.
+    pub init: Init,
+    /// Steps between evaluations on the test set (0: only at the end).
+    pub eval_every: u64,
+    /// Images per forward pass when evaluating.
+    pub eval_batch_size: usize,
+}
+
+/// A learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// The same rate throughout (the tutorial).
+    #[default]
+    Constant,
+    /// Linear warm-up from rate/25 to the rate, then cosine decay to zero.
+    OneCycle,
+}
+
+/// Where MNIST comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Folder holding the four IDX files (gzip or raw).
+    pub dir: PathBuf,
+    /// Download missing files from `mirrors` on first run.
+    pub download: bool,
+    /// Base URLs tried in order; a file's URL is the base followed by its name.
+    pub mirrors: Vec<String>,
+}
+
+/// What the reporters print.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Steps between progress lines in headless mode.
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 20_000,
+            batch_size: 50,
+            learning_rate: 1e-4,
+            schedule: Schedule::Constant,
+            warmup_fraction: 0.2,
+            seed: 0,
+            init: Init::Tutorial,
+            eval_every: 1000,
+            eval_batch_size: 500,
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data/mnist"),
+            download: true,
+            mirrors: DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { log_every: 100 }
+    }
+}
+
+/// A config that could not be read or does not make sense.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}. Check the path given to --config, or run without it to use the built-in defaults.")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this config (syntax, unknown key, wrong type).
+    #[error("config file {path} is invalid: {message}\nFix that line (the keys and their meaning are listed in the config.toml shipped with digitdash), or delete the key to use its default.")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {field} = {value} (from {origin}): {rule}")]
+    Invalid {
+        /// The dotted key, e.g. `train.learning_rate`.
+        field: &'static str,
+        /// The offending value as written.
+        value: String,
+        /// Where it came from: a file path or a command-line flag.
+        origin: String,
+        /// What a valid value looks like.
+        rule: &'static str,
+    },
+}
+
+impl Config {
+    /// Parses a config from TOML text; `path` names it in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// The config as TOML text (for run records).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every value that a type alone cannot; `origin` says where values came from.
+    pub fn validate(&self, origin: &dyn Fn(&'static str) -> String) -> Result<(), ConfigError> {
+        let t = &self.train;
+        let checks: [(&'static str, bool, String, &'static str); 7] = [
+            (
+                "train.steps",
+                t.steps > 0,
+                t.steps.to_string(),
+                "it must be at least 1",
+            ),
+            (
+                "train.batch_size",
+                (1..=60_000).contains(&t.batch_size),
+                t.batch_size.to_string(),
+                "it must be between 1 and 60000 (the tutorial uses 50)",
+            ),
+            (
+                "train.learning_rate",
+                t.learning_rate.is_finite() && t.learning_rate > 0.0 && t.learning_rate < 10.0,
+                t.learning_rate.to_string(),
+                "it must be a number above 0 and below 10 (the tutorial uses 1e-4)",
+            ),
+            (
+                "train.warmup_fraction",
+                (0.0..1.0).contains(&t.warmup_fraction),
+                t.warmup_fraction.to_string(),
+                "it must be at least 0 and below 1",
+            ),
+            (
+                "train.eval_batch_size",
+                (1..=10_000).contains(&t.eval_batch_size),
+                t.eval_batch_size.to_string(),
+                "it must be between 1 and 10000",
+            ),
+            (
+                "log.log_every",
+                self.log.log_every > 0,
+                self.log.log_every.to_string(),
+                "it must be at least 1",
+            ),
+            (
+                "data.mirrors",
+                !self.data.download || !self.data.mirrors.is_empty(),
+                "[]".to_string(),
+                "list at least one mirror, or set data.download = false",
+            ),
+        ];
+        match checks.into_iter().find(|(_, ok, _, _)| !ok) {
+            None => Ok(()),
+            Some((field, _, value, rule)) => Err(ConfigError::Invalid {
+                field,
+                value,
+                origin: origin(field),
+                rule,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("test.toml"))
+    }
+
+    fn validate(config: &Config) -> Result<(), ConfigError> {
+        config.validate(&|_| "test.toml".to_string())
+    }
+
+    #[test]
+    fn shipped_config_file_equals_the_built_in_defaults() {
+        let shipped = include_str!("../config.toml");
+        assert_eq!(parse(shipped).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_partial_file_keeps_defaults_for_the_rest() {
+        let config = parse("[train]\nsteps = 7\n").unwrap();
+        assert_eq!(config.train.steps, 7);
+        assert_eq!(config.train.batch_size, 50);
+        assert_eq!(config.log, LogConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_line() {
+        let err = parse("[train]\nsteps = 7\nbatchsize = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("test.toml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("batchsize"), "{err}");
+        let err = parse("[train]\nlearning_rate = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected_with_the_field_name() {
+        for (text, field) in [
+            ("[train]\nlearning_rate = 0.0\n", "train.learning_rate"),
+            ("[train]\nlearning_rate = -1e-3\n", "train.learning_rate"),
+            ("[train]\nbatch_size = 0\n", "train.batch_size"),
+            ("[train]\nsteps = 0\n", "train.steps"),
+            ("[log]\nlog_every = 0\n", "log.log_every"),
+        ] {
+            let config = parse(text).unwrap();
+            let err = validate(&config).unwrap_err().to_string();
+            assert!(err.contains(field), "{text}: {err}");
+            assert!(err.contains("test.toml"), "{err}");
+        }
+        validate(&Config::default()).unwrap();
+    }
+}

@@ -1,0 +1,143 @@
+//! A safe, bounds-checked front to the `gemm` crate's matrix multiply.
+//!
+//! The convolution layers spend nearly all of their time here. Views carry their strides, so
+//! a transposed operand is a view, never a copy.
+
+use gemm::Parallelism;
+
+/// A read-only view of a row-major (or strided) f32 matrix.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A `rows x cols` matrix stored row by row at the start of `data`.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(
+            data.len() >= rows * cols,
+            "matrix view larger than its buffer"
+        );
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of this view (no data moves).
+    pub fn t(self) -> Self {
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+}
+
+/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]`, `dst` row-major with `n` columns.
+///
+/// With `accumulate` the product is added to what `dst` holds; otherwise `dst` is overwritten.
+pub fn matmul(
+    dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(k, rhs.rows, "inner dimensions differ");
+    assert!(dst.len() >= m * n, "destination smaller than the product");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the asserts above and in `MatRef::row_major` keep every index the kernel reads
+    // or writes inside the borrowed slices: the largest offset read is
+    // (rows-1)*row_stride + (cols-1)*col_stride, which `row_major` bounded by `data.len()`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn plain_and_transposed_products_match_the_definition() {
+        let (m, k, n) = (3, 5, 4);
+        let a: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32).sin()).collect();
+        let want = naive(&a, &b, m, k, n);
+
+        let mut got = vec![0.0; m * n];
+        matmul(
+            &mut got,
+            MatRef::row_major(&a, m, k),
+            MatRef::row_major(&b, k, n),
+            false,
+            Parallelism::None,
+        );
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-4, "{g} vs {w}");
+        }
+
+        // b stored transposed (n x k) and viewed back as k x n.
+        let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+        let mut acc = vec![1.0; m * n];
+        matmul(
+            &mut acc,
+            MatRef::row_major(&a, m, k),
+            MatRef::row_major(&bt, n, k).t(),
+            true,
+            Parallelism::None,
+        );
+        for (g, w) in acc.iter().zip(&want) {
+            assert!((g - (w + 1.0)).abs() < 1e-4, "{g} vs {}", w + 1.0);
+        }
+    }
+}

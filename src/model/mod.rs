@@ -1,0 +1,76 @@
+//! The tutorial's network with compile-time shapes, and what it is built from.
+//!
+//! ```text
+//! [B,1,28,28] -conv 5x5 SAME, ReLU-> [B,32,28,28] -maxpool 2-> [B,32,14,14]
+//!             -conv 5x5 SAME, ReLU-> [B,64,14,14] -maxpool 2-> [B,64,7,7]
+//!             -flatten-> [B,3136] -dense, ReLU-> [B,1024] -dense-> [B,10] logits
+//! ```
+
+pub mod conv;
+pub mod conv_kernels;
+pub mod flatten;
+pub mod init;
+pub mod matmul;
+pub mod pool;
+
+use dfdx::prelude::*;
+
+pub use conv::ConvSameRelu;
+pub use flatten::Flatten;
+pub use init::Init;
+pub use pool::MaxPool2x2;
+
+/// Side of an input image in pixels.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels of one input image.
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Digit classes.
+pub const CLASSES: usize = 10;
+
+/// The network as builder types: what [`build`] constructs.
+pub type NetworkSpec = (
+    (conv::builder::ConvSameRelu<1, 32, 5>, MaxPool2x2),
+    (conv::builder::ConvSameRelu<32, 64, 5>, MaxPool2x2),
+    Flatten<3136>,
+    (Linear<3136, 1024>, ReLU),
+    Linear<1024, CLASSES>,
+);
+
+/// The built network on the CPU.
+pub type Network = <NetworkSpec as BuildOnDevice<Cpu, f32>>::Built;
+
+/// A batch of images, the batch size known only at run time.
+pub type ImageBatch<T = NoneTape> = Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu, T>;
+
+/// A batch of logits or one-hot labels.
+pub type ClassBatch<T = NoneTape> = Tensor<(usize, Const<CLASSES>), f32, Cpu, T>;
+
+/// Builds the network on `device` and initialises it by `init` from the device's RNG.
+pub fn build(device: &Cpu, init: Init) -> Network {
+    let mut model = device.build_module::<NetworkSpec, f32>();
+    init::apply(&mut model, init);
+    model
+}
+
+/// The tensor's values as a plain vector (a memcpy; tensors here are contiguous).
+pub(crate) fn contents<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+    let mut v = vec![0.0f32; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
+
+/// Takes the gradient buffer of `t` out of `grads`, leaving it empty: for a layer's own output,
+/// whose gradient nothing reads after the layer's backward op.
+pub(crate) fn take_grad<S: Shape>(
+    grads: &mut Gradients<f32, Cpu>,
+    t: &Tensor<S, f32, Cpu>,
+) -> Result<Vec<f32>, CpuError> {
+    Ok(std::mem::take(&mut **grads.get_or_alloc_mut(t)?))
+}
+
+/// `dst += src`, element by element.
+pub(crate) fn add_assign(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}

@@ -1,0 +1,123 @@
+//! 2x2 max-pooling with stride 2, as a dfdx module on the public tape API.
+
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+use super::take_grad;
+
+/// A compile-time side length that halves exactly: `Const<28>` to `Const<14>`, and so on.
+///
+/// Stable Rust cannot write `Const<{ N / 2 }>`, so each size the network uses is listed.
+pub trait Halve {
+    /// The halved dimension.
+    type Half: ConstDim;
+}
+
+macro_rules! halves {
+    ($($n:literal => $h:literal),*) => {
+        $(impl Halve for Const<$n> { type Half = Const<$h>; })*
+    };
+}
+halves!(56 => 28, 28 => 14, 16 => 8, 14 => 7, 12 => 6, 8 => 4, 6 => 3, 4 => 2, 2 => 1);
+
+/// Max-pooling over 2x2 windows with stride 2; no parameters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MaxPool2x2;
+
+impl ZeroSizedModule for MaxPool2x2 {}
+impl NonMutableModule for MaxPool2x2 {}
+
+impl<B: Dim, C: ConstDim, H: ConstDim + Halve, W: ConstDim + Halve, T: Tape<f32, Cpu>>
+    Module<Tensor<(B, C, H, W), f32, Cpu, T>> for MaxPool2x2
+{
+    type Output = Tensor<(B, C, H::Half, W::Half), f32, Cpu, T>;
+    type Error = <Cpu as HasErr>::Err;
+
+    fn try_forward(
+        &self,
+        x: Tensor<(B, C, H, W), f32, Cpu, T>,
+    ) -> Result<Self::Output, Self::Error> {
+        let (x, mut tape) = x.split_tape();
+        let (batch, channels, height, width) = *x.shape();
+        let planes = batch.size() * channels.size();
+        let (height, width) = (height.size(), width.size());
+        let mut input = vec![0.0f32; x.shape().num_elements()];
+        x.copy_into(&mut input);
+        let (pooled, argmax) = pool_forward(&input, planes, height, width);
+        let shape = (batch, channels, H::Half::default(), W::Half::default());
+        let out = x.device().tensor_from_vec(pooled, shape);
+        if T::OWNS_TAPE {
+            let (x_key, out_saved) = (x.ghost(), out.clone());
+            tape.add_backward_op(move |grads| {
+                let grad_out = take_grad(grads, &out_saved)?;
+                let grad_in = grads.get_or_alloc_mut(&x_key)?;
+                pool_backward(&grad_out, &argmax, grad_in, height, width);
+                Ok(())
+            });
+        }
+        Ok(out.put_tape(tape))
+    }
+}
+
+/// Max of each 2x2 window of `planes` planes of `height x width`, and which of the four
+/// (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right) held it.
+pub fn pool_forward(
+    input: &[f32],
+    planes: usize,
+    height: usize,
+    width: usize,
+) -> (Vec<f32>, Vec<u8>) {
+    let (oh, ow) = (height / 2, width / 2);
+    let mut pooled = vec![0.0f32; planes * oh * ow];
+    let mut argmax = vec![0u8; planes * oh * ow];
+    pooled
+        .par_chunks_mut(oh * ow)
+        .zip(argmax.par_chunks_mut(oh * ow))
+        .zip(input.par_chunks(height * width))
+        .for_each(|((out, arg), plane)| {
+            for oy in 0..oh {
+                let top = &plane[2 * oy * width..];
+                let bottom = &plane[(2 * oy + 1) * width..];
+                for ox in 0..ow {
+                    let window = [
+                        top[2 * ox],
+                        top[2 * ox + 1],
+                        bottom[2 * ox],
+                        bottom[2 * ox + 1],
+                    ];
+                    let mut best = 0;
+                    for i in 1..4 {
+                        if window[i] > window[best] {
+                            best = i;
+                        }
+                    }
+                    out[oy * ow + ox] = window[best];
+                    arg[oy * ow + ox] = best as u8;
+                }
+            }
+        });
+    (pooled, argmax)
+}
+
+/// Routes each pooled gradient back to the input position that won its window (adds).
+pub fn pool_backward(
+    grad_out: &[f32],
+    argmax: &[u8],
+    grad_in: &mut [f32],
+    height: usize,
+    width: usize,
+) {
+    let ow = width / 2;
+    let (in_plane, out_plane) = (height * width, (height / 2) * ow);
+    grad_in
+        .par_chunks_mut(in_plane)
+        .zip(grad_out.par_chunks(out_plane))
+        .zip(argmax.par_chunks(out_plane))
+        .for_each(|((gin, gout), arg)| {
+            for (i, (&g, &a)) in gout.iter().zip(arg).enumerate() {
+                let (oy, ox) = (i / ow, i % ow);
+                let (dy, dx) = (a as usize / 2, a as usize % 2);
+                gin[(2 * oy + dy) * width + 2 * ox + dx] += g;
+            }
+        });
+}

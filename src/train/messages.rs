@@ -1,0 +1,140 @@
+//! What the trainer says ([`Event`]) and what it can be told ([`Command`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::data::{Progress, Split};
+
+/// A message from the trainer thread. Front-ends only consume these.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Setting up (reading or downloading data, building the model): a line for the user.
+    Preparing(String),
+    /// A data file is downloading.
+    Download(Progress),
+    /// Training is about to start.
+    Started(Started),
+    /// One training step finished.
+    Step(StepStats),
+    /// An evaluation on the test set finished.
+    Evaluation(Evaluation),
+    /// A setting changed between steps, by a command.
+    SettingChanged(SettingChange),
+    /// The trainer paused or resumed.
+    Paused(bool),
+    /// Training ended (all steps done, or stopped), after a final evaluation.
+    Finished(Summary),
+    /// Training could not go on.
+    Failed(String),
+}
+
+/// The start of a run.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The effective configuration.
+    pub config: Config,
+    /// Training images.
+    pub train_len: usize,
+    /// Test images, shared so a front-end can show them.
+    pub test: Arc<Split>,
+    /// Worker threads used for the arithmetic.
+    pub threads: usize,
+}
+
+/// One training step.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StepStats {
+    /// Steps done so far (1 for the first).
+    pub step: u64,
+    /// Steps the run is set to take (it can change while training).
+    pub total_steps: u64,
+    /// Epochs done, fractional.
+    pub epoch: f64,
+    /// Mean cross-entropy of the batch.
+    pub loss: f32,
+    /// Fraction of the batch classified right (before this step's update).
+    pub accuracy: f32,
+    /// Learning rate this step used.
+    pub learning_rate: f64,
+    /// Images in the batch.
+    pub batch_size: usize,
+    /// Training throughput of this step, images per second.
+    pub samples_per_sec: f64,
+    /// Time spent training so far (evaluations and pauses excluded), seconds.
+    pub train_seconds: f64,
+}
+
+/// An evaluation on the whole test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// The step after which it ran.
+    pub step: u64,
+    /// Fraction of test images classified right.
+    pub accuracy: f64,
+    /// Mean cross-entropy over the test set.
+    pub loss: f64,
+    /// How long it took, seconds.
+    pub seconds: f64,
+    /// Class probabilities, 10 per test image, in test-set order.
+    #[serde(skip)]
+    pub probabilities: Arc<Vec<f32>>,
+}
+
+/// A change of a live setting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingChange {
+    /// The step after which it took effect.
+    pub step: u64,
+    /// Which setting.
+    pub setting: &'static str,
+    /// Value before.
+    pub old: String,
+    /// Value after.
+    pub new: String,
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Steps done.
+    pub steps: u64,
+    /// True when stopped before the planned steps.
+    pub stopped_early: bool,
+    /// Final test accuracy.
+    pub test_accuracy: f64,
+    /// Final test loss.
+    pub test_loss: f64,
+    /// Time spent in training steps, seconds.
+    pub train_seconds: f64,
+    /// Wall time from the trainer's start, data loading included, seconds.
+    pub wall_seconds: f64,
+    /// Mean training throughput, images per second.
+    pub samples_per_sec: f64,
+}
+
+/// An instruction to the trainer, applied at the next step boundary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Command {
+    /// Stop after the current step, evaluate, and finish.
+    Stop,
+    /// Hold between steps until resumed.
+    Pause,
+    /// Go on after a pause.
+    Resume,
+    /// While paused, take exactly one step.
+    StepOnce,
+    /// Evaluate on the test set at the next boundary.
+    EvaluateNow,
+    /// Set the learning rate (the peak, under a schedule); Adam's moments are kept.
+    SetLearningRate(f64),
+    /// Set the mini-batch size.
+    SetBatchSize(usize),
+    /// Set the steps between evaluations (0: only at the end).
+    SetEvalEvery(u64),
+}
+
+/// How long a paused trainer waits for a command before checking again.
+pub const PAUSE_POLL: Duration = Duration::from_millis(200);

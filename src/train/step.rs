@@ -1,0 +1,96 @@
+//! One training step (forward, backward, Adam), shared by the trainer and the benchmark.
+
+use dfdx::optim::{Adam, AdamConfig};
+use dfdx::prelude::*;
+use thiserror::Error;
+
+use crate::model::{Network, CLASSES};
+
+/// What a step produced.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// Mean cross-entropy of the batch (before the update).
+    pub loss: f32,
+    /// The batch's logits (before the update), `CLASSES` per image.
+    pub logits: Vec<f32>,
+}
+
+/// A step that could not be taken.
+#[derive(Debug, Error)]
+pub enum StepError {
+    /// The loss is NaN or infinite; the weights were left as they were.
+    #[error("the training loss became {loss}{context}: the learning rate is too high for this model (or the weights diverged). Run again with a lower --lr.")]
+    NonFiniteLoss {
+        /// The loss value.
+        loss: f32,
+        /// Where it happened, when known.
+        context: String,
+    },
+    /// dfdx's optimizer refused the update.
+    #[error("the optimizer could not update the weights: {0}")]
+    Optimizer(String),
+}
+
+impl StepError {
+    /// Adds the step number and learning rate to the message.
+    pub fn at_step(self, step: u64, lr: f64) -> Self {
+        match self {
+            StepError::NonFiniteLoss { loss, .. } => StepError::NonFiniteLoss {
+                loss,
+                context: format!(" at step {step} (learning rate {lr:.2e})"),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Adam with the tutorial's constants (betas 0.9/0.999, eps 1e-8, no weight decay).
+pub fn new_optimizer(model: &Network, lr: f64) -> Adam<Network, f32, Cpu> {
+    Adam::new(
+        model,
+        AdamConfig {
+            lr,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: None,
+        },
+    )
+}
+
+/// Trains `model` on one batch: `pixels` (`batch x 784`, scaled 0..1) and one-hot labels.
+/// The optimizer's learning rate is whatever its `cfg.lr` holds. On a non-finite loss the
+/// weights are not touched.
+pub fn train_step(
+    model: &mut Network,
+    optimizer: &mut Adam<Network, f32, Cpu>,
+    grads: &mut Gradients<f32, Cpu>,
+    device: &Cpu,
+    pixels: Vec<f32>,
+    one_hot: &[f32],
+) -> Result<StepOutput, StepError> {
+    let batch = one_hot.len() / CLASSES;
+    let x = device.tensor_from_vec(pixels, (batch, Const::<1>, Const::<28>, Const::<28>));
+    let y = device.tensor_from_vec(one_hot.to_vec(), (batch, Const::<CLASSES>));
+    let taped = std::mem::replace(grads, Gradients::leaky());
+    let logits = model.forward_mut(x.traced(taped));
+    let mut logit_values = vec![0.0f32; batch * CLASSES];
+    logits.copy_into(&mut logit_values);
+    let loss = cross_entropy_with_logits_loss(logits, y);
+    let loss_value = loss.array();
+    *grads = loss.backward();
+    if !loss_value.is_finite() {
+        model.zero_grads(grads);
+        return Err(StepError::NonFiniteLoss {
+            loss: loss_value,
+            context: String::new(),
+        });
+    }
+    optimizer
+        .update(model, grads)
+        .map_err(|e| StepError::Optimizer(e.to_string()))?;
+    model.zero_grads(grads);
+    Ok(StepOutput {
+        loss: loss_value,
+        logits: logit_values,
+    })
+}

@@ -1,0 +1,351 @@
+//! The trainer thread: loads the data, builds the network, runs the steps, and reports.
+//!
+//! It sends [`Event`]s on an unbounded channel (so a slow consumer never holds it up) and
+//! applies [`Command`]s between steps. Failures, panics included, become [`Event::Failed`].
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use anyhow::Result;
+use dfdx::optim::Adam;
+use dfdx::prelude::*;
+use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use super::evaluate::{batch_accuracy, evaluate};
+use super::messages::{
+    Command, Evaluation, Event, SettingChange, Started, StepStats, Summary, PAUSE_POLL,
+};
+use super::schedule::learning_rate;
+use super::step::{new_optimizer, train_step};
+use crate::config::Config;
+use crate::data::{self, EpochOrder, Mnist};
+use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
+
+/// The front-end's end of a running trainer.
+pub struct TrainerHandle {
+    /// Events from the trainer, in order.
+    pub events: Receiver<Event>,
+    /// Commands to the trainer.
+    pub commands: Sender<Command>,
+    thread: JoinHandle<()>,
+}
+
+impl TrainerHandle {
+    /// Waits for the trainer thread to end.
+    pub fn join(self) {
+        // The thread catches its own panics, so joining cannot fail in practice; a failure
+        // would already have been reported as an event.
+        let _ = self.thread.join();
+    }
+}
+
+/// Starts the trainer on its own thread named `trainer`.
+pub fn spawn(config: Config) -> std::io::Result<TrainerHandle> {
+    let (event_tx, events) = flume::unbounded();
+    let (commands, command_rx) = flume::unbounded();
+    let thread = std::thread::Builder::new()
+        .name("trainer".into())
+        .spawn(move || run_reporting_failures(config, event_tx, command_rx))?;
+    Ok(TrainerHandle {
+        events,
+        commands,
+        thread,
+    })
+}
+
+fn run_reporting_failures(config: Config, events: Sender<Event>, commands: Receiver<Command>) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(config, &events, commands)));
+    let message = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => format!("{error:#}"),
+        Err(panic) => format!("the trainer crashed: {}", panic_message(&panic)),
+    };
+    let _ = events.send(Event::Failed(message));
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Loads the data (downloading it when allowed and missing) and trains to the end.
+fn run(config: Config, events: &Sender<Event>, commands: Receiver<Command>) -> Result<()> {
+    let wall = Instant::now();
+    let data = Arc::new(prepare_data(&config, events)?);
+    let mut trainer = Trainer::new(config, data, events.clone(), commands, wall);
+    trainer.train()
+}
+
+/// Reads MNIST from the configured folder, downloading missing files first when allowed.
+pub fn prepare_data(config: &Config, events: &Sender<Event>) -> Result<Mnist> {
+    let dir = &config.data.dir;
+    let missing = data::missing_files(dir);
+    if !missing.is_empty() && config.data.download {
+        let _ = events.send(Event::Preparing(format!(
+            "downloading {} MNIST file(s) into {}",
+            missing.len(),
+            dir.display()
+        )));
+        let mut report = |p| {
+            let _ = events.send(Event::Download(p));
+        };
+        data::download_missing(
+            dir,
+            &config.data.mirrors,
+            &data::default_files(),
+            &mut report,
+        )?;
+    }
+    let _ = events.send(Event::Preparing(format!(
+        "reading MNIST from {}",
+        dir.display()
+    )));
+    Ok(data::load(dir)?)
+}
+
+/// Everything the training loop owns.
+struct Trainer {
+    config: Config,
+    data: Arc<Mnist>,
+    device: Cpu,
+    model: Network,
+    grads: Gradients<f32, Cpu>,
+    optimizer: Adam<Network, f32, Cpu>,
+    order: EpochOrder,
+    events: Sender<Event>,
+    commands: Receiver<Command>,
+    step: u64,
+    paused: bool,
+    single_steps: u32,
+    stop_requested: bool,
+    eval_requested: bool,
+    last_eval: Option<Evaluation>,
+    train_seconds: f64,
+    samples: u64,
+    wall: Instant,
+}
+
+impl Trainer {
+    fn new(
+        config: Config,
+        data: Arc<Mnist>,
+        events: Sender<Event>,
+        commands: Receiver<Command>,
+        wall: Instant,
+    ) -> Self {
+        let device = Cpu::seed_from_u64(config.train.seed);
+        let model = model::build(&device, config.train.init);
+        let grads = model.alloc_grads();
+        let optimizer = new_optimizer(&model, config.train.learning_rate);
+        let order = EpochOrder::new(data.train.len(), config.train.seed);
+        Self {
+            config,
+            data,
+            device,
+            model,
+            grads,
+            optimizer,
+            order,
+            events,
+            commands,
+            step: 0,
+            paused: false,
+            single_steps: 0,
+            stop_requested: false,
+            eval_requested: false,
+            last_eval: None,
+            train_seconds: 0.0,
+            samples: 0,
+            wall,
+        }
+    }
+
+    fn send(&self, event: Event) {
+        // A vanished consumer is noticed through the command channel; nothing to do here.
+        let _ = self.events.send(event);
+    }
+
+    fn train(&mut self) -> Result<()> {
+        self.send(Event::Started(Started {
+            config: self.config.clone(),
+            train_len: self.data.train.len(),
+            test: Arc::new(self.data.test.clone()),
+            threads: rayon::current_num_threads(),
+        }));
+        while self.step < self.config.train.steps {
+            self.apply_commands();
+            if self.stop_requested {
+                break;
+            }
+            if self.eval_requested {
+                self.evaluate();
+            }
+            if self.paused && self.single_steps == 0 {
+                continue;
+            }
+            self.single_steps = self.single_steps.saturating_sub(1);
+            self.train_step()?;
+            if self.evaluation_due() {
+                self.evaluate();
+            }
+        }
+        self.finish();
+        Ok(())
+    }
+
+    fn evaluation_due(&self) -> bool {
+        let every = self.config.train.eval_every;
+        self.eval_requested || (every > 0 && self.step.is_multiple_of(every))
+    }
+
+    /// Applies waiting commands; while paused (and not single-stepping), waits for one.
+    fn apply_commands(&mut self) {
+        loop {
+            let command = if self.paused && self.single_steps == 0 && !self.eval_requested {
+                match self.commands.recv_timeout(PAUSE_POLL) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => return,
+                    Err(RecvTimeoutError::Disconnected) => Command::Stop,
+                }
+            } else {
+                match self.commands.try_recv() {
+                    Ok(c) => c,
+                    Err(TryRecvError::Empty) => return,
+                    Err(TryRecvError::Disconnected) => Command::Stop,
+                }
+            };
+            self.apply(command);
+            if self.stop_requested {
+                return;
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Stop => self.stop_requested = true,
+            Command::Pause | Command::Resume => {
+                let pause = command == Command::Pause;
+                if pause != self.paused {
+                    self.paused = pause;
+                    self.single_steps = 0;
+                    self.send(Event::Paused(pause));
+                }
+            }
+            Command::StepOnce => self.single_steps += u32::from(self.paused),
+            Command::EvaluateNow => self.eval_requested = true,
+            Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => {
+                let old = std::mem::replace(&mut self.config.train.learning_rate, lr);
+                self.record("learning_rate", format!("{old:.3e}"), format!("{lr:.3e}"));
+            }
+            Command::SetBatchSize(batch) if (1..=self.data.train.len()).contains(&batch) => {
+                let old = std::mem::replace(&mut self.config.train.batch_size, batch);
+                self.record("batch_size", old.to_string(), batch.to_string());
+            }
+            Command::SetEvalEvery(every) => {
+                let old = std::mem::replace(&mut self.config.train.eval_every, every);
+                self.record("eval_every", old.to_string(), every.to_string());
+            }
+            Command::SetLearningRate(_) | Command::SetBatchSize(_) => {}
+        }
+    }
+
+    fn record(&self, setting: &'static str, old: String, new: String) {
+        if old != new {
+            self.send(Event::SettingChanged(SettingChange {
+                step: self.step,
+                setting,
+                old,
+                new,
+            }));
+        }
+    }
+
+    /// One forward, backward and Adam update on the next mini-batch.
+    fn train_step(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let train = &self.config.train;
+        let lr = learning_rate(
+            train.schedule,
+            train.learning_rate,
+            train.warmup_fraction,
+            self.step,
+            train.steps,
+        );
+        self.optimizer.cfg.lr = lr;
+        let batch = train.batch_size.min(self.data.train.len());
+        let (_, indices) = self.order.next_batch(batch);
+        let mut pixels = vec![0.0f32; batch * IMAGE_PIXELS];
+        let mut one_hot = vec![0.0f32; batch * CLASSES];
+        self.data.train.fill_images(&indices, &mut pixels);
+        self.data.train.fill_one_hot(&indices, &mut one_hot);
+
+        let output = train_step(
+            &mut self.model,
+            &mut self.optimizer,
+            &mut self.grads,
+            &self.device,
+            pixels,
+            &one_hot,
+        )
+        .map_err(|e| e.at_step(self.step + 1, lr))?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.train_seconds += seconds;
+        self.step += 1;
+        self.samples += batch as u64;
+        self.send(Event::Step(StepStats {
+            step: self.step,
+            total_steps: self.config.train.steps,
+            epoch: self.order.epochs_done(),
+            loss: output.loss,
+            accuracy: batch_accuracy(&output.logits, &one_hot),
+            learning_rate: lr,
+            batch_size: batch,
+            samples_per_sec: batch as f64 / seconds.max(1e-9),
+            train_seconds: self.train_seconds,
+        }));
+        Ok(())
+    }
+
+    fn evaluate(&mut self) {
+        self.eval_requested = false;
+        let started = Instant::now();
+        let scores = evaluate(
+            &self.model,
+            &self.device,
+            &self.data.test,
+            self.config.train.eval_batch_size,
+        );
+        let evaluation = Evaluation {
+            step: self.step,
+            accuracy: scores.accuracy,
+            loss: scores.loss,
+            seconds: started.elapsed().as_secs_f64(),
+            probabilities: Arc::new(scores.probabilities),
+        };
+        self.last_eval = Some(evaluation.clone());
+        self.send(Event::Evaluation(evaluation));
+    }
+
+    fn finish(&mut self) {
+        if self.last_eval.as_ref().map(|e| e.step) != Some(self.step) {
+            self.evaluate();
+        }
+        let eval = self.last_eval.as_ref();
+        let steps = self.step;
+        self.send(Event::Finished(Summary {
+            steps,
+            stopped_early: steps < self.config.train.steps,
+            test_accuracy: eval.map_or(0.0, |e| e.accuracy),
+            test_loss: eval.map_or(f64::NAN, |e| e.loss),
+            train_seconds: self.train_seconds,
+            wall_seconds: self.wall.elapsed().as_secs_f64(),
+            samples_per_sec: self.samples as f64 / self.train_seconds.max(1e-9),
+        }));
+    }
+}

@@ -1,0 +1,161 @@
+//! The hand-written layers against plain f64 reference implementations: forward values and
+//! gradients (by central finite differences of the reference).
+
+use dfdx::prelude::*;
+use digitdash::model::conv::builder::ConvSameRelu as ConvSpec;
+use digitdash::model::{ConvSameRelu, Flatten, MaxPool2x2};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+const B: usize = 2;
+const I: usize = 3;
+const O: usize = 4;
+const K: usize = 5;
+const H: usize = 6;
+const W: usize = 8;
+
+fn random(n: usize, rng: &mut StdRng) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
+fn values<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+    let mut v = vec![0.0; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
+
+/// relu(conv_same(x, w) + b) with f64 loops.
+fn conv_reference(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    let pad = (K / 2) as isize;
+    let mut out = vec![0.0; B * O * H * W];
+    for n in 0..B {
+        for o in 0..O {
+            for y in 0..H {
+                for xx in 0..W {
+                    let mut acc = b[o];
+                    for c in 0..I {
+                        for ky in 0..K {
+                            for kx in 0..K {
+                                let iy = y as isize + ky as isize - pad;
+                                let ix = xx as isize + kx as isize - pad;
+                                if iy < 0 || ix < 0 || iy >= H as isize || ix >= W as isize {
+                                    continue;
+                                }
+                                let xi = ((n * I + c) * H + iy as usize) * W + ix as usize;
+                                acc += x[xi] * w[((o * I + c) * K + ky) * K + kx];
+                            }
+                        }
+                    }
+                    out[((n * O + o) * H + y) * W + xx] = acc.max(0.0);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn to64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// d(sum(r * f(v)))/dv by central differences, one coordinate at a time.
+fn numeric_grad(v: &[f64], r: &[f64], f: &dyn Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    let eps = 1e-5;
+    (0..v.len())
+        .map(|i| {
+            let mut plus = v.to_vec();
+            plus[i] += eps;
+            let mut minus = v.to_vec();
+            minus[i] -= eps;
+            (dot(r, &f(&plus)) - dot(r, &f(&minus))) / (2.0 * eps)
+        })
+        .collect()
+}
+
+fn assert_close(got: &[f32], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g as f64 - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}[{i}]: got {g}, want {w}"
+        );
+    }
+}
+
+#[test]
+fn conv_forward_and_gradients_match_the_reference() {
+    let dev = Cpu::seed_from_u64(1);
+    let mut rng = StdRng::seed_from_u64(7);
+    let conv: ConvSameRelu<I, O, K, f32, Cpu> = dev.build_module::<ConvSpec<I, O, K>, f32>();
+    let x_vals = random(B * I * H * W, &mut rng);
+    let r_vals = random(B * O * H * W, &mut rng);
+    let x = dev.tensor_from_vec(x_vals.clone(), (B, Const::<I>, Const::<H>, Const::<W>));
+    let r = dev.tensor_from_vec(r_vals.clone(), (B, Const::<O>, Const::<H>, Const::<W>));
+
+    let out = conv.forward(x.leaky_trace());
+    let (x64, w64, b64, r64) = (
+        to64(&x_vals),
+        to64(&values(&conv.weight)),
+        to64(&values(&conv.bias)),
+        to64(&r_vals),
+    );
+    let reference = conv_reference(&x64, &w64, &b64);
+    assert_close(&values(&out), &reference, 1e-5, "conv forward");
+    assert!(reference.contains(&0.0) && reference.iter().any(|&v| v > 0.0));
+
+    let grads = (out * r).sum().backward();
+    let gx = numeric_grad(&x64, &r64, &|x| conv_reference(x, &w64, &b64));
+    let gw = numeric_grad(&w64, &r64, &|w| conv_reference(&x64, w, &b64));
+    let gb = numeric_grad(&b64, &r64, &|b| conv_reference(&x64, &w64, b));
+    assert_close(&values(&grads.get(&x)), &gx, 1e-3, "d/dx");
+    assert_close(&values(&grads.get(&conv.weight)), &gw, 1e-3, "d/dweight");
+    assert_close(&values(&grads.get(&conv.bias)), &gb, 1e-3, "d/dbias");
+}
+
+fn pool_reference(x: &[f64], planes: usize) -> Vec<f64> {
+    let (oh, ow) = (H / 2, W / 2);
+    let mut out = vec![f64::NEG_INFINITY; planes * oh * ow];
+    for p in 0..planes {
+        for y in 0..H {
+            for xx in 0..W {
+                let o = &mut out[(p * oh + y / 2) * ow + xx / 2];
+                *o = o.max(x[(p * H + y) * W + xx]);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn maxpool_forward_and_gradients_match_the_reference() {
+    let dev = Cpu::default();
+    let mut rng = StdRng::seed_from_u64(3);
+    let x_vals = random(B * I * H * W, &mut rng);
+    let r_vals = random(B * I * (H / 2) * (W / 2), &mut rng);
+    let x = dev.tensor_from_vec(x_vals.clone(), (B, Const::<I>, Const::<H>, Const::<W>));
+    let r = dev.tensor_from_vec(r_vals.clone(), (B, Const::<I>, Const::<3>, Const::<4>));
+    let out = MaxPool2x2.forward(x.leaky_trace());
+    let reference = pool_reference(&to64(&x_vals), B * I);
+    assert_close(&values(&out), &reference, 1e-7, "pool forward");
+
+    let grads = (out * r).sum().backward();
+    let gx = numeric_grad(&to64(&x_vals), &to64(&r_vals), &|x| {
+        pool_reference(x, B * I)
+    });
+    assert_close(&values(&grads.get(&x)), &gx, 1e-4, "pool d/dx");
+}
+
+#[test]
+fn flatten_keeps_order_and_passes_gradients_through() {
+    let dev = Cpu::default();
+    let vals: Vec<f32> = (0..2 * 3 * 2 * 2).map(|v| v as f32).collect();
+    let x = dev.tensor_from_vec(vals.clone(), (2usize, Const::<3>, Const::<2>, Const::<2>));
+    let flat = Flatten::<12>.forward(x.leaky_trace());
+    assert_eq!(flat.shape().1, Const::<12>);
+    assert_eq!(values(&flat), vals);
+    let grads = (flat * 2.0).sum().backward();
+    assert!(values(&grads.get(&x)).iter().all(|&g| g == 2.0));
+}
