@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
     /// Adam's learning rate [config: train.learning_rate].
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Seed of initialisation and data order [config: train.seed].
     #[arg(long, value_name = "N")]

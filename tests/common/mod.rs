@@ -1,0 +1,98 @@
+//! Shared helpers of the integration tests: a tiny synthetic MNIST, an offline config, and a
+//! way to run the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use digitdash::data::{Mnist, Split, IMAGE_PIXELS};
+
+/// A dataset shaped like MNIST: `n_train` and `n_test` images whose label is drawn in them
+/// as a bright band at a label-dependent row, so a network can learn it in a few steps.
+pub fn tiny_mnist(n_train: usize, n_test: usize) -> Mnist {
+    let split = |n: usize, offset: usize| {
+        let mut images = vec![0u8; n * IMAGE_PIXELS];
+        let labels: Vec<u8> = (0..n).map(|i| ((i + offset) % 10) as u8).collect();
+        for (image, &label) in images.chunks_mut(IMAGE_PIXELS).zip(&labels) {
+            let row = 2 + 2 * label as usize;
+            image[row * 28 + 4..row * 28 + 24].fill(255);
+        }
+        Split::new(images, labels).expect("consistent split")
+    };
+    Mnist {
+        train: split(n_train, 0),
+        test: split(n_test, 3),
+    }
+}
+
+/// A temporary folder with a tiny dataset in `data/` and an offline `config.toml`.
+pub struct Workspace {
+    /// The folder (removed on drop).
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// Tiny data, gzipped, and a config that never downloads.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ws = Self { dir };
+        std::fs::create_dir_all(ws.data_dir()).expect("data dir");
+        tiny_mnist(200, 50)
+            .save(&ws.data_dir(), true)
+            .expect("write tiny MNIST");
+        ws.write_config("[data]\ndownload = false\n[train]\neval_every = 0\n");
+        ws
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The config file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// Replaces the config file's text.
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config(), text).expect("write config");
+    }
+
+    /// A `digitdash` command run inside the workspace with its config and data.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_digitdash"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("DIGITDASH_DATA_DIR")
+            .arg("--config")
+            .arg(self.config())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args);
+        cmd
+    }
+
+    /// Runs `digitdash` headless with `args` and waits for it.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--headless"];
+        all.extend_from_slice(args);
+        self.command(&all).output().expect("run digitdash")
+    }
+}
+
+/// The folder with the real MNIST files: `DIGITDASH_DATA_DIR` when set (CI sets it), else a
+/// cache under `target/` that the binary fills by downloading, as it would for a user.
+pub fn real_data_dir() -> PathBuf {
+    std::env::var_os("DIGITDASH_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mnist-cache"))
+}
+
+/// stdout and stderr as text.
+pub fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
