@@ -10,6 +10,7 @@ use dfdx::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
+use crate::bench_layers::{time_layers, LayerTiming};
 use crate::cli::BenchArgs;
 use crate::data::{self, Split};
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
@@ -40,10 +41,15 @@ pub struct BenchReport {
     pub threads: usize,
     /// Mini-batch size of the timed steps.
     pub batch_size: usize,
+    /// Each layer's forward and backward time.
+    pub layers: Vec<LayerTiming>,
 }
 
 /// Runs the benchmark and prints its figures.
 pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
+    if args.compare {
+        return crate::bench_compare::compare(args, data_dir);
+    }
     let report = measure(args, data_dir)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -53,7 +59,8 @@ pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> {
+/// Measures training steps, inference and memory.
+pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> {
     let device = Cpu::seed_from_u64(0);
     let mut model = model::build(&device, Init::Tutorial);
     let mut grads = model.alloc_grads();
@@ -82,8 +89,15 @@ fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> 
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
+    evaluate(
+        &model,
+        &device,
+        &test.first(INFERENCE_BATCH),
+        INFERENCE_BATCH,
+    );
     let started = Instant::now();
     evaluate(&model, &device, &test, INFERENCE_BATCH);
     let inference_images_per_s = test.len() as f64 / started.elapsed().as_secs_f64();
@@ -98,6 +112,7 @@ fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> 
         peak_rss_mb: peak_rss_mb(),
         threads: rayon::current_num_threads(),
         batch_size: batch,
+        layers,
     })
 }
 
@@ -141,4 +156,11 @@ fn print_text(r: &BenchReport, steps: usize) {
         r.inference_images_per_s, r.inference_data
     );
     println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
+    println!("  per layer (median ms):       forward   backward");
+    for l in &r.layers {
+        println!(
+            "    {:<28} {:>8.2} {:>10.2}",
+            l.layer, l.forward_ms, l.backward_ms
+        );
+    }
 }

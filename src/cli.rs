@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Preset};
 
 /// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
 #[derive(Debug, Parser)]
@@ -23,6 +23,21 @@ pub struct Cli {
 pub enum Subcommands {
     /// Time training steps and inference on this machine.
     Bench(BenchArgs),
+    /// Report a saved model's test accuracy and confusion matrix.
+    Eval {
+        /// A checkpoint folder (runs/NAME/checkpoints/step-...) or its model.safetensors.
+        #[arg(long, value_name = "PATH")]
+        checkpoint: PathBuf,
+    },
+    /// Classify PNG images of digits (28x28 or larger; resized, light-on-dark or dark-on-light).
+    Predict {
+        /// A checkpoint folder or its model.safetensors.
+        #[arg(long, value_name = "PATH")]
+        checkpoint: PathBuf,
+        /// PNG files.
+        #[arg(required = true, value_name = "IMAGE.png")]
+        images: Vec<PathBuf>,
+    },
 }
 
 /// Options of a training run; each overrides the config file.
@@ -40,6 +55,10 @@ pub struct RunArgs {
     /// Folder holding the MNIST files (downloaded there if missing) [config: data.dir].
     #[arg(long, value_name = "DIR", env = "DIGITDASH_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Training settings to start from, before the flags below: `tutorial` (the defaults) or
+    /// `fast` (99.2% in a few minutes: one-cycle lr 2e-3, batch 128, 3 epochs).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<Preset>,
     /// Training steps [config: train.steps].
     #[arg(long, value_name = "N")]
     pub steps: Option<u64>,
@@ -58,6 +77,13 @@ pub struct RunArgs {
     /// Steps between progress lines in headless mode [config: log.log_every].
     #[arg(long, value_name = "N")]
     pub log_every: Option<u64>,
+    /// Folder for this run's records and checkpoints [default: run.dir/<start time>].
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in RUN_DIR from its newest checkpoint (its settings, unless flags
+    /// override them).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
     /// Exit with status 3 when the final test accuracy is below ACC (0..1), for CI.
     #[arg(long, value_name = "ACC")]
     pub fail_under: Option<f64>,
@@ -78,6 +104,22 @@ pub struct BenchArgs {
     /// Print one JSON object at the end instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also run the PyTorch reference, alternating with digitdash, and print the ratios.
+    #[arg(long)]
+    pub compare: bool,
+    /// Rounds of (reference, digitdash) with --compare.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Python interpreter that has torch installed, for --compare.
+    #[arg(long, default_value = "/tmp/torchref/bin/python", value_name = "PATH")]
+    pub python: PathBuf,
+    /// The reference script, for --compare.
+    #[arg(
+        long,
+        default_value = "../shared/bench/torch_reference.py",
+        value_name = "PATH"
+    )]
+    pub reference: PathBuf,
 }
 
 /// The config file to read: `--config` if given, else `./config.toml` if it exists.
@@ -90,17 +132,33 @@ fn config_path(args: &RunArgs) -> Option<PathBuf> {
 /// Builds the effective config: built-in defaults, then the file, then flags; then checks it.
 pub fn resolve_config(args: &RunArgs) -> Result<Config, ConfigError> {
     let path = config_path(args);
-    let mut config = match &path {
+    let config = match &path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    finish_config(config, args, path.as_deref())
+}
+
+/// A resumed run's config: the one its checkpoint recorded, then flags; then checks it.
+pub fn resolve_resumed_config(recorded: Config, args: &RunArgs) -> Result<Config, ConfigError> {
+    finish_config(recorded, args, None)
+}
+
+fn finish_config(
+    mut config: Config,
+    args: &RunArgs,
+    path: Option<&Path>,
+) -> Result<Config, ConfigError> {
     apply_overrides(&mut config, args);
-    let origin = |field: &'static str| describe_origin(field, args, path.as_deref());
+    let origin = |field: &'static str| describe_origin(field, args, path);
     config.validate(&origin)?;
     Ok(config)
 }
 
 fn apply_overrides(config: &mut Config, args: &RunArgs) {
+    if let Some(preset) = args.preset {
+        preset.apply(&mut config.train);
+    }
     let t = &mut config.train;
     if let Some(dir) = &args.data_dir {
         config.data.dir = dir.clone();

@@ -21,6 +21,30 @@ pub struct Config {
     pub data: DataConfig,
     /// What the reporters print.
     pub log: LogConfig,
+    /// Where runs keep their records and checkpoints.
+    pub run: RunConfig,
+}
+
+/// Where runs keep their records and checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Folder under which each run gets a folder named by its start time.
+    pub dir: PathBuf,
+    /// Steps between checkpoints (0: only when the run stops or ends).
+    pub checkpoint_every: u64,
+    /// Periodic checkpoints kept (older ones are deleted; the best one is always kept).
+    pub keep_checkpoints: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("runs"),
+            checkpoint_every: 1000,
+            keep_checkpoints: 3,
+        }
+    }
 }
 
 /// Optimisation settings.
@@ -110,6 +134,41 @@ impl Default for LogConfig {
     }
 }
 
+/// A named set of training settings, picked with `--preset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// The TensorFlow tutorial: lr 1e-4, batch 50, 20,000 steps (the built-in defaults).
+    Tutorial,
+    /// 99.2% in a few minutes: three epochs at batch 128 under a one-cycle schedule peaking at
+    /// lr 2e-3, fan-in initialisation, one evaluation at the end.
+    Fast,
+}
+
+impl Preset {
+    /// Overwrites the training settings this preset defines; the rest stay.
+    pub fn apply(self, train: &mut TrainConfig) {
+        let defaults = TrainConfig::default();
+        let preset = match self {
+            Preset::Tutorial => defaults,
+            Preset::Fast => TrainConfig {
+                steps: 3 * (60_000 / 128),
+                batch_size: 128,
+                learning_rate: 2e-3,
+                schedule: Schedule::OneCycle,
+                warmup_fraction: 0.2,
+                init: Init::FanIn,
+                eval_every: 0,
+                ..defaults
+            },
+        };
+        *train = TrainConfig {
+            seed: train.seed,
+            eval_batch_size: train.eval_batch_size,
+            ..preset
+        };
+    }
+}
+
 /// A config that could not be read or does not make sense.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -169,7 +228,7 @@ impl Config {
     /// Checks every value that a type alone cannot; `origin` says where values came from.
     pub fn validate(&self, origin: &dyn Fn(&'static str) -> String) -> Result<(), ConfigError> {
         let t = &self.train;
-        let checks: [(&'static str, bool, String, &'static str); 7] = [
+        let checks: [(&'static str, bool, String, &'static str); 8] = [
             (
                 "train.steps",
                 t.steps > 0,
@@ -184,9 +243,9 @@ impl Config {
             ),
             (
                 "train.learning_rate",
-                t.learning_rate.is_finite() && t.learning_rate > 0.0 && t.learning_rate < 10.0,
+                t.learning_rate.is_finite() && t.learning_rate > 0.0,
                 t.learning_rate.to_string(),
-                "it must be a number above 0 and below 10 (the tutorial uses 1e-4)",
+                "it must be a number above 0 (the tutorial uses 1e-4)",
             ),
             (
                 "train.warmup_fraction",
@@ -204,6 +263,12 @@ impl Config {
                 "log.log_every",
                 self.log.log_every > 0,
                 self.log.log_every.to_string(),
+                "it must be at least 1",
+            ),
+            (
+                "run.keep_checkpoints",
+                self.run.keep_checkpoints > 0,
+                self.run.keep_checkpoints.to_string(),
                 "it must be at least 1",
             ),
             (

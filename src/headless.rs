@@ -43,6 +43,13 @@ pub enum Outcome {
         /// The bar.
         threshold: f64,
     },
+    /// Training ended but its final checkpoint could not be written.
+    Unsaved {
+        /// What was done.
+        summary: Summary,
+        /// Why it could not be saved.
+        reason: String,
+    },
     /// The trainer failed with this message.
     Failed(String),
 }
@@ -84,7 +91,12 @@ pub fn report(
     outcome
 }
 
-fn judge(summary: Summary, signal: usize, options: HeadlessOptions) -> Outcome {
+/// How a finished run counts: `signal` is the termination signal received (0 for none).
+/// The dashboard judges its runs with this too.
+pub fn judge(summary: Summary, signal: usize, options: HeadlessOptions) -> Outcome {
+    if let Some(reason) = summary.unsaved.clone() {
+        return Outcome::Unsaved { summary, reason };
+    }
     if signal != 0 {
         return Outcome::Interrupted { signal, summary };
     }
@@ -168,6 +180,18 @@ impl Printer {
                 };
                 self.line(text);
             }
+            Event::Checkpoint { step, path } => {
+                if self.options.json {
+                    self.line(
+                        json!({"event": "checkpoint", "step": step, "path": path}).to_string(),
+                    );
+                } else {
+                    eprintln!("step {step}, checkpoint written to {}", path.display());
+                }
+            }
+            Event::RecordError(message) => eprintln!("warning: {message}"),
+            Event::RolledBack(step) => eprintln!("rolled back to the checkpoint of step {step}"),
+            Event::Diverged(message) => eprintln!("{message}"),
             Event::Paused(_) | Event::Finished(_) | Event::Failed(_) => {}
         }
     }

@@ -6,11 +6,19 @@
 //! layers, [`train`] runs the trainer thread and speaks over `flume` channels, and the
 //! front-ends ([`headless`] and the dashboard) only consume the trainer's events.
 
+pub mod app;
 pub mod bench;
+pub mod bench_compare;
+pub mod bench_layers;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod headless;
+pub mod image;
+pub mod inspect;
 pub mod model;
+pub mod run;
 pub mod signals;
 pub mod train;
+pub mod tui;
+pub mod ui;

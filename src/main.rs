@@ -1,13 +1,21 @@
 //! `digitdash`: train the Deep MNIST network; `digitdash --help` lists the options.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use digitdash::cli::{resolve_config, Cli, RunArgs, Subcommands};
+use digitdash::app::App;
+use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
+use digitdash::config::{Config, ConfigError};
 use digitdash::headless::{self, HeadlessOptions, Outcome};
-use digitdash::{bench, signals, train};
+use digitdash::run::checkpoint;
+use digitdash::run::records::timestamp_name;
+use digitdash::run::CheckpointError;
+use digitdash::train::RunSetup;
+use digitdash::tui::{self, DashboardOptions};
+use digitdash::{bench, inspect, signals, train};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,7 +23,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            // Status 2 is for a command line or config that needs fixing; 1 for the rest.
+            if error.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -27,19 +40,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::run(args, &config.data.dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        None => train_headless(&cli.run),
+        Some(Subcommands::Eval { checkpoint }) => {
+            let config = resolve_config(&cli.run)?;
+            inspect::run_eval(checkpoint, &config.data.dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Predict { checkpoint, images }) => {
+            inspect::run_predict(checkpoint, images)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => train_with_front_end(&cli.run),
     }
 }
 
-fn train_headless(args: &RunArgs) -> Result<ExitCode> {
+/// The config and run folder of a new or resumed run.
+fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSetup)> {
+    if let Some(dir) = &args.resume {
+        let latest = checkpoint::latest(&dir.join("checkpoints"))
+            .ok_or_else(|| CheckpointError::NoneFound { run: dir.clone() })?;
+        let meta = checkpoint::read_meta(&latest.join(checkpoint::META_FILE))?;
+        let config = resolve_resumed_config(meta.config, args)?;
+        let setup = RunSetup {
+            dir: Some(dir.clone()),
+            resume: true,
+            pause_on_divergence,
+        };
+        return Ok((config, setup));
+    }
     let config = resolve_config(args)?;
+    let dir = args
+        .run_dir
+        .clone()
+        .unwrap_or_else(|| config.run.dir.join(timestamp_name()));
+    let setup = RunSetup {
+        dir: Some(dir),
+        resume: false,
+        pause_on_divergence,
+    };
+    Ok((config, setup))
+}
+
+/// Trains with the dashboard, or with progress lines when asked (`--headless`, `--json`) or
+/// when stdout is not a terminal (a pipe, CI).
+fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
+    if args.headless || args.json {
+        return train_headless(args);
+    }
+    if !std::io::stdout().is_terminal() {
+        eprintln!("stdout is not a terminal, so training runs headless (--headless says so)");
+        return train_headless(args);
+    }
+    train_dashboard(args)
+}
+
+/// Trains under the terminal dashboard.
+fn train_dashboard(args: &RunArgs) -> Result<ExitCode> {
+    let (config, setup) = plan_run(args, true)?;
+    let signal = signals::install().context("cannot install the signal handlers")?;
+    let app = App::new(&config);
+    let options = DashboardOptions {
+        fail_under: args.fail_under,
+    };
+    let handle = train::spawn(config, setup).context("cannot start the trainer thread")?;
+    Ok(exit_code(tui::run(handle, app, options, signal)?))
+}
+
+fn train_headless(args: &RunArgs) -> Result<ExitCode> {
+    let (config, setup) = plan_run(args, false)?;
     let signal = signals::install().context("cannot install the signal handlers")?;
     let options = HeadlessOptions {
         json: args.json,
         log_every: config.log.log_every,
         fail_under: args.fail_under,
     };
-    let handle = train::spawn(config).context("cannot start the trainer thread")?;
+    let handle = train::spawn(config, setup).context("cannot start the trainer thread")?;
     Ok(exit_code(headless::report(handle, options, signal)))
 }
 
@@ -53,6 +127,10 @@ fn exit_code(outcome: Outcome) -> ExitCode {
                 summary.test_accuracy
             );
             ExitCode::from(3)
+        }
+        Outcome::Unsaved { reason, .. } => {
+            eprintln!("error: training ended, but its final state was not saved: {reason}");
+            ExitCode::from(1)
         }
         Outcome::Failed(message) => {
             eprintln!("error: {message}");

@@ -159,3 +159,97 @@ fn flatten_keeps_order_and_passes_gradients_through() {
     let grads = (flat * 2.0).sum().backward();
     assert!(values(&grads.get(&x)).iter().all(|&g| g == 2.0));
 }
+
+#[test]
+fn a_first_layer_conv_without_input_gradient_has_the_same_weight_gradients() {
+    let dev = Cpu::seed_from_u64(2);
+    let mut rng = StdRng::seed_from_u64(11);
+    let with: ConvSameRelu<I, O, K, f32, Cpu> = dev.build_module::<ConvSpec<I, O, K>, f32>();
+    let mut without = dev.build_module::<ConvSpec<I, O, K, false>, f32>();
+    without.weight.copy_from(&values(&with.weight));
+    without.bias.copy_from(&values(&with.bias));
+    let x_vals = random(B * I * H * W, &mut rng);
+    let r_vals = random(B * O * H * W, &mut rng);
+    let run = |grads_of: &dyn Fn(Tensor<_, f32, Cpu, OwnedTape<f32, Cpu>>) -> _| {
+        let x = dev.tensor_from_vec(x_vals.clone(), (B, Const::<I>, Const::<H>, Const::<W>));
+        let r = dev.tensor_from_vec(r_vals.clone(), (B, Const::<O>, Const::<H>, Const::<W>));
+        grads_of(x.leaky_trace()) * r
+    };
+    let grads_with = run(&|x| with.forward(x)).sum().backward();
+    let grads_without = run(&|x| without.forward(x)).sum().backward();
+    assert_eq!(
+        values(&grads_with.get(&with.weight)),
+        values(&grads_without.get(&without.weight))
+    );
+    assert_eq!(
+        values(&grads_with.get(&with.bias)),
+        values(&grads_without.get(&without.bias))
+    );
+}
+
+/// relu?(x W^T + b) with f64 loops; x is [rows, inp], w [out, inp].
+fn dense_reference(x: &[f64], w: &[f64], b: &[f64], rows: usize, relu: bool) -> Vec<f64> {
+    let (inp, out) = (w.len() / b.len(), b.len());
+    let mut y = vec![0.0; rows * out];
+    for r in 0..rows {
+        for o in 0..out {
+            let v = b[o]
+                + (0..inp)
+                    .map(|i| x[r * inp + i] * w[o * inp + i])
+                    .sum::<f64>();
+            y[r * out + o] = if relu { v.max(0.0) } else { v };
+        }
+    }
+    y
+}
+
+fn check_dense<const RELU: bool>() {
+    use digitdash::model::dense::builder::Dense as DenseSpec;
+    const IN: usize = 7;
+    const OUT: usize = 5;
+    let rows = 3;
+    let dev = Cpu::seed_from_u64(5);
+    let mut rng = StdRng::seed_from_u64(13);
+    let dense = dev.build_module::<DenseSpec<IN, OUT, RELU>, f32>();
+    let x_vals = random(rows * IN, &mut rng);
+    let r_vals = random(rows * OUT, &mut rng);
+    let x = dev.tensor_from_vec(x_vals.clone(), (rows, Const::<IN>));
+    let r = dev.tensor_from_vec(r_vals.clone(), (rows, Const::<OUT>));
+    let out = dense.forward(x.leaky_trace());
+    let (x64, w64, b64, r64) = (
+        to64(&x_vals),
+        to64(&values(&dense.weight)),
+        to64(&values(&dense.bias)),
+        to64(&r_vals),
+    );
+    let reference = dense_reference(&x64, &w64, &b64, rows, RELU);
+    assert_close(&values(&out), &reference, 1e-5, "dense forward");
+    let grads = (out * r).sum().backward();
+    let f_x = |x: &[f64]| dense_reference(x, &w64, &b64, rows, RELU);
+    let f_w = |w: &[f64]| dense_reference(&x64, w, &b64, rows, RELU);
+    let f_b = |b: &[f64]| dense_reference(&x64, &w64, b, rows, RELU);
+    assert_close(
+        &values(&grads.get(&x)),
+        &numeric_grad(&x64, &r64, &f_x),
+        1e-3,
+        "dense d/dx",
+    );
+    assert_close(
+        &values(&grads.get(&dense.weight)),
+        &numeric_grad(&w64, &r64, &f_w),
+        1e-3,
+        "dense d/dw",
+    );
+    assert_close(
+        &values(&grads.get(&dense.bias)),
+        &numeric_grad(&b64, &r64, &f_b),
+        1e-3,
+        "dense d/db",
+    );
+}
+
+#[test]
+fn dense_forward_and_gradients_match_the_reference() {
+    check_dense::<true>();
+    check_dense::<false>();
+}

@@ -16,42 +16,56 @@ use super::{add_assign, contents, take_grad};
 /// Builder types, used in the network's type to say what to build.
 pub mod builder {
     /// A `K x K` 'SAME' convolution from `I` to `O` channels, with bias and ReLU.
+    /// `INPUT_GRAD = false` skips the input's gradient: for a first layer fed with data.
     #[derive(Debug, Clone, Copy)]
-    pub struct ConvSameRelu<const I: usize, const O: usize, const K: usize>;
+    pub struct ConvSameRelu<
+        const I: usize,
+        const O: usize,
+        const K: usize,
+        const INPUT_GRAD: bool = true,
+    >;
 }
 
-impl<const I: usize, const O: usize, const K: usize, E: Dtype, D: Device<E>> BuildOnDevice<D, E>
-    for builder::ConvSameRelu<I, O, K>
+impl<const I: usize, const O: usize, const K: usize, const G: bool, E: Dtype, D: Device<E>>
+    BuildOnDevice<D, E> for builder::ConvSameRelu<I, O, K, G>
 where
-    ConvSameRelu<I, O, K, E, D>: BuildModule<D, E>,
+    ConvSameRelu<I, O, K, E, D, G>: BuildModule<D, E>,
 {
-    type Built = ConvSameRelu<I, O, K, E, D>;
+    type Built = ConvSameRelu<I, O, K, E, D, G>;
     fn try_build_on_device(device: &D) -> Result<Self::Built, D::Err> {
         Self::Built::try_build(device)
     }
 }
 
 /// `relu(conv2d_same(x, weight) + bias)`, stride 1, kernel `K` (odd), `I` to `O` channels.
+/// With `INPUT_GRAD = false` the backward pass leaves the input's gradient alone.
 #[derive(Debug, Clone)]
-pub struct ConvSameRelu<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>> {
+pub struct ConvSameRelu<
+    const I: usize,
+    const O: usize,
+    const K: usize,
+    E: Dtype,
+    D: Storage<E>,
+    const INPUT_GRAD: bool = true,
+> {
     /// Filters, `[out, in, k, k]`.
     pub weight: Tensor<Rank4<O, I, K, K>, E, D>,
     /// One bias per output channel.
     pub bias: Tensor<Rank1<O>, E, D>,
 }
 
-impl<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>> NonMutableModule
-    for ConvSameRelu<I, O, K, E, D>
+impl<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>, const G: bool>
+    NonMutableModule for ConvSameRelu<I, O, K, E, D, G>
 {
 }
 
-impl<const I: usize, const O: usize, const K: usize, E, D> TensorCollection<E, D>
-    for ConvSameRelu<I, O, K, E, D>
+impl<const I: usize, const O: usize, const K: usize, E, D, const G: bool> TensorCollection<E, D>
+    for ConvSameRelu<I, O, K, E, D, G>
 where
     E: Dtype + Float + SampleUniform,
     D: Device<E>,
 {
-    type To<E2: Dtype, D2: Device<E2>> = ConvSameRelu<I, O, K, E2, D2>;
+    type To<E2: Dtype, D2: Device<E2>> = ConvSameRelu<I, O, K, E2, D2, G>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
@@ -87,8 +101,8 @@ fn fan_in_uniform<E: Float + SampleUniform>(fan_in: usize) -> Uniform<E> {
     Uniform::new(-bound, bound)
 }
 
-impl<B, const I: usize, const O: usize, const K: usize, H, W, T>
-    Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu>
+impl<B, const I: usize, const O: usize, const K: usize, const G: bool, H, W, T>
+    Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu, G>
 where
     B: Dim,
     H: ConstDim,
@@ -127,15 +141,11 @@ where
             tape.add_backward_op(move |grads| {
                 let grad_out = take_grad(grads, &out_saved)?;
                 let out_values = contents(&out_saved);
-                let g = conv_kernels::backward(
-                    &geometry,
-                    &input,
-                    &weight,
-                    &out_values,
-                    &grad_out,
-                    true,
-                );
-                add_assign(grads.get_or_alloc_mut(&keys.0)?, &g.input);
+                let g =
+                    conv_kernels::backward(&geometry, &input, &weight, &out_values, &grad_out, G);
+                if G {
+                    add_assign(grads.get_or_alloc_mut(&keys.0)?, &g.input);
+                }
                 add_assign(grads.get_or_alloc_mut(&keys.1)?, &g.weight);
                 add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
                 Ok(())

@@ -66,11 +66,11 @@ pub fn apply(model: &mut Network, init: Init) {
             let weights = TruncatedNormal::new(0.1);
             model.0 .0.weight.fill_with_distr(weights);
             model.1 .0.weight.fill_with_distr(weights);
-            model.3 .0.weight.fill_with_distr(weights);
+            model.3.weight.fill_with_distr(weights);
             model.4.weight.fill_with_distr(weights);
             fill(&mut model.0 .0.bias, 0.1);
             fill(&mut model.1 .0.bias, 0.1);
-            fill(&mut model.3 .0.bias, 0.1);
+            fill(&mut model.3.bias, 0.1);
             fill(&mut model.4.bias, 0.1);
         }
     }

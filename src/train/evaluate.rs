@@ -72,10 +72,11 @@ pub fn argmax(row: &[f32]) -> usize {
 fn log_softmax(row: &[f32]) -> [f32; CLASSES] {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-    let log_sum = max + sum.ln();
+    let log_sum = sum.ln();
     let mut out = [0.0f32; CLASSES];
     for (o, &v) in out.iter_mut().zip(row) {
-        *o = v - log_sum;
+        // Shifting by the max first keeps large logits exact.
+        *o = (v - max) - log_sum;
     }
     out
 }

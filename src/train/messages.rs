@@ -1,5 +1,6 @@
 //! What the trainer says ([`Event`]) and what it can be told ([`Command`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,19 @@ pub enum Event {
     Paused(bool),
     /// Training ended (all steps done, or stopped), after a final evaluation.
     Finished(Summary),
+    /// The loss became NaN or infinite; the trainer paused (dashboard only).
+    Diverged(String),
+    /// A checkpoint was written.
+    Checkpoint {
+        /// The step it holds.
+        step: u64,
+        /// Its folder.
+        path: PathBuf,
+    },
+    /// The weights, step and data order went back to the checkpoint of this step.
+    RolledBack(u64),
+    /// A record or checkpoint could not be written; training goes on.
+    RecordError(String),
     /// Training could not go on.
     Failed(String),
 }
@@ -42,6 +56,8 @@ pub struct Started {
     pub test: Arc<Split>,
     /// Worker threads used for the arithmetic.
     pub threads: usize,
+    /// Steps already done (non-zero when resuming).
+    pub first_step: u64,
 }
 
 /// One training step.
@@ -97,7 +113,7 @@ pub struct SettingChange {
 }
 
 /// The end of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// Steps done.
     pub steps: u64,
@@ -113,6 +129,10 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Mean training throughput, images per second.
     pub samples_per_sec: f64,
+    /// The run's folder, when it keeps records.
+    pub run_dir: Option<PathBuf>,
+    /// Why the final state could not be saved, when it could not.
+    pub unsaved: Option<String>,
 }
 
 /// An instruction to the trainer, applied at the next step boundary.
@@ -134,6 +154,10 @@ pub enum Command {
     SetBatchSize(usize),
     /// Set the steps between evaluations (0: only at the end).
     SetEvalEvery(u64),
+    /// Write a checkpoint at the next boundary.
+    SaveCheckpoint,
+    /// Go back to the newest checkpoint (weights, step, data order), keeping live settings.
+    Rollback,
 }
 
 /// How long a paused trainer waits for a command before checking again.

@@ -6,6 +6,10 @@ use thiserror::Error;
 
 use crate::model::{Network, CLASSES};
 
+/// A batch loss above this means the weights have blown up: a 10-class cross-entropy starts
+/// near 2.3 (about 10 with the tutorial's initialisation) and only falls from there.
+pub const DIVERGED_LOSS: f32 = 1e4;
+
 /// What a step produced.
 #[derive(Debug, Clone)]
 pub struct StepOutput {
@@ -18,7 +22,7 @@ pub struct StepOutput {
 /// A step that could not be taken.
 #[derive(Debug, Error)]
 pub enum StepError {
-    /// The loss is NaN or infinite; the weights were left as they were.
+    /// The loss is NaN, infinite or above [`DIVERGED_LOSS`]; the weights were left as they were.
     #[error("the training loss became {loss}{context}: the learning rate is too high for this model (or the weights diverged). Run again with a lower --lr.")]
     NonFiniteLoss {
         /// The loss value.
@@ -78,7 +82,7 @@ pub fn train_step(
     let loss = cross_entropy_with_logits_loss(logits, y);
     let loss_value = loss.array();
     *grads = loss.backward();
-    if !loss_value.is_finite() {
+    if !loss_value.is_finite() || loss_value > DIVERGED_LOSS {
         model.zero_grads(grads);
         return Err(StepError::NonFiniteLoss {
             loss: loss_value,

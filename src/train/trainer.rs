@@ -1,9 +1,11 @@
-//! The trainer thread: loads the data, builds the network, runs the steps, and reports.
+//! The trainer thread: loads the data, builds (or restores) the network, runs the steps, and
+//! reports.
 //!
 //! It sends [`Event`]s on an unbounded channel (so a slow consumer never holds it up) and
 //! applies [`Command`]s between steps. Failures, panics included, become [`Event::Failed`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -18,10 +20,23 @@ use super::messages::{
     Command, Evaluation, Event, SettingChange, Started, StepStats, Summary, PAUSE_POLL,
 };
 use super::schedule::learning_rate;
-use super::step::{new_optimizer, train_step};
+use super::step::{new_optimizer, train_step, StepError};
 use crate::config::Config;
 use crate::data::{self, EpochOrder, Mnist};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
+use crate::run::RunRecords;
+
+/// Where a run keeps its records, and whether it continues an earlier one.
+#[derive(Debug, Clone, Default)]
+pub struct RunSetup {
+    /// The run's folder; `None` keeps no records or checkpoints.
+    pub dir: Option<PathBuf>,
+    /// Continue from the newest checkpoint in `dir`.
+    pub resume: bool,
+    /// On a diverged loss, pause (the dashboard, where the user can roll back) rather than
+    /// stop (headless).
+    pub pause_on_divergence: bool,
+}
 
 /// The front-end's end of a running trainer.
 pub struct TrainerHandle {
@@ -42,12 +57,12 @@ impl TrainerHandle {
 }
 
 /// Starts the trainer on its own thread named `trainer`.
-pub fn spawn(config: Config) -> std::io::Result<TrainerHandle> {
+pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> {
     let (event_tx, events) = flume::unbounded();
     let (commands, command_rx) = flume::unbounded();
     let thread = std::thread::Builder::new()
         .name("trainer".into())
-        .spawn(move || run_reporting_failures(config, event_tx, command_rx))?;
+        .spawn(move || run_reporting_failures(config, setup, event_tx, command_rx))?;
     Ok(TrainerHandle {
         events,
         commands,
@@ -55,8 +70,13 @@ pub fn spawn(config: Config) -> std::io::Result<TrainerHandle> {
     })
 }
 
-fn run_reporting_failures(config: Config, events: Sender<Event>, commands: Receiver<Command>) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(config, &events, commands)));
+fn run_reporting_failures(
+    config: Config,
+    setup: RunSetup,
+    events: Sender<Event>,
+    commands: Receiver<Command>,
+) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(config, setup, &events, commands)));
     let message = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(error)) => format!("{error:#}"),
@@ -74,10 +94,23 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Loads the data (downloading it when allowed and missing) and trains to the end.
-fn run(config: Config, events: &Sender<Event>, commands: Receiver<Command>) -> Result<()> {
+fn run(
+    config: Config,
+    setup: RunSetup,
+    events: &Sender<Event>,
+    commands: Receiver<Command>,
+) -> Result<()> {
     let wall = Instant::now();
     let data = Arc::new(prepare_data(&config, events)?);
     let mut trainer = Trainer::new(config, data, events.clone(), commands, wall);
+    trainer.pause_on_divergence = setup.pause_on_divergence;
+    if let Some(dir) = &setup.dir {
+        if setup.resume {
+            trainer.resume_from(dir)?;
+        } else {
+            trainer.records = Some(RunRecords::create(dir, &trainer.config)?);
+        }
+    }
     trainer.train()
 }
 
@@ -109,25 +142,33 @@ pub fn prepare_data(config: &Config, events: &Sender<Event>) -> Result<Mnist> {
 }
 
 /// Everything the training loop owns.
-struct Trainer {
-    config: Config,
-    data: Arc<Mnist>,
-    device: Cpu,
-    model: Network,
-    grads: Gradients<f32, Cpu>,
-    optimizer: Adam<Network, f32, Cpu>,
-    order: EpochOrder,
-    events: Sender<Event>,
+pub(super) struct Trainer {
+    pub(super) config: Config,
+    pub(super) data: Arc<Mnist>,
+    pub(super) device: Cpu,
+    pub(super) model: Network,
+    pub(super) grads: Gradients<f32, Cpu>,
+    pub(super) optimizer: Adam<Network, f32, Cpu>,
+    pub(super) order: EpochOrder,
+    pub(super) events: Sender<Event>,
     commands: Receiver<Command>,
-    step: u64,
+    pub(super) step: u64,
     paused: bool,
     single_steps: u32,
     stop_requested: bool,
     eval_requested: bool,
-    last_eval: Option<Evaluation>,
-    train_seconds: f64,
-    samples: u64,
-    wall: Instant,
+    save_requested: bool,
+    rollback_requested: bool,
+    pause_on_divergence: bool,
+    pub(super) last_eval: Option<Evaluation>,
+    pub(super) best_accuracy: Option<f64>,
+    pub(super) train_seconds: f64,
+    pub(super) samples: u64,
+    pub(super) wall: Instant,
+    pub(super) wall_offset: f64,
+    pub(super) records: Option<RunRecords>,
+    pub(super) last_checkpoint_step: Option<u64>,
+    pub(super) checkpoint_error: Option<String>,
 }
 
 impl Trainer {
@@ -158,14 +199,22 @@ impl Trainer {
             single_steps: 0,
             stop_requested: false,
             eval_requested: false,
+            save_requested: false,
+            rollback_requested: false,
+            pause_on_divergence: false,
             last_eval: None,
+            best_accuracy: None,
             train_seconds: 0.0,
             samples: 0,
             wall,
+            wall_offset: 0.0,
+            records: None,
+            last_checkpoint_step: None,
+            checkpoint_error: None,
         }
     }
 
-    fn send(&self, event: Event) {
+    pub(super) fn send(&self, event: Event) {
         // A vanished consumer is noticed through the command channel; nothing to do here.
         let _ = self.events.send(event);
     }
@@ -176,26 +225,62 @@ impl Trainer {
             train_len: self.data.train.len(),
             test: Arc::new(self.data.test.clone()),
             threads: rayon::current_num_threads(),
+            first_step: self.step,
         }));
         while self.step < self.config.train.steps {
             self.apply_commands();
             if self.stop_requested {
                 break;
             }
-            if self.eval_requested {
-                self.evaluate();
-            }
+            self.handle_requests();
             if self.paused && self.single_steps == 0 {
                 continue;
             }
             self.single_steps = self.single_steps.saturating_sub(1);
-            self.train_step()?;
+            match self.train_step() {
+                Ok(()) => {}
+                Err(error @ StepError::NonFiniteLoss { .. }) if self.pause_on_divergence => {
+                    self.diverged(error.to_string());
+                    continue;
+                }
+                Err(error) => {
+                    self.record_event("error", serde_json::json!({"message": error.to_string()}));
+                    return Err(error.into());
+                }
+            }
             if self.evaluation_due() {
                 self.evaluate();
+            }
+            if self.checkpoint_due() {
+                self.checkpoint();
             }
         }
         self.finish();
         Ok(())
+    }
+
+    /// Evaluation, saving and rolling back asked for by commands.
+    fn handle_requests(&mut self) {
+        if self.rollback_requested {
+            self.rollback_requested = false;
+            self.rollback();
+        }
+        if self.eval_requested {
+            self.evaluate();
+        }
+        if self.save_requested {
+            self.save_requested = false;
+            self.checkpoint();
+        }
+    }
+
+    /// A diverged loss in the dashboard: pause so the user can lower the rate or roll back.
+    fn diverged(&mut self, message: String) {
+        self.record_event("error", serde_json::json!({"message": message}));
+        self.send(Event::Diverged(message));
+        self.paused = true;
+        self.single_steps = 0;
+        self.send(Event::Paused(true));
     }
 
     fn evaluation_due(&self) -> bool {
@@ -203,10 +288,20 @@ impl Trainer {
         self.eval_requested || (every > 0 && self.step.is_multiple_of(every))
     }
 
+    fn checkpoint_due(&self) -> bool {
+        let every = self.config.run.checkpoint_every;
+        self.records.is_some() && every > 0 && self.step.is_multiple_of(every)
+    }
+
     /// Applies waiting commands; while paused (and not single-stepping), waits for one.
     fn apply_commands(&mut self) {
         loop {
-            let command = if self.paused && self.single_steps == 0 && !self.eval_requested {
+            let idle = self.paused
+                && self.single_steps == 0
+                && !self.eval_requested
+                && !self.save_requested
+                && !self.rollback_requested;
+            let command = if idle {
                 match self.commands.recv_timeout(PAUSE_POLL) {
                     Ok(c) => c,
                     Err(RecvTimeoutError::Timeout) => return,
@@ -228,17 +323,24 @@ impl Trainer {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Stop => self.stop_requested = true,
+            Command::Stop => {
+                self.stop_requested = true;
+                self.record_event("stop", serde_json::json!({"step": self.step}));
+            }
             Command::Pause | Command::Resume => {
                 let pause = command == Command::Pause;
                 if pause != self.paused {
                     self.paused = pause;
                     self.single_steps = 0;
+                    let kind = if pause { "pause" } else { "resume" };
+                    self.record_event(kind, serde_json::json!({"step": self.step}));
                     self.send(Event::Paused(pause));
                 }
             }
             Command::StepOnce => self.single_steps += u32::from(self.paused),
             Command::EvaluateNow => self.eval_requested = true,
+            Command::SaveCheckpoint => self.save_requested = true,
+            Command::Rollback => self.rollback_requested = true,
             Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => {
                 let old = std::mem::replace(&mut self.config.train.learning_rate, lr);
                 self.record("learning_rate", format!("{old:.3e}"), format!("{lr:.3e}"));
@@ -255,19 +357,21 @@ impl Trainer {
         }
     }
 
-    fn record(&self, setting: &'static str, old: String, new: String) {
+    fn record(&mut self, setting: &'static str, old: String, new: String) {
         if old != new {
-            self.send(Event::SettingChanged(SettingChange {
+            let change = SettingChange {
                 step: self.step,
                 setting,
                 old,
                 new,
-            }));
+            };
+            self.record_event("setting_changed", serde_json::json!(change));
+            self.send(Event::SettingChanged(change));
         }
     }
 
     /// One forward, backward and Adam update on the next mini-batch.
-    fn train_step(&mut self) -> Result<()> {
+    fn train_step(&mut self) -> Result<(), StepError> {
         let started = Instant::now();
         let train = &self.config.train;
         let lr = learning_rate(
@@ -279,12 +383,12 @@ impl Trainer {
         );
         self.optimizer.cfg.lr = lr;
         let batch = train.batch_size.min(self.data.train.len());
+        let (epoch, position) = (self.order.epoch(), self.order.position());
         let (_, indices) = self.order.next_batch(batch);
         let mut pixels = vec![0.0f32; batch * IMAGE_PIXELS];
         let mut one_hot = vec![0.0f32; batch * CLASSES];
         self.data.train.fill_images(&indices, &mut pixels);
         self.data.train.fill_one_hot(&indices, &mut one_hot);
-
         let output = train_step(
             &mut self.model,
             &mut self.optimizer,
@@ -293,12 +397,17 @@ impl Trainer {
             pixels,
             &one_hot,
         )
-        .map_err(|e| e.at_step(self.step + 1, lr))?;
+        .map_err(|e| {
+            // The failed batch is not consumed: a rolled-back or re-tuned run sees it again.
+            self.order = EpochOrder::restore(self.order.len(), self.order.seed(), epoch, position);
+            e.at_step(self.step + 1, lr)
+        })?;
+
         let seconds = started.elapsed().as_secs_f64();
         self.train_seconds += seconds;
         self.step += 1;
         self.samples += batch as u64;
-        self.send(Event::Step(StepStats {
+        let stats = StepStats {
             step: self.step,
             total_steps: self.config.train.steps,
             epoch: self.order.epochs_done(),
@@ -308,11 +417,13 @@ impl Trainer {
             batch_size: batch,
             samples_per_sec: batch as f64 / seconds.max(1e-9),
             train_seconds: self.train_seconds,
-        }));
+        };
+        self.record_step(&stats);
+        self.send(Event::Step(stats));
         Ok(())
     }
 
-    fn evaluate(&mut self) {
+    pub(super) fn evaluate(&mut self) {
         self.eval_requested = false;
         let started = Instant::now();
         let scores = evaluate(
@@ -329,23 +440,40 @@ impl Trainer {
             probabilities: Arc::new(scores.probabilities),
         };
         self.last_eval = Some(evaluation.clone());
+        self.record_event("evaluation", serde_json::json!(evaluation));
+        let improved = self
+            .best_accuracy
+            .is_none_or(|best| evaluation.accuracy > best);
         self.send(Event::Evaluation(evaluation));
+        if improved {
+            self.best_accuracy = self.last_eval.as_ref().map(|e| e.accuracy);
+            self.save_best();
+        }
     }
 
     fn finish(&mut self) {
         if self.last_eval.as_ref().map(|e| e.step) != Some(self.step) {
             self.evaluate();
         }
+        if self.last_checkpoint_step != Some(self.step) {
+            self.checkpoint();
+        }
         let eval = self.last_eval.as_ref();
-        let steps = self.step;
-        self.send(Event::Finished(Summary {
-            steps,
-            stopped_early: steps < self.config.train.steps,
+        let summary = Summary {
+            steps: self.step,
+            stopped_early: self.step < self.config.train.steps,
             test_accuracy: eval.map_or(0.0, |e| e.accuracy),
             test_loss: eval.map_or(f64::NAN, |e| e.loss),
             train_seconds: self.train_seconds,
             wall_seconds: self.wall.elapsed().as_secs_f64(),
             samples_per_sec: self.samples as f64 / self.train_seconds.max(1e-9),
-        }));
+            run_dir: self.records.as_ref().map(|r| r.dir().to_path_buf()),
+            unsaved: self
+                .checkpoint_error
+                .clone()
+                .filter(|_| self.records.is_some() && self.last_checkpoint_step != Some(self.step)),
+        };
+        self.record_event("finished", serde_json::json!(summary));
+        self.send(Event::Finished(summary));
     }
 }

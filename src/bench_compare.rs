@@ -1,0 +1,136 @@
+//! `digitdash bench --compare`: the PyTorch reference and digitdash measured alternately in
+//! one run, so both see the same machine, and their ratios.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bench::{measure, BenchReport};
+use crate::cli::BenchArgs;
+
+/// One round: the reference's figures, then ours.
+#[derive(Debug, Serialize)]
+pub struct Round {
+    /// PyTorch's step time, ms.
+    pub reference_step_ms: f64,
+    /// digitdash's step time, ms.
+    pub step_ms: f64,
+    /// PyTorch's inference, images/s.
+    pub reference_images_per_s: f64,
+    /// digitdash's inference, images/s.
+    pub images_per_s: f64,
+}
+
+/// Runs the reference script once and returns its JSON line.
+fn run_reference(args: &BenchArgs) -> Result<Value> {
+    let output = Command::new(&args.python)
+        .arg(&args.reference)
+        .args(["--steps", &args.steps.to_string(), "--batch", &args.batch_size.to_string()])
+        .output()
+        .with_context(|| {
+            format!(
+                "cannot run the reference with {} (install it as the header of {} says, or pass --python)",
+                args.python.display(),
+                args.reference.display()
+            )
+        })?;
+    if !output.status.success() {
+        bail!(
+            "the reference {} failed: {}",
+            args.reference.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    serde_json::from_str(line)
+        .with_context(|| format!("the reference printed no JSON line: {stdout}"))
+}
+
+fn number(v: &Value, key: &str) -> Result<f64> {
+    v[key]
+        .as_f64()
+        .with_context(|| format!("the reference's JSON lacks {key}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Alternates reference and digitdash `args.rounds` times and prints the ratios.
+pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
+    let mut rounds = Vec::new();
+    let mut last: Option<(Value, BenchReport)> = None;
+    for round in 1..=args.rounds.max(1) {
+        eprintln!("round {round}: PyTorch reference ...");
+        let reference = run_reference(args)?;
+        eprintln!("round {round}: digitdash ...");
+        let ours = measure(args, data_dir)?;
+        rounds.push(Round {
+            reference_step_ms: number(&reference, "train_step_ms_median")?,
+            step_ms: ours.train_step_ms_median,
+            reference_images_per_s: number(&reference, "inference_images_per_s")?,
+            images_per_s: ours.inference_images_per_s,
+        });
+        last = Some((reference, ours));
+    }
+    let step_ratio = median(
+        rounds
+            .iter()
+            .map(|r| r.step_ms / r.reference_step_ms)
+            .collect(),
+    );
+    let inference_ratio = median(
+        rounds
+            .iter()
+            .map(|r| r.images_per_s / r.reference_images_per_s)
+            .collect(),
+    );
+    let (reference, ours) = last.context("no rounds ran")?;
+    if args.json {
+        let value = serde_json::json!({
+            "rounds": rounds,
+            "step_time_ratio_median": step_ratio,
+            "inference_ratio_median": inference_ratio,
+            "reference": reference,
+            "digitdash": ours,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    println!(
+        "digitdash vs {} ({} threads; digitdash {} threads), batch {}",
+        reference["framework"].as_str().unwrap_or("reference"),
+        reference["threads"],
+        ours.threads,
+        ours.batch_size
+    );
+    println!("round   step ms: torch  digitdash  ratio   inference img/s: torch  digitdash  ratio");
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "{:>5}   {:>14.1} {:>10.1} {:>6.2}   {:>22.0} {:>10.0} {:>6.2}",
+            i + 1,
+            r.reference_step_ms,
+            r.step_ms,
+            r.step_ms / r.reference_step_ms,
+            r.reference_images_per_s,
+            r.images_per_s,
+            r.images_per_s / r.reference_images_per_s
+        );
+    }
+    println!(
+        "median ratios: step time {step_ratio:.2}x PyTorch's (target <= 0.80), inference {inference_ratio:.2}x PyTorch's images/s (target >= 1.25)"
+    );
+    println!(
+        "peak memory: digitdash {:.0} MB, PyTorch {} MB",
+        ours.peak_rss_mb, reference["peak_rss_mb"]
+    );
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Per-layer timings for `digitdash bench`: each layer's forward, and its backward (the time
+//! of forward + backward on a taped input, less the forward and less the sum that seeds the
+//! backward pass).
+
+use std::time::Instant;
+
+use dfdx::prelude::*;
+use serde::Serialize;
+
+use crate::model::Network;
+
+/// Median timings of one layer at the benchmark's batch size.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerTiming {
+    /// The layer.
+    pub layer: &'static str,
+    /// Forward pass, milliseconds.
+    pub forward_ms: f64,
+    /// Backward pass, milliseconds.
+    pub backward_ms: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Times `layer` on `input` (untaped), `reps` times each way.
+macro_rules! time_layer {
+    ($name:expr, $layer:expr, $input:expr, $reps:expr) => {{
+        let input = $input;
+        let mut forward = Vec::new();
+        let mut both = Vec::new();
+        let mut reduction = Vec::new();
+        for _ in 0..$reps {
+            let started = Instant::now();
+            let out = $layer.forward(input.clone());
+            forward.push(started.elapsed().as_secs_f64() * 1e3);
+            drop(out);
+            let started = Instant::now();
+            let out = $layer.forward(input.clone().leaky_trace());
+            let _grads = out.sum().backward();
+            both.push(started.elapsed().as_secs_f64() * 1e3);
+            // The sum that seeds the backward pass is not the layer's work: time it alone.
+            let out = $layer.forward(input.clone());
+            let started = Instant::now();
+            let _grads = out.leaky_trace().sum().backward();
+            reduction.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        let forward = median(forward);
+        LayerTiming {
+            layer: $name,
+            forward_ms: forward,
+            backward_ms: (median(both) - forward - median(reduction)).max(0.0),
+        }
+    }};
+}
+
+/// Times each layer of `model` on a batch of `batch` random images.
+pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> Vec<LayerTiming> {
+    let x: Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu> =
+        device.sample_uniform_like(&(batch, Const, Const, Const));
+    let c1 = model.0 .0.forward(x.clone());
+    let p1 = model.0 .1.forward(c1.clone());
+    let c2 = model.1 .0.forward(p1.clone());
+    let p2 = model.1 .1.forward(c2.clone());
+    let flat = model.2.forward(p2.clone());
+    let h = model.3.forward(flat.clone());
+    vec![
+        time_layer!("conv1 5x5x32 + bias + relu", model.0 .0, x, reps),
+        time_layer!("maxpool 2x2 (28 -> 14)", model.0 .1, c1, reps),
+        time_layer!("conv2 5x5x64 + bias + relu", model.1 .0, p1, reps),
+        time_layer!("maxpool 2x2 (14 -> 7)", model.1 .1, c2, reps),
+        time_layer!("dense 3136 -> 1024 + relu", model.3, flat, reps),
+        time_layer!("dense 1024 -> 10", model.4, h, reps),
+    ]
+}

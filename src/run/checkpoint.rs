@@ -1,0 +1,297 @@
+//! Checkpoints: the weights as `.safetensors` plus a small JSON file saying where training was.
+//!
+//! Each checkpoint is a folder, written under a temporary name and renamed into place only
+//! when both files are complete and synced, so a crash mid-write never leaves a broken one:
+//!
+//! ```text
+//! checkpoints/step-00001000/model.safetensors
+//! checkpoints/step-00001000/checkpoint.json
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::config::Config;
+use crate::model::{self, Init, Network};
+
+/// Version of the checkpoint layout this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The name of the network a checkpoint holds.
+pub const MODEL_NAME: &str = "deep-mnist-cnn";
+/// Weights file inside a checkpoint folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Metadata file inside a checkpoint folder.
+pub const META_FILE: &str = "checkpoint.json";
+
+/// Every tensor of the network: its name in the file and its shape.
+pub const TENSORS: [(&str, &[usize]); 8] = [
+    ("0.0.weight", &[32, 1, 5, 5]),
+    ("0.0.bias", &[32]),
+    ("1.0.weight", &[64, 32, 5, 5]),
+    ("1.0.bias", &[64]),
+    ("3.weight", &[1024, 3136]),
+    ("3.bias", &[1024]),
+    ("4.weight", &[10, 1024]),
+    ("4.bias", &[10]),
+];
+
+/// Where training stood when a checkpoint was written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointMeta {
+    /// Layout version ([`FORMAT_VERSION`]).
+    pub format: u32,
+    /// The network ([`MODEL_NAME`]).
+    pub model: String,
+    /// Steps done.
+    pub step: u64,
+    /// Data-order epoch (0-based).
+    pub epoch: u64,
+    /// Images of that epoch already used.
+    pub position: usize,
+    /// Images trained on so far.
+    pub samples: u64,
+    /// Seconds spent in training steps so far.
+    pub train_seconds: f64,
+    /// Seconds since the run first started (across resumes).
+    #[serde(default)]
+    pub wall_seconds: f64,
+    /// Test accuracy of the last evaluation, if any.
+    pub test_accuracy: Option<f64>,
+    /// Best test accuracy seen in the run so far, if any.
+    pub best_test_accuracy: Option<f64>,
+    /// The run's settings at that step (live changes included).
+    pub config: Config,
+}
+
+/// A checkpoint that could not be written or read.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// Writing failed (disk full, folder not writable, ...).
+    #[error("cannot write checkpoint {path}: {cause}. Free some disk space or make the folder writable; training state in memory is kept.")]
+    Write {
+        /// What was being written.
+        path: PathBuf,
+        /// Why it failed.
+        cause: String,
+    },
+    /// The file or folder does not exist or cannot be read.
+    #[error("cannot read checkpoint {path}: {cause}. Pass a checkpoint folder (runs/NAME/checkpoints/step-...) or its model.safetensors file.")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+    /// The file is damaged or not a checkpoint of this network.
+    #[error("checkpoint {path} is not usable: {problem}")]
+    Invalid {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// There is no checkpoint in a run folder.
+    #[error("no checkpoint found in {run}: a run writes one every train.checkpoint_every steps and when it stops. Start a new run instead of resuming.")]
+    NoneFound {
+        /// The run folder.
+        run: PathBuf,
+    },
+}
+
+fn write_error(path: &Path, cause: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Write {
+        path: path.to_path_buf(),
+        cause: cause.to_string(),
+    }
+}
+
+/// Writes `model` and `meta` as the folder `dir/name`, replacing one of that name.
+pub fn save(
+    dir: &Path,
+    name: &str,
+    model: &Network,
+    meta: &CheckpointMeta,
+) -> Result<PathBuf, CheckpointError> {
+    let final_dir = dir.join(name);
+    let temp_dir = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = write_folder(&temp_dir, model, meta).and_then(|()| {
+        if final_dir.exists() {
+            fs::remove_dir_all(&final_dir).map_err(|e| write_error(&final_dir, e))?;
+        }
+        fs::rename(&temp_dir, &final_dir).map_err(|e| write_error(&final_dir, e))?;
+        sync_dir(dir);
+        Ok(final_dir.clone())
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&temp_dir);
+    }
+    result
+}
+
+fn write_folder(
+    temp_dir: &Path,
+    model: &Network,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    let _ = fs::remove_dir_all(temp_dir);
+    fs::create_dir_all(temp_dir).map_err(|e| write_error(temp_dir, e))?;
+    let weights = temp_dir.join(WEIGHTS_FILE);
+    model
+        .save_safetensors(&weights)
+        .map_err(|e| write_error(&weights, format!("{e:?}")))?;
+    sync_file(&weights)?;
+    let meta_path = temp_dir.join(META_FILE);
+    let text = serde_json::to_string_pretty(meta).map_err(|e| write_error(&meta_path, e))?;
+    fs::write(&meta_path, text).map_err(|e| write_error(&meta_path, e))?;
+    sync_file(&meta_path)
+}
+
+fn sync_file(path: &Path) -> Result<(), CheckpointError> {
+    fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| write_error(path, e))
+}
+
+/// Best effort: makes a rename durable. Not every file system supports syncing a folder.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Reads a checkpoint from its folder or its `.safetensors` file: the network and, when the
+/// metadata file is there, where training stood.
+pub fn load(
+    path: &Path,
+    device: &Cpu,
+) -> Result<(Network, Option<CheckpointMeta>), CheckpointError> {
+    let (weights, meta_path) = if path.is_dir() {
+        (path.join(WEIGHTS_FILE), Some(path.join(META_FILE)))
+    } else {
+        let sibling = path.with_file_name(META_FILE);
+        (path.to_path_buf(), Some(sibling).filter(|p| p.is_file()))
+    };
+    let meta = match meta_path {
+        Some(p) => Some(read_meta(&p)?),
+        None => None,
+    };
+    check_weights(&weights)?;
+    let mut model = model::build(device, Init::FanIn);
+    model
+        .load_safetensors(&weights)
+        .map_err(|e| invalid(&weights, format!("{e:?}")))?;
+    Ok((model, meta))
+}
+
+fn invalid(path: &Path, problem: impl Into<String>) -> CheckpointError {
+    CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        problem: problem.into(),
+    }
+}
+
+/// Reads and checks a metadata file.
+pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let text = fs::read_to_string(path).map_err(|e| CheckpointError::Read {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        invalid(
+            path,
+            format!("its metadata is not valid JSON ({e}); the file is damaged"),
+        )
+    })?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    if format > u64::from(FORMAT_VERSION) {
+        return Err(invalid(
+            path,
+            format!(
+                "it was written in checkpoint format {format} by a newer digitdash; this build reads format {FORMAT_VERSION}. Upgrade digitdash to read it."
+            ),
+        ));
+    }
+    let meta: CheckpointMeta = serde_json::from_value(value)
+        .map_err(|e| invalid(path, format!("its metadata is incomplete or damaged ({e})")))?;
+    if meta.model != MODEL_NAME {
+        return Err(invalid(
+            path,
+            format!("it holds a '{}' model, not '{MODEL_NAME}'", meta.model),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Checks that a weights file is complete and holds exactly this network's tensors, as f32.
+pub fn check_weights(path: &Path) -> Result<(), CheckpointError> {
+    let bytes = fs::read(path).map_err(|e| CheckpointError::Read {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    })?;
+    let tensors = ::safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        invalid(
+            path,
+            format!("it is truncated or not a safetensors file ({e:?}); use an earlier checkpoint"),
+        )
+    })?;
+    for (name, shape) in TENSORS {
+        let tensor = tensors.tensor(name).map_err(|_| {
+            invalid(
+                path,
+                format!("it lacks the tensor {name}: it is not a checkpoint of this network"),
+            )
+        })?;
+        if tensor.shape() != shape || tensor.dtype() != ::safetensors::Dtype::F32 {
+            return Err(invalid(
+                path,
+                format!(
+                    "tensor {name} is {:?} {:?}, but this network needs F32 {shape:?}: the checkpoint is from another model shape",
+                    tensor.dtype(),
+                    tensor.shape()
+                ),
+            ));
+        }
+    }
+    if tensors.len() != TENSORS.len() {
+        return Err(invalid(
+            path,
+            format!(
+                "it holds {} tensors, this network has {}: it is from another model",
+                tensors.len(),
+                TENSORS.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The newest complete checkpoint folder (`step-*`) under `dir`, if any.
+pub fn latest(dir: &Path) -> Option<PathBuf> {
+    step_folders(dir, "step-").pop()
+}
+
+/// Checkpoint folders named `prefix` + step number under `dir`, oldest first.
+pub fn step_folders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<(u64, PathBuf)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let step = name.strip_prefix(prefix)?.parse().ok()?;
+            let path = entry.path();
+            path.join(META_FILE).is_file().then_some((step, path))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The folder name of a checkpoint at `step`.
+pub fn folder_name(prefix: &str, step: u64) -> String {
+    format!("{prefix}{step:08}")
+}

@@ -1,0 +1,38 @@
+//! How numbers read on screen.
+
+use std::time::Duration;
+
+/// `m:ss`, or `h:mm:ss` from an hour on.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// A fraction as a percentage with `decimals` places, e.g. `97.12%`.
+pub fn percent(fraction: f64, decimals: usize) -> String {
+    format!("{:.*}%", decimals, fraction * 100.0)
+}
+
+/// A throughput, e.g. `812 img/s`.
+pub fn rate(images_per_second: f64) -> String {
+    format!("{images_per_second:.0} img/s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_clock_times() {
+        assert_eq!(duration(Duration::from_secs(0)), "0:00");
+        assert_eq!(duration(Duration::from_secs(83)), "1:23");
+        assert_eq!(duration(Duration::from_secs(3 * 3600 + 62)), "3:01:02");
+        assert_eq!(percent(0.97123, 2), "97.12%");
+        assert_eq!(rate(811.6), "812 img/s");
+    }
+}

@@ -1,0 +1,198 @@
+//! End to end: the real binary's dashboard in tmux on real MNIST. One test pauses, doubles the
+//! learning rate twice, resumes and quits with `q` `y` at 120x40, checking the screen at each
+//! stage, the run's metrics, the exit status and that the terminal was given back; another
+//! stops a run with SIGTERM.
+//!
+//! Data come from the folder in `DIGITDASH_DATA_DIR` (CI: `../shared/mnist`); without it the
+//! binary downloads MNIST into a temporary folder as on a first run. With
+//! `DIGITDASH_SCREENSHOT=assets/dashboard` (under `cargo test --release`), the test waits for
+//! the first evaluation, shows a misclassified digit and saves the paused screen as
+//! `dashboard.txt` and `dashboard.svg` there.
+
+#[path = "support/svg.rs"]
+mod svg;
+#[path = "support/tmux.rs"]
+mod tmux;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tmux::Tmux;
+
+/// Upper bound for data loading and the first step (a debug build is slow).
+const START: Duration = Duration::from_secs(180);
+/// Upper bound for a command to show on screen.
+const REACT: Duration = Duration::from_secs(60);
+/// Upper bound for the final evaluation and exit (10,000 images; slow in a debug build).
+const FINISH: Duration = Duration::from_secs(300);
+
+/// The step in the status line `step N / TOTAL`.
+fn step_of(screen: &str) -> Option<u64> {
+    let rest = &screen[screen.find(" step ")? + 6..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// The first line of the screen (the status line).
+fn status(screen: &str) -> &str {
+    screen.lines().next().unwrap_or("")
+}
+
+/// The shell command that runs the dashboard in the session's folder, then reports its exit
+/// status and whether the terminal is back in cooked mode.
+fn dashboard_command() -> String {
+    let data = match std::env::var("DIGITDASH_DATA_DIR") {
+        Ok(d) => {
+            let dir =
+                std::fs::canonicalize(&d).unwrap_or_else(|e| panic!("DIGITDASH_DATA_DIR={d}: {e}"));
+            format!("--data-dir '{}'", dir.display())
+        }
+        Err(_) => String::new(),
+    };
+    format!(
+        "'{}' {data} --steps 100000 --eval-every 200 --run-dir run; \
+         echo digitdash-exit=$?; \
+         case \"$(stty -a)\" in *-icanon*) echo terminal=raw;; *) echo terminal=cooked;; esac; \
+         sleep 600",
+        env!("CARGO_BIN_EXE_digitdash")
+    )
+}
+
+/// Checks that the program printed its summary, exited with `status` and gave the terminal
+/// back (cooked mode, main screen, visible cursor).
+fn assert_clean_exit(tmux: &Tmux, status: u8) {
+    let exited = |s: &str| s.contains("digitdash-exit=");
+    let after = tmux.wait_for("the program to exit", FINISH, exited);
+    assert!(
+        after.contains(&format!("digitdash-exit={status}")),
+        "{after}"
+    );
+    assert!(after.contains("test accuracy 0."), "no summary:\n{after}");
+    assert!(after.contains("terminal=cooked"), "still raw:\n{after}");
+    assert_eq!(tmux.pane_info("#{alternate_on}"), "0", "alternate screen");
+    assert_eq!(tmux.pane_info("#{cursor_flag}"), "1", "hidden cursor");
+}
+
+#[test]
+fn pause_change_the_learning_rate_resume_and_quit() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let cwd = dir.path().to_str().expect("a UTF-8 temp path").to_string();
+    let command = dashboard_command();
+    let tmux = Tmux::start("e2e", 120, 40, &cwd, &command);
+
+    let running = tmux.wait_for("the first training step", START, |s| {
+        status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
+    });
+    assert!(running.contains("lr 1.00e-4"), "{running}");
+    let screenshot = std::env::var_os("DIGITDASH_SCREENSHOT").map(PathBuf::from);
+    if screenshot.is_some() {
+        tmux.wait_for("the first evaluation", START, |s| s.contains("(step 200)"));
+        tmux.text("m");
+    }
+
+    tmux.keys(&["Space"]);
+    let paused = tmux.wait_for("the paused state", REACT, |s| status(s).contains("PAUSED"));
+    let paused_at = step_of(&paused).expect("a step number");
+    tmux.text("+");
+    tmux.text("+");
+    let changed = tmux.wait_for("the new learning rate", REACT, |s| {
+        s.contains("learning rate 2.000e-4 → 4.000e-4") && s.contains("learning rate   4.00e-4")
+    });
+    assert!(
+        changed.contains("learning rate 1.000e-4 → 2.000e-4"),
+        "{changed}"
+    );
+    assert!(status(&changed).contains("PAUSED"), "{changed}");
+    assert_eq!(
+        step_of(&changed),
+        Some(paused_at),
+        "no steps while paused:\n{changed}"
+    );
+    if let Some(base) = &screenshot {
+        save_screenshot(&tmux, base);
+    }
+
+    tmux.keys(&["Space"]);
+    let resumed = tmux.wait_for("steps at the new rate", REACT, |s| {
+        status(s).contains("RUNNING")
+            && s.contains("lr 4.00e-4")
+            && step_of(s).is_some_and(|n| n > paused_at)
+    });
+    let resumed_at = step_of(&resumed).expect("a step number");
+
+    tmux.text("q");
+    tmux.wait_for("the quit question", REACT, |s| {
+        s.contains("Stop it and quit?")
+    });
+    tmux.text("y");
+    assert_clean_exit(&tmux, 0);
+
+    let metrics =
+        std::fs::read_to_string(dir.path().join("run/metrics.csv")).expect("the run's metrics");
+    assert_learning_rate_changed(&metrics, paused_at, resumed_at);
+}
+
+#[test]
+fn sigterm_stops_training_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let cwd = dir.path().to_str().expect("a UTF-8 temp path").to_string();
+    let tmux = Tmux::start("sigterm", 100, 30, &cwd, &dashboard_command());
+    tmux.wait_for("the first training step", START, |s| {
+        status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
+    });
+    let shell = tmux.pane_info("#{pane_pid}");
+    let children = format!("/proc/{shell}/task/{shell}/children");
+    let pid = std::fs::read_to_string(&children).expect("the shell's children");
+    let pid = pid
+        .split_whitespace()
+        .next()
+        .expect("the dashboard's process id");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", pid])
+        .status()
+        .expect("running kill");
+    assert!(killed.success());
+    tmux.wait_for("the stopping state", REACT, |s| {
+        status(s).contains("STOPPING")
+    });
+    assert_clean_exit(&tmux, 128 + 15);
+}
+
+/// Steps up to `paused_at` used 1e-4 and the steps after it, up to `resumed_at`, 4e-4.
+fn assert_learning_rate_changed(metrics: &str, paused_at: u64, resumed_at: u64) {
+    let mut lines = metrics.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} column in {header:?}"))
+    };
+    let (step_col, lr_col) = (column("step"), column("learning_rate"));
+    let mut after_the_change = 0;
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        let step: u64 = fields[step_col].parse().expect("a step number");
+        let lr: f64 = fields[lr_col].parse().expect("a learning rate");
+        if step <= resumed_at {
+            let expected = if step <= paused_at { 1e-4 } else { 4e-4 };
+            assert!(
+                (lr - expected).abs() < 1e-12,
+                "step {step} used {lr}, not {expected}"
+            );
+            after_the_change += usize::from(step > paused_at);
+        }
+    }
+    assert!(
+        after_the_change > 0,
+        "no step after {paused_at} in the metrics"
+    );
+}
+
+/// Saves the screen as `base/dashboard.txt` and, with its colours, `base/dashboard.svg`.
+fn save_screenshot(tmux: &Tmux, base: &std::path::Path) {
+    std::fs::create_dir_all(base).expect("the screenshot folder");
+    let text = tmux.screen();
+    std::fs::write(base.join("dashboard.txt"), &text).expect("writing dashboard.txt");
+    let svg = svg::from_ansi(&tmux.screen_with_colours(), 120, 40);
+    std::fs::write(base.join("dashboard.svg"), svg).expect("writing dashboard.svg");
+}

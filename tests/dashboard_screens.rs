@@ -1,0 +1,113 @@
+//! Whole-screen snapshots of the dashboard on ratatui's `TestBackend`, fed by a scripted run
+//! (synthetic digits, fabricated events; no training). Review changes with `cargo insta review`
+//! or `INSTA_UPDATE=always cargo test --test dashboard_screens` and a look at the `.snap` files.
+
+#[path = "support/script.rs"]
+mod script;
+
+use std::time::Duration;
+
+use digitdash::app::App;
+use digitdash::train::Event;
+use digitdash::ui;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+/// Draws `app` on a `width` x `height` test terminal.
+fn screen(app: &App, width: u16, height: u16) -> TestBackend {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| ui::draw(frame, app))
+        .expect("drawing on a test backend");
+    terminal.backend().clone()
+}
+
+fn feed(app: &mut App, events: Vec<Event>) {
+    events.into_iter().for_each(|e| app.update(e));
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    let _ = app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// 300 steps in, paused, showing a misclassified digit.
+fn paused_after_300_steps() -> App {
+    let mut app = App::new(&script::config());
+    feed(&mut app, script::first_300_steps());
+    feed(&mut app, vec![Event::Paused(true)]);
+    press(&mut app, KeyCode::Char('m'));
+    app.set_elapsed(Duration::from_secs(23));
+    app
+}
+
+#[test]
+fn first_frame_while_data_loads_80x24() {
+    let mut app = App::new(&script::config());
+    app.update(Event::Preparing("reading MNIST from /data/mnist".into()));
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn paused_run_80x24() {
+    insta::assert_snapshot!(screen(&paused_after_300_steps(), 80, 24));
+}
+
+#[test]
+fn paused_run_120x40() {
+    insta::assert_snapshot!(screen(&paused_after_300_steps(), 120, 40));
+}
+
+#[test]
+fn whole_run_smoothed_charts_while_running_120x40() {
+    let mut app = App::new(&script::config());
+    feed(&mut app, script::first_300_steps());
+    press(&mut app, KeyCode::Char('w'));
+    press(&mut app, KeyCode::Char('s'));
+    app.set_elapsed(Duration::from_secs(19));
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}
+
+#[test]
+fn typing_a_learning_rate_80x24() {
+    let mut app = paused_after_300_steps();
+    press(&mut app, KeyCode::Enter);
+    for c in "3e-4".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut app = paused_after_300_steps();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn quit_question_120x40() {
+    let mut app = paused_after_300_steps();
+    press(&mut app, KeyCode::Char('q'));
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}
+
+#[test]
+fn finished_run_stays_open_120x40() {
+    let mut app = paused_after_300_steps();
+    feed(
+        &mut app,
+        vec![
+            Event::Paused(false),
+            script::evaluation(300, 0.9631),
+            script::finished(300, 0.9631),
+        ],
+    );
+    app.set_elapsed(Duration::from_secs(31));
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}
+
+#[test]
+fn too_small_terminal_says_what_it_needs_60x20() {
+    insta::assert_snapshot!(screen(&paused_after_300_steps(), 60, 20));
+}

@@ -1,0 +1,387 @@
+//! Runs that survive: signals, resume, diverged losses, unwritable folders, bad checkpoints.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{texts, Workspace};
+use digitdash::cli::{resolve_config, RunArgs};
+use digitdash::train::{self, Command, Event, RunSetup};
+
+/// Starts a headless run with a checkpoint every 5 steps and waits until step `wait_for`.
+#[expect(clippy::zombie_processes, reason = "the caller waits for the child it gets back")]
+fn start(
+    ws: &Workspace,
+    run: &str,
+    extra: &[&str],
+    wait_for: u64,
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut args = vec!["--headless", "--log-every", "1", "--run-dir", run];
+    args.extend_from_slice(extra);
+    let mut child = ws
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let output = child.wait_with_output().unwrap();
+            panic!("run ended early: {}", texts(&output).1);
+        }
+        if line.starts_with(&format!("step {wait_for}, training")) {
+            return (child, stdout);
+        }
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+fn metric_steps(run: &Path) -> Vec<u64> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn config_with_checkpoints(ws: &Workspace) {
+    ws.write_config("[data]\ndownload = false\n[train]\neval_every = 0\nbatch_size = 10\n[run]\ncheckpoint_every = 5\n");
+}
+
+#[test]
+fn signals_checkpoint_and_resume_continues_steps_and_records() {
+    for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let ws = Workspace::new();
+        config_with_checkpoints(&ws);
+        let run = ws.dir.path().join("run");
+        let (child, _) = start(&ws, "run", &["--steps", "100000"], 7);
+        signal(&child, name);
+        let output = child.wait_with_output().unwrap();
+        let (_, err) = texts(&output);
+        assert_eq!(output.status.code(), Some(code), "SIG{name}: {err}");
+        let stopped_at = *metric_steps(&run).last().unwrap();
+        assert!(stopped_at >= 7, "{stopped_at}");
+        let latest = digitdash::run::checkpoint::latest(&run.join("checkpoints")).unwrap();
+        assert!(
+            latest.ends_with(format!("step-{stopped_at:08}")),
+            "{latest:?}"
+        );
+        let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+        assert!(events.contains("\"event\":\"stop\""), "{events}");
+
+        let target = stopped_at + 6;
+        let output = ws.run(&[
+            "--resume",
+            run.to_str().unwrap(),
+            "--steps",
+            &target.to_string(),
+        ]);
+        let (_, err) = texts(&output);
+        assert!(output.status.success(), "{err}");
+        let steps = metric_steps(&run);
+        assert_eq!(steps, (1..=target).collect::<Vec<_>>(), "SIG{name}");
+        let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+        assert!(events.contains("\"event\":\"resumed\""), "{events}");
+        assert!(run
+            .join("checkpoints")
+            .join(format!("step-{target:08}"))
+            .is_dir());
+    }
+}
+
+#[test]
+fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
+    let ws = Workspace::new();
+    config_with_checkpoints(&ws);
+    let run = ws.dir.path().join("run");
+    assert!(ws
+        .run(&["--steps", "5", "--run-dir", "run"])
+        .status
+        .success());
+    let good = run.join("checkpoints/step-00000005");
+    let before = std::fs::read(good.join("model.safetensors")).unwrap();
+
+    let output = ws.run(&[
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        "50",
+        "--lr",
+        "1e30",
+    ]);
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("the training loss became"), "{err}");
+    assert!(err.contains("lower --lr"), "{err}");
+    assert_eq!(
+        std::fs::read(good.join("model.safetensors")).unwrap(),
+        before
+    );
+    assert_eq!(
+        digitdash::run::checkpoint::latest(&run.join("checkpoints")),
+        Some(good)
+    );
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    assert!(events.contains("\"event\":\"error\""), "{events}");
+}
+
+fn recv_until(events: &flume::Receiver<Event>, want: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let mut seen = Vec::new();
+    loop {
+        let event = events
+            .recv_timeout(Duration::from_secs(60))
+            .expect("trainer went quiet");
+        if let Event::Failed(message) = &event {
+            panic!("trainer failed: {message}");
+        }
+        let done = want(&event);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
+    let ws = Workspace::new();
+    config_with_checkpoints(&ws);
+    let run = ws.dir.path().join("run");
+    assert!(ws
+        .run(&["--steps", "5", "--run-dir", "run"])
+        .status
+        .success());
+
+    let args = RunArgs {
+        config: Some(ws.config()),
+        data_dir: Some(ws.data_dir()),
+        steps: Some(1000),
+        lr: Some(1e30),
+        ..Default::default()
+    };
+    let mut config = resolve_config(&args).unwrap();
+    config.run.checkpoint_every = 0;
+    let setup = RunSetup {
+        dir: Some(run.clone()),
+        resume: true,
+        pause_on_divergence: true,
+    };
+    let handle = train::spawn(config, setup).unwrap();
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::Paused(true)));
+    assert!(seen
+        .iter()
+        .any(|e| matches!(e, Event::Diverged(m) if m.contains("lower --lr"))));
+
+    handle
+        .commands
+        .send(Command::SetLearningRate(1e-3))
+        .unwrap();
+    handle.commands.send(Command::Rollback).unwrap();
+    handle.commands.send(Command::Resume).unwrap();
+    let seen = recv_until(
+        &handle.events,
+        |e| matches!(e, Event::Step(s) if s.step >= 8),
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::RolledBack(5))),
+        "{seen:?}"
+    );
+    let steps: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps[0].step, 6, "continues from the checkpoint's step");
+    assert!(steps
+        .iter()
+        .all(|s| s.loss.is_finite() && s.learning_rate == 1e-3));
+    handle.commands.send(Command::Stop).unwrap();
+    recv_until(&handle.events, |e| matches!(e, Event::Finished(_)));
+    handle.join();
+}
+
+#[test]
+fn an_unwritable_run_folder_is_a_clear_error() {
+    let ws = Workspace::new();
+    std::fs::write(ws.dir.path().join("blocker"), "a file, not a folder").unwrap();
+    let output = ws.run(&["--steps", "3", "--run-dir", "blocker/run"]);
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("blocker/run") && err.contains("--run-dir"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn checkpoint_write_failures_warn_and_training_goes_on() {
+    let ws = Workspace::new();
+    config_with_checkpoints(&ws);
+    let run = ws.dir.path().join("run");
+    let (child, mut stdout) = start(&ws, "run", &["--steps", "40"], 1);
+    // Block the checkpoint folder: a file where the folder should be.
+    let _ = std::fs::remove_dir_all(run.join("checkpoints"));
+    std::fs::write(run.join("checkpoints"), "blocked").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (_, err) = texts(&output);
+    assert!(err.contains("warning: cannot write checkpoint"), "{err}");
+    assert!(rest.contains("step 40, training accuracy"), "{rest}");
+    assert_ne!(
+        output.status.code(),
+        Some(0),
+        "the final state was not saved: {err}"
+    );
+    assert!(
+        err.contains("not saved") || err.contains("could not be written"),
+        "{err}"
+    );
+}
+
+fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>)]) {
+    let data: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .iter()
+        .map(|(n, s)| {
+            (
+                n.to_string(),
+                vec![0u8; 4 * s.iter().product::<usize>()],
+                s.clone(),
+            )
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = data
+        .iter()
+        .map(|(n, bytes, shape)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    safetensors::tensor::serialize_to_file(views, &None, path).unwrap();
+}
+
+fn eval_error(ws: &Workspace, checkpoint: &Path) -> String {
+    let output = ws
+        .command(&["eval", "--checkpoint", checkpoint.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn bad_checkpoints_are_refused_clearly() {
+    let ws = Workspace::new();
+    config_with_checkpoints(&ws);
+    assert!(ws
+        .run(&["--steps", "5", "--run-dir", "run"])
+        .status
+        .success());
+    let good: PathBuf = ws.dir.path().join("run/checkpoints/step-00000005");
+
+    let output = ws
+        .command(&["eval", "--checkpoint", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(out.starts_with("test accuracy "), "{out}");
+    assert_eq!(
+        out.lines().count(),
+        12,
+        "accuracy, header and ten rows:\n{out}"
+    );
+
+    let other = ws.dir.path().join("other.safetensors");
+    let mut shapes: Vec<(&str, Vec<usize>)> = digitdash::run::checkpoint::TENSORS
+        .iter()
+        .map(|(n, s)| (*n, s.to_vec()))
+        .collect();
+    shapes[4].1 = vec![512, 3136];
+    write_safetensors(&other, &shapes);
+    assert!(eval_error(&ws, &other).contains("another model shape"));
+
+    let truncated = ws.dir.path().join("truncated.safetensors");
+    let bytes = std::fs::read(good.join("model.safetensors")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    assert!(eval_error(&ws, &truncated).contains("truncated"));
+
+    let newer = ws.dir.path().join("newer");
+    std::fs::create_dir(&newer).unwrap();
+    std::fs::copy(
+        good.join("model.safetensors"),
+        newer.join("model.safetensors"),
+    )
+    .unwrap();
+    let meta = std::fs::read_to_string(good.join("checkpoint.json")).unwrap();
+    std::fs::write(
+        newer.join("checkpoint.json"),
+        meta.replace("\"format\": 1", "\"format\": 99"),
+    )
+    .unwrap();
+    assert!(eval_error(&ws, &newer).contains("newer digitdash"));
+}
+
+#[test]
+fn predict_classifies_png_digits() {
+    let ws = Workspace::new();
+    ws.write_config("[data]\ndownload = false\n[train]\neval_every = 0\nlearning_rate = 1e-3\ninit = \"fan_in\"\n");
+    assert!(ws
+        .run(&["--steps", "60", "--batch-size", "20", "--run-dir", "run"])
+        .status
+        .success());
+    let mnist = common::tiny_mnist(0, 10);
+    let mut args = vec![
+        "predict".to_string(),
+        "--checkpoint".into(),
+        ws.dir
+            .path()
+            .join("run/checkpoints/step-00000060")
+            .display()
+            .to_string(),
+    ];
+    for i in 0..10 {
+        let pixels: Vec<f32> = mnist
+            .test
+            .image(i)
+            .iter()
+            .map(|&p| 1.0 - p as f32 / 255.0)
+            .collect();
+        let path = ws.dir.path().join(format!("digit{i}.png"));
+        digitdash::image::write_png(&path, &pixels, 28).unwrap();
+        args.push(path.display().to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = ws.command(&refs).output().unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    let right = out
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| line.contains(&format!("digit{i}.png: {} (", mnist.test.label(*i))))
+        .count();
+    assert!(right >= 9, "{right} of 10 right:\n{out}");
+}

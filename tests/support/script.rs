@@ -1,0 +1,162 @@
+//! A scripted run for screen tests: synthetic seven-segment digits as the test set, and the
+//! events a short training run would send, with no training at all.
+
+use std::sync::Arc;
+
+use digitdash::config::Config;
+use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+use digitdash::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
+
+/// Labels of the synthetic test set (the first twenty of MNIST's test set).
+pub const LABELS: [u8; 20] = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6, 9, 0, 1, 5, 9, 7, 3, 4];
+/// Test images the scripted model gets wrong, with its wrong answer.
+pub const WRONG: [(usize, u8); 2] = [(8, 6), (11, 5)];
+
+/// The config the scripted run reports.
+pub fn config() -> Config {
+    let mut config = Config::default();
+    config.train.steps = 20_000;
+    config.train.eval_every = 100;
+    config
+}
+
+/// Which of the seven segments (a top, b upper right, c lower right, d bottom, e lower left,
+/// f upper left, g middle) make up `digit`.
+fn segments(digit: u8) -> &'static str {
+    [
+        "abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg",
+    ][usize::from(digit) % 10]
+}
+
+/// A 28x28 image of `digit` drawn as a seven-segment figure.
+pub fn digit_image(digit: u8) -> Vec<u8> {
+    let mut img = vec![0u8; IMAGE_PIXELS];
+    let mut fill = |x0: usize, x1: usize, y0: usize, y1: usize| {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                img[y * IMAGE_SIDE + x] = 255;
+            }
+        }
+    };
+    let (left, right, top, mid, bottom, t) = (8, 20, 4, 13, 22, 3);
+    for seg in segments(digit).chars() {
+        match seg {
+            'a' => fill(left, right, top, top + t),
+            'b' => fill(right - t, right, top, mid + t),
+            'c' => fill(right - t, right, mid, bottom + t),
+            'd' => fill(left, right, bottom, bottom + t),
+            'e' => fill(left, left + t, mid, bottom + t),
+            'f' => fill(left, left + t, top, mid + t),
+            _ => fill(left, right, mid, mid + t),
+        }
+    }
+    img
+}
+
+/// The synthetic test set.
+pub fn test_split() -> Arc<Split> {
+    let images = LABELS.iter().flat_map(|&d| digit_image(d)).collect();
+    Arc::new(Split::new(images, LABELS.to_vec()).expect("a valid split"))
+}
+
+/// Class probabilities of the scripted model: confident and right, except on [`WRONG`].
+pub fn probabilities() -> Arc<Vec<f32>> {
+    let mut p = vec![0.01f32; LABELS.len() * CLASSES];
+    for (i, &label) in LABELS.iter().enumerate() {
+        let row = &mut p[i * CLASSES..(i + 1) * CLASSES];
+        match WRONG.iter().find(|(w, _)| *w == i) {
+            Some(&(_, guess)) => {
+                row[usize::from(guess)] = 0.61;
+                row[usize::from(label)] = 0.31;
+            }
+            None => row[usize::from(label)] = 0.91,
+        }
+    }
+    Arc::new(p)
+}
+
+/// The start of the scripted run.
+pub fn started() -> Event {
+    Event::Started(Started {
+        config: config(),
+        train_len: 60_000,
+        test: test_split(),
+        threads: 2,
+        first_step: 0,
+    })
+}
+
+/// The numbers of step `n`: a loss falling from 2.3 with a deterministic wobble.
+pub fn step(n: u64, learning_rate: f64) -> Event {
+    let t = n as f32;
+    let loss = 2.2 * (-t / 60.0).exp() + 0.12 + 0.08 * (t * 0.7).sin().abs();
+    Event::Step(StepStats {
+        step: n,
+        total_steps: 20_000,
+        epoch: n as f64 * 50.0 / 60_000.0,
+        loss,
+        accuracy: (1.0 - loss / 2.4).clamp(0.0, 1.0),
+        learning_rate,
+        batch_size: 50,
+        samples_per_sec: 812.0,
+        train_seconds: n as f64 * 50.0 / 812.0,
+    })
+}
+
+/// An evaluation after `step` with `accuracy`.
+pub fn evaluation(step: u64, accuracy: f64) -> Event {
+    Event::Evaluation(Evaluation {
+        step,
+        accuracy,
+        loss: (1.0 - accuracy) * 3.0,
+        seconds: 2.4,
+        probabilities: probabilities(),
+    })
+}
+
+/// The trainer's confirmation of a learning-rate change after `step`.
+pub fn lr_changed(step: u64, old: &str, new: &str) -> Event {
+    Event::SettingChanged(SettingChange {
+        step,
+        setting: "learning_rate",
+        old: old.into(),
+        new: new.into(),
+    })
+}
+
+/// The events of 300 steps with three evaluations and a learning-rate change at step 250.
+pub fn first_300_steps() -> Vec<Event> {
+    let mut events = vec![
+        Event::Preparing("reading MNIST from /data/mnist".into()),
+        started(),
+    ];
+    for n in 1..=300 {
+        let lr = if n > 250 { 2e-4 } else { 1e-4 };
+        events.push(step(n, lr));
+        if n % 100 == 0 {
+            events.push(evaluation(
+                n,
+                [0.912, 0.948, 0.9631][(n / 100 - 1) as usize],
+            ));
+        }
+        if n == 250 {
+            events.push(lr_changed(250, "1.000e-4", "2.000e-4"));
+        }
+    }
+    events
+}
+
+/// The end of a run stopped early after `steps`.
+pub fn finished(steps: u64, accuracy: f64) -> Event {
+    Event::Finished(Summary {
+        steps,
+        stopped_early: true,
+        test_accuracy: accuracy,
+        test_loss: 0.11,
+        train_seconds: steps as f64 * 50.0 / 812.0,
+        wall_seconds: 31.0,
+        samples_per_sec: 812.0,
+        run_dir: None,
+        unsaved: None,
+    })
+}

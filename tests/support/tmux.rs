@@ -1,0 +1,106 @@
+//! A program running in a detached tmux session on a private socket: send keys, read the
+//! screen, wait for text. The tmux server is killed when the session is dropped, even when a
+//! test fails.
+
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// A tmux server with one session of a fixed size.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `shell_command` under `sh -c` in a `width` x `height` session with `cwd` as its
+    /// working folder. Panics with a hint when tmux is missing.
+    pub fn start(name: &str, width: u16, height: u16, cwd: &str, shell_command: &str) -> Self {
+        let tmux = Self {
+            socket: format!("digitdash-{name}-{}", std::process::id()),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        let args = [
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            cwd,
+            shell_command,
+        ];
+        let out = tmux.run(&args);
+        assert!(out.status.success(), "tmux new-session failed: {out:?}");
+        // Keep the session's size fixed whatever clients attach.
+        let _ = tmux.run(&["set-option", "-g", "window-size", "manual"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run tmux ({e}): install it, e.g. apt-get install tmux")
+            })
+    }
+
+    /// Types `keys` as tmux key names (`Space`, `Escape`, `q`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    /// Types `text` literally (so `+` is a plus, not a key name).
+    pub fn text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", "main", "-l", text]);
+        assert!(out.status.success(), "send-keys -l {text:?}");
+    }
+
+    /// The screen as plain text.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "main"]).stdout).into()
+    }
+
+    /// The screen with colours, as ANSI escape sequences.
+    pub fn screen_with_colours(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-e", "-t", "main"]);
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+
+    /// A tmux format string evaluated for the pane, e.g. `#{alternate_on}`.
+    pub fn pane_info(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "main", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits up to `timeout` for a screen that satisfies `test`; returns it, or panics with
+    /// `what` and the last screen.
+    pub fn wait_for(&self, what: &str, timeout: Duration, test: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if test(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {timeout:?} waiting for {what}; the screen:\n{screen}");
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
