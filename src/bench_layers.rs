@@ -60,18 +60,14 @@ macro_rules! time_layer {
 pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> Vec<LayerTiming> {
     let x: Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu> =
         device.sample_uniform_like(&(batch, Const, Const, Const));
-    let c1 = model.0 .0.forward(x.clone());
-    let p1 = model.0 .1.forward(c1.clone());
-    let c2 = model.1 .0.forward(p1.clone());
-    let p2 = model.1 .1.forward(c2.clone());
-    let flat = model.2.forward(p2.clone());
+    let p1 = model.0.forward(x.clone());
+    let p2 = model.1.forward(p1.clone());
+    let flat = model.2.forward(p2);
     let h = model.3.forward(flat.clone());
     vec![
-        time_layer!("conv1 5x5x32 + bias + relu", model.0 .0, x, reps),
-        time_layer!("maxpool 2x2 (28 -> 14)", model.0 .1, c1, reps),
-        time_layer!("conv2 5x5x64 + bias + relu", model.1 .0, p1, reps),
-        time_layer!("maxpool 2x2 (14 -> 7)", model.1 .1, c2, reps),
-        time_layer!("dense 3136 -> 1024 + relu", model.3, flat, reps),
+        time_layer!("conv1 5x5x32, relu, pool", model.0, x, reps),
+        time_layer!("conv2 5x5x64, relu, pool", model.1, p1, reps),
+        time_layer!("dense 3136 -> 1024, relu", model.3, flat, reps),
         time_layer!("dense 1024 -> 10", model.4, h, reps),
     ]
 }

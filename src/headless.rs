@@ -2,15 +2,21 @@
 //!
 //! Progress goes to stdout in the tutorial's words (`step 100, training accuracy 0.86, loss
 //! 0.4113` ... `test accuracy 0.9921`); notes about setup go to stderr.
+//!
+//! Nothing here panics on a closed stream. A closed stdout (`digitdash --headless | head -1`)
+//! means nobody reads the progress any more: the trainer is told to stop as on Ctrl-C
+//! (checkpoint and records written) and the run ends as if by SIGPIPE, status 141. Notes on a
+//! closed stderr are dropped.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::fmt::Display;
+use std::io::{ErrorKind, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::data::Progress;
+use crate::signals::Signals;
 use crate::train::{Command, Event, StepStats, Summary, TrainerHandle};
 
 /// How the reporter prints and judges the run.
@@ -29,9 +35,10 @@ pub struct HeadlessOptions {
 pub enum Outcome {
     /// All steps done (and the accuracy bar, if any, met).
     Completed(Summary),
-    /// Stopped by a signal; the summary of what was done.
+    /// Stopped by a signal (or by a closed stdout, counted as [`SIGPIPE`]); the summary of
+    /// what was done.
     Interrupted {
-        /// The signal number.
+        /// The signal number; the exit status is 128 + it.
         signal: usize,
         /// What was done before stopping.
         summary: Summary,
@@ -54,30 +61,43 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Prints the trainer's events until it finishes. `signal` holds the number of a received
-/// termination signal (0 for none); on the first one the trainer is told to stop.
-pub fn report(
-    handle: TrainerHandle,
-    options: HeadlessOptions,
-    signal: Arc<AtomicUsize>,
-) -> Outcome {
+/// The signal number a closed stdout counts as: the run ends with status 128 + 13 = 141, as
+/// a program killed by SIGPIPE would.
+pub const SIGPIPE: usize = 13;
+
+/// Writes `text` and a newline to stderr, ignoring errors: a closed or broken stderr (e.g.
+/// `2>&1 | head -1`) must neither panic nor end the run.
+pub fn note(text: impl Display) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// Prints the trainer's events until it finishes. On the first termination signal in
+/// `signals`, or when stdout turns out to be closed, the trainer is told to stop.
+pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Signals>) -> Outcome {
     let mut printer = Printer::new(options);
     let mut stop_sent = false;
     let outcome = loop {
-        let received = signal.load(Ordering::Relaxed);
-        if received != 0 && !stop_sent {
-            stop_sent = true;
-            eprintln!("stopping after the current step (press Ctrl-C again to quit at once)");
-            let _ = handle.commands.send(Command::Stop);
+        if !stop_sent {
+            if let Some(signal) = signals.first() {
+                stop_sent = true;
+                note(format!(
+                    "signal {signal} received: stopping after the current step \
+                     (press Ctrl-C again to quit at once)"
+                ));
+                let _ = handle.commands.send(Command::Stop);
+            } else if printer.stdout_closed {
+                stop_sent = true;
+                note("stdout was closed: stopping after the current step");
+                let _ = handle.commands.send(Command::Stop);
+            }
         }
         match handle.events.recv_timeout(Duration::from_millis(100)) {
             Ok(Event::Finished(summary)) => {
                 printer.summary(&summary);
-                break judge(
-                    summary,
-                    received.max(signal.load(Ordering::Relaxed)),
-                    options,
-                );
+                // A signal wins over a closed stdout, which counts as SIGPIPE.
+                let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
+                break judge(summary, cause.unwrap_or(0), options);
             }
             Ok(Event::Failed(message)) => break Outcome::Failed(message),
             Ok(event) => printer.event(&event),
@@ -112,6 +132,9 @@ pub fn judge(summary: Summary, signal: usize, options: HeadlessOptions) -> Outco
 struct Printer {
     options: HeadlessOptions,
     last_download_note: Option<Instant>,
+    /// Whether a write to stdout failed because its reader went away; nothing more is
+    /// written there.
+    stdout_closed: bool,
 }
 
 impl Printer {
@@ -119,19 +142,27 @@ impl Printer {
         Self {
             options,
             last_download_note: None,
+            stdout_closed: false,
         }
     }
 
-    fn line(&self, text: String) {
+    /// Writes a line to stdout. A closed stdout (e.g. `| head -1`) is noted, for the reporter
+    /// to stop the run; other write errors (a full disk under a redirect) are ignored and
+    /// training goes on.
+    fn line(&mut self, text: String) {
+        if self.stdout_closed {
+            return;
+        }
         let mut out = std::io::stdout().lock();
-        // A closed stdout (e.g. `| head`) must not kill training; the run goes on silently.
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
+        let written = writeln!(out, "{text}").and_then(|()| out.flush());
+        if written.is_err_and(|e| e.kind() == ErrorKind::BrokenPipe) {
+            self.stdout_closed = true;
+        }
     }
 
     fn event(&mut self, event: &Event) {
         match event {
-            Event::Preparing(note) => eprintln!("{note}"),
+            Event::Preparing(text) => note(text),
             Event::Download(progress) => self.download(progress),
             Event::Started(started) => {
                 if self.options.json {
@@ -143,7 +174,7 @@ impl Printer {
                     );
                 } else {
                     let t = &started.config.train;
-                    eprintln!(
+                    note(format!(
                         "training on {} images, testing on {}: {} steps of {}, lr {:e}, seed {}, {} threads",
                         started.train_len,
                         started.test.len(),
@@ -152,7 +183,7 @@ impl Printer {
                         t.learning_rate,
                         t.seed,
                         started.threads
-                    );
+                    ));
                 }
             }
             Event::Step(step) => self.step(step),
@@ -186,17 +217,22 @@ impl Printer {
                         json!({"event": "checkpoint", "step": step, "path": path}).to_string(),
                     );
                 } else {
-                    eprintln!("step {step}, checkpoint written to {}", path.display());
+                    note(format!(
+                        "step {step}, checkpoint written to {}",
+                        path.display()
+                    ));
                 }
             }
-            Event::RecordError(message) => eprintln!("warning: {message}"),
-            Event::RolledBack(step) => eprintln!("rolled back to the checkpoint of step {step}"),
-            Event::Diverged(message) => eprintln!("{message}"),
+            Event::RecordError(message) => note(format!("warning: {message}")),
+            Event::RolledBack(step) => {
+                note(format!("rolled back to the checkpoint of step {step}"))
+            }
+            Event::Diverged(message) => note(message),
             Event::Paused(_) | Event::Finished(_) | Event::Failed(_) => {}
         }
     }
 
-    fn step(&self, step: &StepStats) {
+    fn step(&mut self, step: &StepStats) {
         if !step.step.is_multiple_of(self.options.log_every) {
             return;
         }
@@ -226,22 +262,22 @@ impl Printer {
             .total
             .map_or(String::new(), |t| format!(" / {:.1}", mb(t)));
         let state = if p.done { "verified" } else { "downloading" };
-        eprintln!(
+        note(format!(
             "{state} {}: {:.1}{total} MB from {}",
             p.file,
             mb(p.bytes),
             p.mirror
-        );
+        ));
     }
 
-    fn summary(&self, s: &Summary) {
+    fn summary(&mut self, s: &Summary) {
         if self.options.json {
             let mut value = serde_json::to_value(s).unwrap_or_default();
             value["event"] = json!("finished");
             self.line(value.to_string());
         } else {
             self.line(format!("test accuracy {:.4}", s.test_accuracy));
-            eprintln!(
+            note(format!(
                 "{} steps in {:.1} s of training ({:.0} images/s), {:.1} s in all{}",
                 s.steps,
                 s.train_seconds,
@@ -252,7 +288,7 @@ impl Printer {
                 } else {
                     ""
                 }
-            );
+            ));
         }
     }
 }

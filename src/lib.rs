@@ -6,6 +6,7 @@
 //! layers, [`train`] runs the trainer thread and speaks over `flume` channels, and the
 //! front-ends ([`headless`] and the dashboard) only consume the trainer's events.
 
+pub mod alloc;
 pub mod app;
 pub mod bench;
 pub mod bench_compare;

@@ -9,7 +9,7 @@ use clap::Parser;
 use digitdash::app::App;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::config::{Config, ConfigError};
-use digitdash::headless::{self, HeadlessOptions, Outcome};
+use digitdash::headless::{self, note, HeadlessOptions, Outcome};
 use digitdash::run::checkpoint;
 use digitdash::run::records::timestamp_name;
 use digitdash::run::CheckpointError;
@@ -18,11 +18,12 @@ use digitdash::tui::{self, DashboardOptions};
 use digitdash::{bench, inspect, signals, train};
 
 fn main() -> ExitCode {
+    digitdash::alloc::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            note(format!("error: {error:#}"));
             // Status 2 is for a command line or config that needs fixing; 1 for the rest.
             if error.downcast_ref::<ConfigError>().is_some() {
                 ExitCode::from(2)
@@ -87,7 +88,7 @@ fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
         return train_headless(args);
     }
     if !std::io::stdout().is_terminal() {
-        eprintln!("stdout is not a terminal, so training runs headless (--headless says so)");
+        note("stdout is not a terminal, so training runs headless (--headless says so)");
         return train_headless(args);
     }
     train_dashboard(args)
@@ -122,18 +123,20 @@ fn exit_code(outcome: Outcome) -> ExitCode {
         Outcome::Completed(_) => ExitCode::SUCCESS,
         Outcome::Interrupted { signal, .. } => ExitCode::from(128 + signal as u8),
         Outcome::BelowThreshold { summary, threshold } => {
-            eprintln!(
+            note(format!(
                 "error: final test accuracy {:.4} is below --fail-under {threshold}",
                 summary.test_accuracy
-            );
+            ));
             ExitCode::from(3)
         }
         Outcome::Unsaved { reason, .. } => {
-            eprintln!("error: training ended, but its final state was not saved: {reason}");
+            note(format!(
+                "error: training ended, but its final state was not saved: {reason}"
+            ));
             ExitCode::from(1)
         }
         Outcome::Failed(message) => {
-            eprintln!("error: {message}");
+            note(format!("error: {message}"));
             ExitCode::from(1)
         }
     }

@@ -7,12 +7,15 @@
 //! Keys arrive from the [`input`] thread. If the terminal goes away (drawing fails), the run is
 //! treated as hung up: the trainer is told to stop and the program exits with 128 + SIGHUP once
 //! it has finished.
+//!
+//! A termination signal stops the trainer the same way. A second one does not kill the process
+//! from its handler while the dashboard holds the terminal: the frame loop sees it within a
+//! frame, gives the terminal back and the program exits with 128 + that signal at once.
 
 pub mod input;
 pub mod terminal;
 
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,7 @@ use ratatui::crossterm::event::Event as InputEvent;
 
 use crate::app::{App, Phase};
 use crate::headless::{self, HeadlessOptions, Outcome};
+use crate::signals::Signals;
 use crate::train::{Command, Summary, TrainerHandle};
 use crate::ui;
 use terminal::{Screen, TerminalGuard};
@@ -42,18 +46,43 @@ pub struct DashboardOptions {
 
 /// Shows the dashboard over a running trainer until the user quits (or a termination signal
 /// arrives), then restores the terminal, prints the summary, and says how the run ended.
+///
+/// A second termination signal ends the dashboard at once: the terminal is restored and the
+/// outcome is [`Outcome::Interrupted`] by that signal, without waiting for the trainer.
 pub fn run(
     handle: TrainerHandle,
     mut app: App,
     options: DashboardOptions,
-    signal: Arc<AtomicUsize>,
+    signals: Arc<Signals>,
 ) -> Result<Outcome> {
-    let (guard, mut screen) = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let keys = input::spawn().context("cannot start the keyboard thread")?;
-    let looped = frame_loop(&mut screen, &handle, &keys, &mut app, &signal);
-    drop(screen);
-    drop(guard);
+    // From here until the terminal is given back, a second signal is ours to handle.
+    signals.defer_second(true);
+    let entered = TerminalGuard::enter().context("cannot set up the terminal");
+    let looped = entered.and_then(|(guard, mut screen)| {
+        let looped = input::spawn()
+            .context("cannot start the keyboard thread")
+            .and_then(|keys| frame_loop(&mut screen, &handle, &keys, &mut app, &signals));
+        drop(screen);
+        drop(guard);
+        looped
+    });
+    // The terminal is restored: a later second signal may exit from its handler. One that
+    // came before this line was recorded, and is acted on here.
+    signals.defer_second(false);
     looped?;
+    if let Some(second) = signals.second() {
+        let summary = match app.phase() {
+            Phase::Finished(summary) => summary.clone(),
+            _ => unfinished_summary(&app),
+        };
+        let outcome = Outcome::Interrupted {
+            signal: second,
+            summary,
+        };
+        let _ = writeln!(std::io::stderr(), "signal {second} again: quitting at once");
+        print_ending(&app, &outcome);
+        return Ok(outcome);
+    }
     let outcome = outcome(&app, options);
     print_ending(&app, &outcome);
     if matches!(app.phase(), Phase::Finished(_) | Phase::Failed(_)) {
@@ -68,17 +97,21 @@ fn frame_loop(
     handle: &TrainerHandle,
     keys: &Receiver<InputEvent>,
     app: &mut App,
-    signal: &AtomicUsize,
+    signals: &Signals,
 ) -> Result<()> {
     let start = Instant::now();
     let mut dirty = true;
     let mut shown_second = None;
     let mut terminal_lost = false;
     loop {
-        let received = signal.load(Ordering::Relaxed);
-        if received != 0 && app.signal().is_none() {
-            send(handle, app.on_signal(received));
-            dirty = true;
+        if signals.second().is_some() {
+            return Ok(());
+        }
+        if let Some(received) = signals.first() {
+            if app.signal().is_none() {
+                send(handle, app.on_signal(received));
+                dirty = true;
+            }
         }
         dirty |= drain(handle, app);
         if app.should_quit() {
@@ -193,8 +226,7 @@ fn unfinished_summary(app: &App) -> Summary {
         train_seconds,
         wall_seconds: app.elapsed().as_secs_f64(),
         samples_per_sec: app.throughput().unwrap_or(0.0),
-        run_dir: None,
-        unsaved: None,
+        ..Default::default()
     }
 }
 

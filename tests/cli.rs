@@ -4,6 +4,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::{texts, Workspace};
 
@@ -229,4 +230,154 @@ fn ctrl_c_stops_after_the_step_reports_and_exits_130() {
         "{rest}"
     );
     assert!(err.contains("stopped early"), "{err}");
+}
+
+/// Sends `signal` (a name for `kill`, e.g. `INT`) to process `pid`.
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Reads all of `stream` on a thread; join it for the text.
+fn read_all_on_a_thread(
+    mut stream: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Waits up to `limit` for `child` to exit; kills it and fails the test if it does not.
+fn exit_code_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for digitdash") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("digitdash still ran {limit:?} later");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_signal_quits_at_once_without_the_final_evaluation() {
+    let ws = Workspace::new();
+    let mut child = ws
+        .command(&["--headless", "--steps", "1000000", "--log-every", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stderr = read_all_on_a_thread(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("step 1, "), "{first}");
+    let rest = read_all_on_a_thread(stdout);
+    // Frozen, the process cannot finish a graceful stop between the two signals; both are
+    // handled as soon as it goes on. (Two different signals: a second of the same kind
+    // would merge with the first while pending.)
+    let pid = child.id();
+    kill("STOP", pid);
+    kill("INT", pid);
+    kill("TERM", pid);
+    let sent = Instant::now();
+    kill("CONT", pid);
+    let code = exit_code_within(&mut child, Duration::from_secs(30));
+    let quit_in = sent.elapsed();
+    let (rest, err) = (rest.join().unwrap(), stderr.join().unwrap());
+    // 128 + whichever of the two signals was handled second.
+    assert!(matches!(code, Some(130 | 143)), "{code:?}: {err}");
+    assert!(quit_in < Duration::from_secs(5), "took {quit_in:?} to quit");
+    assert!(
+        !rest.contains("test accuracy"),
+        "no final evaluation: {rest}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Runs a long headless run, reads its first line of output from a pipe, closes the pipe,
+/// and returns the exit code and the run folder. With `merged`, stderr goes into the same
+/// pipe (`2>&1 | head -1`).
+fn close_the_pipe_after_one_line(ws: &Workspace, merged: bool) -> (Option<i32>, String) {
+    let mut command = ws.command(&[
+        "--headless",
+        "--steps",
+        "1000000",
+        "--log-every",
+        "1",
+        "--run-dir",
+        "run",
+    ]);
+    if merged {
+        // `exec` keeps the process id and passes its exit status straight back.
+        let program = command.get_program().to_os_string();
+        let args: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
+        command = std::process::Command::new("sh");
+        command
+            .current_dir(ws.dir.path())
+            .env_remove("DIGITDASH_DATA_DIR")
+            .args(["-c", "exec \"$0\" \"$@\" 2>&1"])
+            .arg(program)
+            .args(args);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(if merged {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().map(read_all_on_a_thread);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "no output");
+    drop(stdout);
+    let code = exit_code_within(&mut child, Duration::from_secs(60));
+    let err = stderr.map_or(String::new(), |s| s.join().unwrap());
+    (code, err)
+}
+
+/// The step checkpoints in the workspace's `run` folder.
+fn step_checkpoints(ws: &Workspace) -> Vec<String> {
+    let dir = ws.dir.path().join("run/checkpoints");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| name.starts_with("step-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_closed_stdout_stops_the_run_with_a_checkpoint_and_exits_141() {
+    let ws = Workspace::new();
+    let (code, err) = close_the_pipe_after_one_line(&ws, false);
+    assert_eq!(code, Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("stdout was closed"), "{err}");
+    assert!(err.contains("stopped early"), "{err}");
+    assert!(!step_checkpoints(&ws).is_empty(), "no checkpoint: {err}");
+}
+
+#[test]
+fn a_closed_pipe_for_stdout_and_stderr_stops_the_run_without_a_panic() {
+    let ws = Workspace::new();
+    let (code, _) = close_the_pipe_after_one_line(&ws, true);
+    assert_eq!(code, Some(141));
+    assert!(!step_checkpoints(&ws).is_empty(), "no checkpoint");
 }

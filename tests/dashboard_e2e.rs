@@ -1,7 +1,7 @@
 //! End to end: the real binary's dashboard in tmux on real MNIST. One test pauses, doubles the
 //! learning rate twice, resumes and quits with `q` `y` at 120x40, checking the screen at each
 //! stage, the run's metrics, the exit status and that the terminal was given back; another
-//! stops a run with SIGTERM.
+//! stops a run with SIGTERM, and a third quits at once on a second signal.
 //!
 //! Data come from the folder in `DIGITDASH_DATA_DIR` (CI: `../shared/mnist`); without it the
 //! binary downloads MNIST into a temporary folder as on a first run. With
@@ -139,22 +139,65 @@ fn sigterm_stops_training_and_restores_the_terminal() {
     tmux.wait_for("the first training step", START, |s| {
         status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
     });
-    let shell = tmux.pane_info("#{pane_pid}");
-    let children = format!("/proc/{shell}/task/{shell}/children");
-    let pid = std::fs::read_to_string(&children).expect("the shell's children");
-    let pid = pid
-        .split_whitespace()
-        .next()
-        .expect("the dashboard's process id");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", pid])
-        .status()
-        .expect("running kill");
-    assert!(killed.success());
+    kill("TERM", &dashboard_pid(&tmux));
     tmux.wait_for("the stopping state", REACT, |s| {
         status(s).contains("STOPPING")
     });
     assert_clean_exit(&tmux, 128 + 15);
+}
+
+#[test]
+fn a_second_signal_restores_the_terminal_and_quits_at_once() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let cwd = dir.path().to_str().expect("a UTF-8 temp path").to_string();
+    let tmux = Tmux::start("second-signal", 100, 30, &cwd, &dashboard_command());
+    tmux.wait_for("the first training step", START, |s| {
+        status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
+    });
+    // Frozen, the program cannot finish a graceful stop between the two signals; both are
+    // handled as soon as it goes on. (Two different signals: a second of the same kind
+    // would merge with the first while pending.)
+    let pid = dashboard_pid(&tmux);
+    kill("STOP", &pid);
+    kill("INT", &pid);
+    kill("TERM", &pid);
+    kill("CONT", &pid);
+    let after = tmux.wait_for("the program to exit", REACT, |s| {
+        s.contains("digitdash-exit=")
+    });
+    // 128 + whichever of the two was handled second.
+    assert!(
+        after.contains("digitdash-exit=130") || after.contains("digitdash-exit=143"),
+        "{after}"
+    );
+    assert!(after.contains("again: quitting at once"), "{after}");
+    assert!(
+        after.contains("without waiting for the final evaluation"),
+        "{after}"
+    );
+    assert!(after.contains("terminal=cooked"), "still raw:\n{after}");
+    assert_eq!(tmux.pane_info("#{alternate_on}"), "0", "alternate screen");
+    assert_eq!(tmux.pane_info("#{cursor_flag}"), "1", "hidden cursor");
+}
+
+/// The process id of the dashboard: the only child of the pane's shell.
+fn dashboard_pid(tmux: &Tmux) -> String {
+    let shell = tmux.pane_info("#{pane_pid}");
+    let children = format!("/proc/{shell}/task/{shell}/children");
+    let pids = std::fs::read_to_string(&children).expect("the shell's children");
+    pids.split_whitespace()
+        .next()
+        .expect("the dashboard's process id")
+        .to_string()
+}
+
+/// Sends `signal` (a name for `kill`, e.g. `TERM`) to process `pid`.
+fn kill(signal: &str, pid: &str) {
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), pid])
+        .status()
+        .expect("running kill");
+    assert!(killed.success(), "kill -{signal} {pid}");
 }
 
 /// Steps up to `paused_at` used 1e-4 and the steps after it, up to `resumed_at`, 4e-4.

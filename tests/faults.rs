@@ -12,7 +12,10 @@ use digitdash::cli::{resolve_config, RunArgs};
 use digitdash::train::{self, Command, Event, RunSetup};
 
 /// Starts a headless run with a checkpoint every 5 steps and waits until step `wait_for`.
-#[expect(clippy::zombie_processes, reason = "the caller waits for the child it gets back")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the caller waits for the child it gets back"
+)]
 fn start(
     ws: &Workspace,
     run: &str,

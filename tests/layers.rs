@@ -253,3 +253,46 @@ fn dense_forward_and_gradients_match_the_reference() {
     check_dense::<true>();
     check_dense::<false>();
 }
+
+#[test]
+fn fused_conv_and_pool_equals_conv_then_pool() {
+    let dev = Cpu::seed_from_u64(4);
+    let mut rng = StdRng::seed_from_u64(17);
+    let separate: ConvSameRelu<I, O, K, f32, Cpu> = dev.build_module::<ConvSpec<I, O, K>, f32>();
+    let mut fused = dev.build_module::<ConvSpec<I, O, K, true, true>, f32>();
+    fused.weight.copy_from(&values(&separate.weight));
+    fused.bias.copy_from(&values(&separate.bias));
+    let x_vals = random(B * I * H * W, &mut rng);
+    let r_vals = random(B * O * (H / 2) * (W / 2), &mut rng);
+    let input = || dev.tensor_from_vec(x_vals.clone(), (B, Const::<I>, Const::<H>, Const::<W>));
+    let r = || dev.tensor_from_vec(r_vals.clone(), (B, Const::<O>, Const::<3>, Const::<4>));
+
+    let (x1, x2) = (input(), input());
+    let out1 = MaxPool2x2.forward(separate.forward(x1.leaky_trace()));
+    let out2 = fused.forward(x2.leaky_trace());
+    let reference = to64(&values(&out1));
+    assert_close(&values(&out2), &reference, 1e-6, "fused forward");
+    assert!(
+        reference.contains(&0.0),
+        "some windows must be all negative to test the ReLU"
+    );
+
+    let g1 = (out1 * r()).sum().backward();
+    let g2 = (out2 * r()).sum().backward();
+    let pairs = [
+        (values(&g1.get(&x1)), values(&g2.get(&x2)), "d/dx"),
+        (
+            values(&g1.get(&separate.weight)),
+            values(&g2.get(&fused.weight)),
+            "d/dweight",
+        ),
+        (
+            values(&g1.get(&separate.bias)),
+            values(&g2.get(&fused.bias)),
+            "d/dbias",
+        ),
+    ];
+    for (want, got, what) in pairs {
+        assert_close(&got, &to64(&want), 1e-5, what);
+    }
+}

@@ -79,8 +79,7 @@ fn summary(steps: u64) -> Summary {
         train_seconds: 10.0,
         wall_seconds: 12.0,
         samples_per_sec: 500.0,
-        run_dir: None,
-        unsaved: None,
+        ..Default::default()
     }
 }
 

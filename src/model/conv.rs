@@ -1,4 +1,5 @@
-//! 'SAME' 2-D convolution with bias and ReLU fused in, as a dfdx module.
+//! 'SAME' 2-D convolution with bias, ReLU and optionally 2x2 max-pooling fused in, as a dfdx
+//! module.
 //!
 //! dfdx 0.13's own `Conv2D` sits behind its `nightly` feature, which no current toolchain
 //! builds, so this layer is written on dfdx's public tape API: the forward pass runs
@@ -8,37 +9,48 @@
 
 use dfdx::prelude::*;
 use num_traits::Float;
-use rand_distr::{uniform::SampleUniform, Uniform};
+use rand_distr::uniform::SampleUniform;
 
-use super::conv_kernels::{self, ConvGeometry};
-use super::{add_assign, contents, take_grad};
+use super::conv_kernels::{self, ConvGeometry, Upstream};
+use super::init::fan_in_uniform;
+use super::pool::Halve;
+use super::{add_assign, contents, recycle, take_grad};
 
 /// Builder types, used in the network's type to say what to build.
 pub mod builder {
-    /// A `K x K` 'SAME' convolution from `I` to `O` channels, with bias and ReLU.
-    /// `INPUT_GRAD = false` skips the input's gradient: for a first layer fed with data.
+    /// A `K x K` 'SAME' convolution from `I` to `O` channels, with bias and ReLU, and 2x2
+    /// max-pooling when `POOL`. `INPUT_GRAD = false` skips the input's gradient: for a first
+    /// layer fed with data.
     #[derive(Debug, Clone, Copy)]
     pub struct ConvSameRelu<
         const I: usize,
         const O: usize,
         const K: usize,
         const INPUT_GRAD: bool = true,
+        const POOL: bool = false,
     >;
 }
 
-impl<const I: usize, const O: usize, const K: usize, const G: bool, E: Dtype, D: Device<E>>
-    BuildOnDevice<D, E> for builder::ConvSameRelu<I, O, K, G>
+impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: bool, E, D>
+    BuildOnDevice<D, E> for builder::ConvSameRelu<I, O, K, G, P>
 where
-    ConvSameRelu<I, O, K, E, D, G>: BuildModule<D, E>,
+    E: Dtype,
+    D: Device<E>,
+    ConvSameRelu<I, O, K, E, D, G, P>: BuildModule<D, E>,
 {
-    type Built = ConvSameRelu<I, O, K, E, D, G>;
+    type Built = ConvSameRelu<I, O, K, E, D, G, P>;
     fn try_build_on_device(device: &D) -> Result<Self::Built, D::Err> {
         Self::Built::try_build(device)
     }
 }
 
-/// `relu(conv2d_same(x, weight) + bias)`, stride 1, kernel `K` (odd), `I` to `O` channels.
-/// With `INPUT_GRAD = false` the backward pass leaves the input's gradient alone.
+/// `relu(conv2d_same(x, weight) + bias)`, stride 1, kernel `K` (odd), `I` to `O` channels,
+/// followed by 2x2 max-pooling when `POOL`. With `INPUT_GRAD = false` the backward pass
+/// leaves the input's gradient alone.
+///
+/// Pooling inside the layer means the full-size output never becomes a tensor: the forward
+/// pass keeps only the pooled values and which pixel won each window, and the backward pass
+/// routes gradients through those.
 #[derive(Debug, Clone)]
 pub struct ConvSameRelu<
     const I: usize,
@@ -47,6 +59,7 @@ pub struct ConvSameRelu<
     E: Dtype,
     D: Storage<E>,
     const INPUT_GRAD: bool = true,
+    const POOL: bool = false,
 > {
     /// Filters, `[out, in, k, k]`.
     pub weight: Tensor<Rank4<O, I, K, K>, E, D>,
@@ -54,18 +67,21 @@ pub struct ConvSameRelu<
     pub bias: Tensor<Rank1<O>, E, D>,
 }
 
-impl<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>, const G: bool>
-    NonMutableModule for ConvSameRelu<I, O, K, E, D, G>
+impl<const I: usize, const O: usize, const K: usize, E, D, const G: bool, const P: bool>
+    NonMutableModule for ConvSameRelu<I, O, K, E, D, G, P>
+where
+    E: Dtype,
+    D: Storage<E>,
 {
 }
 
-impl<const I: usize, const O: usize, const K: usize, E, D, const G: bool> TensorCollection<E, D>
-    for ConvSameRelu<I, O, K, E, D, G>
+impl<const I: usize, const O: usize, const K: usize, E, D, const G: bool, const P: bool>
+    TensorCollection<E, D> for ConvSameRelu<I, O, K, E, D, G, P>
 where
     E: Dtype + Float + SampleUniform,
     D: Device<E>,
 {
-    type To<E2: Dtype, D2: Device<E2>> = ConvSameRelu<I, O, K, E2, D2, G>;
+    type To<E2: Dtype, D2: Device<E2>> = ConvSameRelu<I, O, K, E2, D2, G, P>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
@@ -95,14 +111,80 @@ where
     }
 }
 
-/// Uniform in +-1/sqrt(fan_in).
-fn fan_in_uniform<E: Float + SampleUniform>(fan_in: usize) -> Uniform<E> {
-    let bound = E::one() / E::from(fan_in).unwrap_or_else(E::one).sqrt();
-    Uniform::new(-bound, bound)
+impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: bool>
+    ConvSameRelu<I, O, K, f32, Cpu, G, P>
+{
+    /// The sizes of a call on `batch` images of `height x width`.
+    fn geometry(batch: usize, height: usize, width: usize) -> ConvGeometry {
+        const { assert!(K % 2 == 1, "'SAME' padding needs an odd kernel") };
+        ConvGeometry {
+            batch,
+            in_channels: I,
+            out_channels: O,
+            kernel: K,
+            height,
+            width,
+        }
+    }
+
+    /// Records the backward pass of either forward pass on `tape`; without a tape, hands the
+    /// copies made for it back at once.
+    fn record_backward<S: Shape, Out: Shape, T: Tape<f32, Cpu>>(
+        &self,
+        tape: &mut T,
+        x: &Tensor<S, f32, Cpu>,
+        out: &Tensor<Out, f32, Cpu>,
+        saved: Saved,
+    ) {
+        if !T::OWNS_TAPE {
+            recycle(saved.input);
+            recycle(saved.weight);
+            return;
+        }
+        let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());
+        let out = out.clone();
+        tape.add_backward_op(move |grads| {
+            let grad = take_grad(grads, &out)?;
+            let out_values = contents(&out);
+            let upstream = match &saved.argmax {
+                Some(argmax) => Upstream::Pooled {
+                    pooled: &out_values,
+                    argmax,
+                    grad: &grad,
+                },
+                None => Upstream::Relu {
+                    out: &out_values,
+                    grad: &grad,
+                },
+            };
+            let g =
+                conv_kernels::backward(&saved.geometry, &saved.input, &saved.weight, upstream, G);
+            if G {
+                add_assign(grads.get_or_alloc_mut(&keys.0)?, &g.input);
+            }
+            add_assign(grads.get_or_alloc_mut(&keys.1)?, &g.weight);
+            add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
+            recycle(saved.input);
+            recycle(saved.weight);
+            Ok(())
+        });
+    }
+}
+
+/// What a forward pass keeps for its backward pass.
+struct Saved {
+    /// The call's sizes.
+    geometry: ConvGeometry,
+    /// A copy of the input.
+    input: Vec<f32>,
+    /// A copy of the filters.
+    weight: Vec<f32>,
+    /// With pooling: which pixel won each window.
+    argmax: Option<Vec<u8>>,
 }
 
 impl<B, const I: usize, const O: usize, const K: usize, const G: bool, H, W, T>
-    Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu, G>
+    Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu, G, false>
 where
     B: Dim,
     H: ConstDim,
@@ -116,41 +198,60 @@ where
         &self,
         x: Tensor<(B, Const<I>, H, W), f32, Cpu, T>,
     ) -> Result<Self::Output, Self::Error> {
-        const { assert!(K % 2 == 1, "'SAME' padding needs an odd kernel") };
         let (x, mut tape) = x.split_tape();
         let (batch, _, height, width) = *x.shape();
-        let geometry = ConvGeometry {
-            batch: batch.size(),
-            in_channels: I,
-            out_channels: O,
-            kernel: K,
-            height: height.size(),
-            width: width.size(),
-        };
+        let geometry = Self::geometry(batch.size(), height.size(), width.size());
         let input = contents(&x);
         let weight = contents(&self.weight);
-        let bias = contents(&self.bias);
         let mut out = vec![0.0f32; geometry.batch * geometry.output_image()];
-        conv_kernels::forward(&geometry, &input, &weight, &bias, &mut out);
+        conv_kernels::forward(&geometry, &input, &weight, &contents(&self.bias), &mut out);
         let out = x
             .device()
             .tensor_from_vec(out, (batch, Const::<O>, height, width));
-        if T::OWNS_TAPE {
-            let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());
-            let out_saved = out.clone();
-            tape.add_backward_op(move |grads| {
-                let grad_out = take_grad(grads, &out_saved)?;
-                let out_values = contents(&out_saved);
-                let g =
-                    conv_kernels::backward(&geometry, &input, &weight, &out_values, &grad_out, G);
-                if G {
-                    add_assign(grads.get_or_alloc_mut(&keys.0)?, &g.input);
-                }
-                add_assign(grads.get_or_alloc_mut(&keys.1)?, &g.weight);
-                add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
-                Ok(())
-            });
-        }
+        let saved = Saved {
+            geometry,
+            input,
+            weight,
+            argmax: None,
+        };
+        self.record_backward(&mut tape, &x, &out, saved);
+        Ok(out.put_tape(tape))
+    }
+}
+
+impl<B, const I: usize, const O: usize, const K: usize, const G: bool, H, W, T>
+    Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu, G, true>
+where
+    B: Dim,
+    H: ConstDim + Halve,
+    W: ConstDim + Halve,
+    T: Tape<f32, Cpu>,
+{
+    type Output = Tensor<(B, Const<O>, H::Half, W::Half), f32, Cpu, T>;
+    type Error = <Cpu as HasErr>::Err;
+
+    fn try_forward(
+        &self,
+        x: Tensor<(B, Const<I>, H, W), f32, Cpu, T>,
+    ) -> Result<Self::Output, Self::Error> {
+        let (x, mut tape) = x.split_tape();
+        let (batch, _, height, width) = *x.shape();
+        let geometry = Self::geometry(batch.size(), height.size(), width.size());
+        let input = contents(&x);
+        let weight = contents(&self.weight);
+        let mut pooled = vec![0.0f32; geometry.batch * geometry.output_image() / 4];
+        let mut argmax = vec![0u8; pooled.len()];
+        let bias = contents(&self.bias);
+        conv_kernels::forward_pooled(&geometry, &input, &weight, &bias, &mut pooled, &mut argmax);
+        let shape = (batch, Const::<O>, H::Half::default(), W::Half::default());
+        let out = x.device().tensor_from_vec(pooled, shape);
+        let saved = Saved {
+            geometry,
+            input,
+            weight,
+            argmax: Some(argmax),
+        };
+        self.record_backward(&mut tape, &x, &out, saved);
         Ok(out.put_tape(tape))
     }
 }

@@ -8,6 +8,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::matmul::{matmul, MatRef};
+use super::pool::window_max;
 
 /// The sizes of one convolution call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,17 +113,93 @@ pub fn forward(g: &ConvGeometry, input: &[f32], weight: &[f32], bias: &[f32], ou
     assert_eq!(weight.len(), g.out_channels * g.patch());
     assert_eq!(bias.len(), g.out_channels);
     let w = MatRef::row_major(weight, g.out_channels, g.patch());
-    out.par_chunks_mut(g.output_image())
-        .zip(input.par_chunks(g.input_image()))
-        .for_each_init(
-            || vec![0.0f32; g.patch() * g.plane()],
-            |cols, (out_image, image)| {
-                im2col(g, image, cols);
-                let cols = MatRef::row_major(cols, g.patch(), g.plane());
+    let per_chunk = images_per_chunk(g.batch);
+    out.par_chunks_mut(per_chunk * g.output_image())
+        .zip(input.par_chunks(per_chunk * g.input_image()))
+        .for_each(|(out_chunk, input_chunk)| {
+            let mut cols = vec![0.0f32; g.patch() * g.plane()];
+            for (out_image, image) in out_chunk
+                .chunks_mut(g.output_image())
+                .zip(input_chunk.chunks(g.input_image()))
+            {
+                im2col(g, image, &mut cols);
+                let cols = MatRef::row_major(&cols, g.patch(), g.plane());
                 matmul(out_image, w, cols, false, Parallelism::None);
                 bias_relu(out_image, bias, g.plane());
-            },
-        );
+            }
+        });
+}
+
+/// Images per parallel piece of work: one piece per thread, so each thread allocates its
+/// scratch buffers once per call.
+fn images_per_chunk(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// `pooled = maxpool2x2(relu(conv(input, weight) + bias))` for a whole batch, without keeping
+/// the full-size output: `argmax` records which of each 2x2 window's four pixels won (0
+/// top-left, 1 top-right, 2 bottom-left, 3 bottom-right). Height and width must be even.
+pub fn forward_pooled(
+    g: &ConvGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    pooled: &mut [f32],
+    argmax: &mut [u8],
+) {
+    let pooled_image = g.output_image() / 4;
+    assert_eq!(input.len(), g.batch * g.input_image());
+    assert_eq!(pooled.len(), g.batch * pooled_image);
+    assert_eq!(argmax.len(), pooled.len());
+    assert_eq!(weight.len(), g.out_channels * g.patch());
+    let w = MatRef::row_major(weight, g.out_channels, g.patch());
+    let per_chunk = images_per_chunk(g.batch);
+    pooled
+        .par_chunks_mut(per_chunk * pooled_image)
+        .zip(argmax.par_chunks_mut(per_chunk * pooled_image))
+        .zip(input.par_chunks(per_chunk * g.input_image()))
+        .for_each(|((pooled_chunk, argmax_chunk), input_chunk)| {
+            let mut cols = vec![0.0f32; g.patch() * g.plane()];
+            let mut conv = vec![0.0f32; g.output_image()];
+            let images = pooled_chunk
+                .chunks_mut(pooled_image)
+                .zip(argmax_chunk.chunks_mut(pooled_image))
+                .zip(input_chunk.chunks(g.input_image()));
+            for ((pooled_image, argmax_image), image) in images {
+                im2col(g, image, &mut cols);
+                let cols = MatRef::row_major(&cols, g.patch(), g.plane());
+                matmul(&mut conv, w, cols, false, Parallelism::None);
+                pool_bias_relu(g, &conv, bias, pooled_image, argmax_image);
+            }
+        });
+}
+
+/// Max-pools each channel of one image's raw convolution output, then adds the channel's
+/// bias and clamps at zero (the same as pooling after bias and ReLU, with a quarter of the
+/// work).
+fn pool_bias_relu(
+    g: &ConvGeometry,
+    conv: &[f32],
+    bias: &[f32],
+    pooled: &mut [f32],
+    argmax: &mut [u8],
+) {
+    let (w, ph, pw) = (g.width, g.height / 2, g.width / 2);
+    for ((plane, &b), (out, arg)) in conv
+        .chunks(g.plane())
+        .zip(bias)
+        .zip(pooled.chunks_mut(ph * pw).zip(argmax.chunks_mut(ph * pw)))
+    {
+        for py in 0..ph {
+            let top = &plane[2 * py * w..(2 * py + 1) * w];
+            let bottom = &plane[(2 * py + 1) * w..(2 * py + 2) * w];
+            for px in 0..pw {
+                let (max, winner) = window_max(top, bottom, px);
+                out[py * pw + px] = (max + b).max(0.0);
+                arg[py * pw + px] = winner;
+            }
+        }
+    }
 }
 
 /// Adds each channel's bias to its plane and clamps at zero.
@@ -144,14 +221,85 @@ pub struct ConvGrads {
     pub bias: Vec<f32>,
 }
 
-/// Backward pass of [`forward`]. `out` is the forward output (after ReLU), `grad_out` the
-/// gradient flowing into it. The input gradient is skipped when `want_input` is false.
+/// What the backward pass knows of the layer's output and the gradient arriving on it.
+#[derive(Clone, Copy)]
+pub enum Upstream<'a> {
+    /// From [`forward`]: the output after ReLU and its gradient, both full size.
+    Relu {
+        /// The forward output.
+        out: &'a [f32],
+        /// The gradient on it.
+        grad: &'a [f32],
+    },
+    /// From [`forward_pooled`]: the pooled output, the window winners, and the gradient on
+    /// the pooled output.
+    Pooled {
+        /// The pooled output.
+        pooled: &'a [f32],
+        /// Which pixel of each window won.
+        argmax: &'a [u8],
+        /// The gradient on the pooled output.
+        grad: &'a [f32],
+    },
+}
+
+impl Upstream<'_> {
+    /// The gradient on image `index`'s convolution output before bias and ReLU, `[out, h*w]`.
+    fn conv_grad(&self, g: &ConvGeometry, index: usize, dst: &mut [f32]) {
+        match *self {
+            Upstream::Relu { out, grad } => {
+                let range = index * g.output_image()..(index + 1) * g.output_image();
+                relu_mask(&out[range.clone()], &grad[range], dst);
+            }
+            Upstream::Pooled {
+                pooled,
+                argmax,
+                grad,
+            } => {
+                let n = g.output_image() / 4;
+                let range = index * n..(index + 1) * n;
+                unpool(
+                    g,
+                    &pooled[range.clone()],
+                    &argmax[range.clone()],
+                    &grad[range],
+                    dst,
+                );
+            }
+        }
+    }
+}
+
+/// Routes each pooled gradient to the pixel that won its window, where the pooled value
+/// passed the ReLU; everything else gets zero.
+fn unpool(g: &ConvGeometry, pooled: &[f32], argmax: &[u8], grad: &[f32], dst: &mut [f32]) {
+    dst.fill(0.0);
+    let (w, pw) = (g.width, g.width / 2);
+    let pooled_plane = g.plane() / 4;
+    for (c, plane) in dst.chunks_mut(g.plane()).enumerate() {
+        let range = c * pooled_plane..(c + 1) * pooled_plane;
+        for (i, ((&p, &a), &gr)) in pooled[range.clone()]
+            .iter()
+            .zip(&argmax[range.clone()])
+            .zip(&grad[range])
+            .enumerate()
+        {
+            if p > 0.0 {
+                let (py, px) = (i / pw, i % pw);
+                let (dy, dx) = (a as usize / 2, a as usize % 2);
+                plane[(2 * py + dy) * w + 2 * px + dx] = gr;
+            }
+        }
+    }
+}
+
+/// Backward pass of [`forward`] or [`forward_pooled`], as `upstream` says. The input
+/// gradient is skipped when `want_input` is false.
 pub fn backward(
     g: &ConvGeometry,
     input: &[f32],
     weight: &[f32],
-    out: &[f32],
-    grad_out: &[f32],
+    upstream: Upstream<'_>,
     want_input: bool,
 ) -> ConvGrads {
     let chunks = chunk_count(g.batch);
@@ -166,7 +314,7 @@ pub fn backward(
         .map(|first| first..(first + per_chunk).min(g.batch))
         .collect();
     let run = |range, grad_input_chunk| {
-        backward_chunk(g, input, weight, out, grad_out, range, grad_input_chunk)
+        backward_chunk(g, input, weight, upstream, range, grad_input_chunk)
     };
     let partials: Vec<(Vec<f32>, Vec<f32>)> = if want_input {
         grad_input
@@ -211,8 +359,7 @@ fn backward_chunk(
     g: &ConvGeometry,
     input: &[f32],
     weight: &[f32],
-    out: &[f32],
-    grad_out: &[f32],
+    upstream: Upstream<'_>,
     range: std::ops::Range<usize>,
     mut grad_input: Option<&mut [f32]>,
 ) -> (Vec<f32>, Vec<f32>) {
@@ -224,8 +371,7 @@ fn backward_chunk(
     let mut masked = vec![0.0f32; g.output_image()];
     let w = MatRef::row_major(weight, g.out_channels, patch);
     for (local, image_index) in range.enumerate() {
-        let o = image_index * g.output_image()..(image_index + 1) * g.output_image();
-        relu_mask(&out[o.clone()], &grad_out[o], &mut masked);
+        upstream.conv_grad(g, image_index, &mut masked);
         for (gb, channel) in grad_bias.iter_mut().zip(masked.chunks(plane)) {
             *gb += channel.iter().sum::<f32>();
         }

@@ -6,10 +6,11 @@
 
 use dfdx::prelude::*;
 use num_traits::Float;
-use rand_distr::{uniform::SampleUniform, Uniform};
+use rand_distr::uniform::SampleUniform;
 
-use super::matmul::{matmul_rows_parallel, MatRef};
-use super::{add_assign, contents, take_grad};
+use super::init::fan_in_uniform;
+use super::matmul::{matmul_cols_parallel, matmul_rows_parallel, MatRef};
+use super::{add_assign, contents, recycle, take_grad};
 
 /// Builder types, used in the network's type to say what to build.
 pub mod builder {
@@ -41,12 +42,6 @@ pub struct Dense<const I: usize, const O: usize, E: Dtype, D: Storage<E>, const 
 impl<const I: usize, const O: usize, E: Dtype, D: Storage<E>, const R: bool> NonMutableModule
     for Dense<I, O, E, D, R>
 {
-}
-
-/// Uniform in +-1/sqrt(fan_in).
-fn fan_in_uniform<E: Float + SampleUniform>(fan_in: usize) -> Uniform<E> {
-    let bound = E::one() / E::from(fan_in).unwrap_or_else(E::one).sqrt();
-    Uniform::new(-bound, bound)
 }
 
 impl<const I: usize, const O: usize, E, D, const R: bool> TensorCollection<E, D>
@@ -101,7 +96,7 @@ where
         let bias = contents(&self.bias);
         let mut out = vec![0.0f32; rows * O];
         let w = MatRef::row_major(&weight, O, I);
-        matmul_rows_parallel(&mut out, MatRef::row_major(&input, rows, I), w.t(), false);
+        matmul_cols_parallel(&mut out, MatRef::row_major(&input, rows, I), w.t(), false);
         for row in out.chunks_mut(O) {
             for (v, b) in row.iter_mut().zip(&bias) {
                 *v += b;
@@ -134,9 +129,14 @@ where
                 matmul_rows_parallel(grad_weight, g.t(), x, true);
                 let grad_input = grads.get_or_alloc_mut(&keys.0)?;
                 let w = MatRef::row_major(&weight, O, I);
-                matmul_rows_parallel(grad_input, g, w, true);
+                matmul_cols_parallel(grad_input, g, w, true);
+                recycle(input);
+                recycle(weight);
                 Ok(())
             });
+        } else {
+            recycle(input);
+            recycle(weight);
         }
         Ok(out.put_tape(tape))
     }

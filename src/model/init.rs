@@ -2,7 +2,7 @@
 
 use dfdx::prelude::*;
 use rand::Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::{uniform::SampleUniform, Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
 
 use super::Network;
@@ -58,18 +58,24 @@ impl Distribution<f32> for TruncatedNormal {
     }
 }
 
+/// Uniform in +-1/sqrt(fan_in): how the layers start before [`apply`].
+pub(crate) fn fan_in_uniform<E: num_traits::Float + SampleUniform>(fan_in: usize) -> Uniform<E> {
+    let bound = E::one() / E::from(fan_in).unwrap_or_else(E::one).sqrt();
+    Uniform::new(-bound, bound)
+}
+
 /// Sets every weight and bias of `model` by `init`, drawing from the device's seeded RNG.
 pub fn apply(model: &mut Network, init: Init) {
     match init {
         Init::FanIn => model.reset_params(),
         Init::Tutorial => {
             let weights = TruncatedNormal::new(0.1);
-            model.0 .0.weight.fill_with_distr(weights);
-            model.1 .0.weight.fill_with_distr(weights);
+            model.0.weight.fill_with_distr(weights);
+            model.1.weight.fill_with_distr(weights);
             model.3.weight.fill_with_distr(weights);
             model.4.weight.fill_with_distr(weights);
-            fill(&mut model.0 .0.bias, 0.1);
-            fill(&mut model.1 .0.bias, 0.1);
+            fill(&mut model.0.bias, 0.1);
+            fill(&mut model.1.bias, 0.1);
             fill(&mut model.3.bias, 0.1);
             fill(&mut model.4.bias, 0.1);
         }

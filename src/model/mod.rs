@@ -22,6 +22,8 @@ pub mod init;
 pub mod matmul;
 pub mod pool;
 
+use std::sync::Mutex;
+
 use dfdx::prelude::*;
 
 pub use conv::ConvSameRelu;
@@ -39,8 +41,8 @@ pub const CLASSES: usize = 10;
 
 /// The network as builder types: what [`build`] constructs.
 pub type NetworkSpec = (
-    (conv::builder::ConvSameRelu<1, 32, 5, false>, MaxPool2x2),
-    (conv::builder::ConvSameRelu<32, 64, 5>, MaxPool2x2),
+    conv::builder::ConvSameRelu<1, 32, 5, false, true>,
+    conv::builder::ConvSameRelu<32, 64, 5, true, true>,
     Flatten<3136>,
     dense::builder::Dense<3136, 1024, true>,
     dense::builder::Dense<1024, CLASSES, false>,
@@ -62,11 +64,41 @@ pub fn build(device: &Cpu, init: Init) -> Network {
     model
 }
 
+/// Copies handed back by [`recycle`], reused by [`contents`]: a fresh 13 MB copy of the dense
+/// layer's weights would otherwise be zeroed before every copy.
+static SPARE_COPIES: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+/// At most this many spare copies are kept.
+const SPARE_LIMIT: usize = 16;
+/// Copies smaller than this are not worth keeping.
+const SPARE_MIN_LEN: usize = 1 << 14;
+
 /// The tensor's values as a plain vector (a memcpy; tensors here are contiguous).
 pub(crate) fn contents<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
-    let mut v = vec![0.0f32; t.shape().num_elements()];
+    let n = t.shape().num_elements();
+    let mut v = take_spare(n).unwrap_or_else(|| vec![0.0f32; n]);
     t.copy_into(&mut v);
     v
+}
+
+fn take_spare(len: usize) -> Option<Vec<f32>> {
+    if len < SPARE_MIN_LEN {
+        return None;
+    }
+    let mut spare = SPARE_COPIES.lock().ok()?;
+    let index = spare.iter().position(|v| v.len() == len)?;
+    Some(spare.swap_remove(index))
+}
+
+/// Hands a copy made by [`contents`] back for reuse.
+pub(crate) fn recycle(copy: Vec<f32>) {
+    if copy.len() < SPARE_MIN_LEN {
+        return;
+    }
+    if let Ok(mut spare) = SPARE_COPIES.lock() {
+        if spare.len() < SPARE_LIMIT {
+            spare.push(copy);
+        }
+    }
 }
 
 /// Takes the gradient buffer of `t` out of `grads`, leaving it empty: for a layer's own output,

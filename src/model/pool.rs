@@ -79,24 +79,27 @@ pub fn pool_forward(
                 let top = &plane[2 * oy * width..];
                 let bottom = &plane[(2 * oy + 1) * width..];
                 for ox in 0..ow {
-                    let window = [
-                        top[2 * ox],
-                        top[2 * ox + 1],
-                        bottom[2 * ox],
-                        bottom[2 * ox + 1],
-                    ];
-                    let mut best = 0;
-                    for i in 1..4 {
-                        if window[i] > window[best] {
-                            best = i;
-                        }
-                    }
-                    out[oy * ow + ox] = window[best];
-                    arg[oy * ow + ox] = best as u8;
+                    let (max, winner) = window_max(top, bottom, ox);
+                    out[oy * ow + ox] = max;
+                    arg[oy * ow + ox] = winner;
                 }
             }
         });
     (pooled, argmax)
+}
+
+/// The largest of the 2x2 window at column pair `x` of two image rows, and which it was (0
+/// top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first on ties).
+#[inline]
+pub fn window_max(top: &[f32], bottom: &[f32], x: usize) -> (f32, u8) {
+    let window = [top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]];
+    let mut best = 0;
+    for i in 1..4 {
+        if window[i] > window[best] {
+            best = i;
+        }
+    }
+    (window[best], best as u8)
 }
 
 /// Routes each pooled gradient back to the input position that won its window (adds).

@@ -29,10 +29,10 @@ pub const META_FILE: &str = "checkpoint.json";
 
 /// Every tensor of the network: its name in the file and its shape.
 pub const TENSORS: [(&str, &[usize]); 8] = [
-    ("0.0.weight", &[32, 1, 5, 5]),
-    ("0.0.bias", &[32]),
-    ("1.0.weight", &[64, 32, 5, 5]),
-    ("1.0.bias", &[64]),
+    ("0.weight", &[32, 1, 5, 5]),
+    ("0.bias", &[32]),
+    ("1.weight", &[64, 32, 5, 5]),
+    ("1.bias", &[64]),
     ("3.weight", &[1024, 3136]),
     ("3.bias", &[1024]),
     ("4.weight", &[10, 1024]),

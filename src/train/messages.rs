@@ -113,7 +113,7 @@ pub struct SettingChange {
 }
 
 /// The end of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// Steps done.
     pub steps: u64,

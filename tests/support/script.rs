@@ -156,7 +156,6 @@ pub fn finished(steps: u64, accuracy: f64) -> Event {
         train_seconds: steps as f64 * 50.0 / 812.0,
         wall_seconds: 31.0,
         samples_per_sec: 812.0,
-        run_dir: None,
-        unsaved: None,
+        ..Default::default()
     })
 }
