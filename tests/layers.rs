@@ -296,3 +296,45 @@ fn fused_conv_and_pool_equals_conv_then_pool() {
         assert_close(&got, &to64(&want), 1e-5, what);
     }
 }
+
+#[test]
+fn the_network_gives_the_same_step_on_one_thread_and_on_four() {
+    use digitdash::model::{self, Init, CLASSES, IMAGE_PIXELS};
+    use digitdash::train::step::{new_optimizer, train_step};
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let dev = Cpu::seed_from_u64(9);
+            let mut net = model::build(&dev, Init::FanIn);
+            let mut grads = net.alloc_grads();
+            let mut opt = new_optimizer(&net, 1e-3);
+            let mut rng = StdRng::seed_from_u64(21);
+            let batch = 6;
+            let pixels: Vec<f32> = (0..batch * IMAGE_PIXELS).map(|_| rng.gen()).collect();
+            let mut one_hot = vec![0.0; batch * CLASSES];
+            for (i, row) in one_hot.chunks_mut(CLASSES).enumerate() {
+                row[i % CLASSES] = 1.0;
+            }
+            let first = train_step(
+                &mut net,
+                &mut opt,
+                &mut grads,
+                &dev,
+                pixels.clone(),
+                &one_hot,
+            )
+            .unwrap();
+            let second =
+                train_step(&mut net, &mut opt, &mut grads, &dev, pixels, &one_hot).unwrap();
+            (first.logits, second.logits, second.loss)
+        })
+    };
+    let (a1, a2, loss_a) = run(1);
+    let (b1, b2, loss_b) = run(4);
+    assert_close(&b1, &to64(&a1), 1e-5, "logits before any update");
+    assert_close(&b2, &to64(&a2), 1e-4, "logits after one update");
+    assert!((loss_a - loss_b).abs() < 1e-4, "{loss_a} vs {loss_b}");
+}
