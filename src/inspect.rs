@@ -11,6 +11,16 @@ use crate::model::{Network, CLASSES, IMAGE_PIXELS};
 use crate::run::checkpoint;
 use crate::train::evaluate::{argmax, evaluate};
 
+/// Writes to stdout; false when stdout is closed (e.g. piped into `head`), which is not an
+/// error for a report.
+fn print_quietly(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
+}
+
 /// Test-set results of a saved model.
 #[derive(Debug, Clone)]
 pub struct EvalReport {
@@ -67,14 +77,15 @@ pub fn run_eval(checkpoint: &Path, data_dir: &Path) -> Result<()> {
     let (device, model) = load_model(checkpoint)?;
     let mnist = data::load(data_dir)?;
     let report = eval_model(&model, &device, &mnist.test);
-    println!(
-        "test accuracy {:.4} ({} of {}), test loss {:.4}",
+    let text = format!(
+        "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
         report.accuracy,
         (report.accuracy * mnist.test.len() as f64).round(),
         mnist.test.len(),
-        report.loss
+        report.loss,
+        format_confusion(&report.confusion)
     );
-    print!("{}", format_confusion(&report.confusion));
+    print_quietly(&text);
     Ok(())
 }
 
@@ -126,12 +137,15 @@ pub fn run_predict(checkpoint: &Path, images: &[PathBuf]) -> Result<()> {
             .iter()
             .map(|&d| format!("{d} {:.1}%", probs[d] * 100.0))
             .collect();
-        println!(
-            "{}: {digit} ({:.1}%; then {})",
+        let line = format!(
+            "{}: {digit} ({:.1}%; then {})\n",
             path.display(),
             probs[digit] * 100.0,
             others.join(", ")
         );
+        if !print_quietly(&line) {
+            break;
+        }
     }
     Ok(())
 }

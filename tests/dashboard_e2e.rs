@@ -9,6 +9,8 @@
 //! the first evaluation, shows a misclassified digit and saves the paused screen as
 //! `dashboard.txt` and `dashboard.svg` there.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "support/svg.rs"]
 mod svg;
 #[path = "support/tmux.rs"]
@@ -40,14 +42,9 @@ fn status(screen: &str) -> &str {
 /// The shell command that runs the dashboard in the session's folder, then reports its exit
 /// status and whether the terminal is back in cooked mode.
 fn dashboard_command() -> String {
-    let data = match std::env::var("DIGITDASH_DATA_DIR") {
-        Ok(d) => {
-            let dir =
-                std::fs::canonicalize(&d).unwrap_or_else(|e| panic!("DIGITDASH_DATA_DIR={d}: {e}"));
-            format!("--data-dir '{}'", dir.display())
-        }
-        Err(_) => String::new(),
-    };
+    let dir = common::real_data_dir();
+    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let data = format!("--data-dir '{}'", dir.display());
     format!(
         "'{}' {data} --steps 100000 --eval-every 200 --run-dir run; \
          echo digitdash-exit=$?; \

@@ -4,37 +4,17 @@
 //! downloads the four files from the default mirrors into `target/mnist-cache` and loads them
 //! from there.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
-use digitdash::data::download::{default_mirrors, download_missing};
-use digitdash::data::{default_files, load, Mnist, CLASSES, IMAGE_PIXELS};
-
-/// The folder holding the real MNIST, downloading it first if no folder was named.
-fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DIGITDASH_DATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/mnist-cache");
-    let mut report = |p: digitdash::data::Progress| {
-        if p.done {
-            eprintln!(
-                "downloaded {} ({} bytes) from {}",
-                p.file, p.bytes, p.mirror
-            );
-        }
-    };
-    if let Err(err) = download_missing(&dir, &default_mirrors(), &default_files(), &mut report) {
-        panic!("DIGITDASH_DATA_DIR is unset and the download failed: {err}");
-    }
-    dir
-}
+use digitdash::data::{load, Mnist, CLASSES, IMAGE_PIXELS};
 
 /// The dataset, loaded once for all tests.
 fn mnist() -> &'static Mnist {
     static MNIST: OnceLock<Mnist> = OnceLock::new();
     MNIST.get_or_init(|| {
-        let dir = data_dir();
+        let dir = common::real_data_dir();
         load(&dir).unwrap_or_else(|err| panic!("cannot load MNIST from {}: {err}", dir.display()))
     })
 }

@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-use digitdash::data::{Mnist, Split, IMAGE_PIXELS};
+use digitdash::data::download::{default_mirrors, download_missing};
+use digitdash::data::{default_files, Mnist, Progress, Split, IMAGE_PIXELS};
 
 /// A dataset shaped like MNIST: `n_train` and `n_test` images whose label is drawn in them
 /// as a bright band at a label-dependent row, so a network can learn it in a few steps.
@@ -82,11 +84,30 @@ impl Workspace {
 }
 
 /// The folder with the real MNIST files: `DIGITDASH_DATA_DIR` when set (CI sets it), else a
-/// cache under `target/` that the binary fills by downloading, as it would for a user.
+/// cache under `target/`, filled once per test binary by downloading the files from the
+/// default mirrors, as the program would for a user. Never skips: a failed download fails.
 pub fn real_data_dir() -> PathBuf {
-    std::env::var_os("DIGITDASH_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mnist-cache"))
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("DIGITDASH_DATA_DIR") {
+            return PathBuf::from(dir);
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mnist-cache");
+        let mut report = |p: Progress| {
+            if p.done {
+                eprintln!(
+                    "downloaded {} ({} bytes) from {}",
+                    p.file, p.bytes, p.mirror
+                );
+            }
+        };
+        if let Err(err) = download_missing(&dir, &default_mirrors(), &default_files(), &mut report)
+        {
+            panic!("DIGITDASH_DATA_DIR is unset and the download failed: {err}");
+        }
+        dir
+    })
+    .clone()
 }
 
 /// stdout and stderr as text.
