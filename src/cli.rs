@@ -82,7 +82,7 @@ pub struct RunArgs {
     pub run_dir: Option<PathBuf>,
     /// Continue the run in RUN_DIR from its newest checkpoint (its settings, unless flags
     /// override them).
-    #[arg(long, value_name = "RUN_DIR")]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
     /// Exit with status 3 when the final test accuracy is below ACC (0..1), for CI.
     #[arg(long, value_name = "ACC")]

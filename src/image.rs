@@ -10,6 +10,9 @@ use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
 /// An image that cannot be used.
 #[derive(Debug, Error)]
 pub enum ImageError {
+    /// The file cannot be opened.
+    #[error("cannot open it: {0}; check the path")]
+    Open(String),
     /// Not readable as PNG.
     #[error("it is not a readable PNG file ({0}); save the digit as a PNG image")]
     Decode(String),
@@ -25,7 +28,7 @@ pub enum ImageError {
 
 /// Reads a PNG and returns 784 values in 0..1, a light digit on a dark background.
 pub fn load_digit(path: &Path) -> Result<Vec<f32>, ImageError> {
-    let file = std::fs::File::open(path).map_err(|e| ImageError::Decode(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| ImageError::Open(e.to_string()))?;
     let (gray, width, height) = decode_gray(file)?;
     if width < IMAGE_SIDE || height < IMAGE_SIDE {
         return Err(ImageError::TooSmall { width, height });

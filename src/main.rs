@@ -56,6 +56,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The config and run folder of a new or resumed run.
 fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSetup)> {
+    if let Some(threshold) = args.fail_under.filter(|t| !(0.0..=1.0).contains(t)) {
+        return Err(ConfigError::Invalid {
+            field: "fail_under",
+            value: threshold.to_string(),
+            origin: "command-line flag --fail-under".into(),
+            rule: "it is a fraction between 0 and 1, e.g. 0.94 for 94%",
+        }
+        .into());
+    }
     if let Some(dir) = &args.resume {
         let latest = checkpoint::latest(&dir.join("checkpoints"))
             .ok_or_else(|| CheckpointError::NoneFound { run: dir.clone() })?;
@@ -121,7 +130,9 @@ fn train_headless(args: &RunArgs) -> Result<ExitCode> {
 fn exit_code(outcome: Outcome) -> ExitCode {
     match outcome {
         Outcome::Completed(_) => ExitCode::SUCCESS,
-        Outcome::Interrupted { signal, .. } => ExitCode::from(128 + signal as u8),
+        Outcome::Interrupted { signal, .. } => {
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+        }
         Outcome::BelowThreshold { summary, threshold } => {
             note(format!(
                 "error: final test accuracy {:.4} is below --fail-under {threshold}",

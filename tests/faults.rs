@@ -88,12 +88,7 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
         assert!(events.contains("\"event\":\"stop\""), "{events}");
 
         let target = stopped_at + 6;
-        let output = ws.run(&[
-            "--resume",
-            run.to_str().unwrap(),
-            "--steps",
-            &target.to_string(),
-        ]);
+        let output = ws.resume(&run, &["--steps", &target.to_string()]);
         let (_, err) = texts(&output);
         assert!(output.status.success(), "{err}");
         let steps = metric_steps(&run);
@@ -119,14 +114,7 @@ fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
     let good = run.join("checkpoints/step-00000005");
     let before = std::fs::read(good.join("model.safetensors")).unwrap();
 
-    let output = ws.run(&[
-        "--resume",
-        run.to_str().unwrap(),
-        "--steps",
-        "50",
-        "--lr",
-        "1e30",
-    ]);
+    let output = ws.resume(&run, &["--steps", "50", "--lr", "1e30"]);
     let (_, err) = texts(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("the training loss became"), "{err}");

@@ -157,11 +157,18 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
                     grad: &grad,
                 },
             };
-            let g =
-                conv_kernels::backward(&saved.geometry, &saved.input, &saved.weight, upstream, G);
-            if G {
-                add_assign(grads.get_or_alloc_mut(&keys.0)?, &g.input);
-            }
+            let grad_input = if G {
+                Some(&mut grads.get_or_alloc_mut(&keys.0)?[..])
+            } else {
+                None
+            };
+            let g = conv_kernels::backward(
+                &saved.geometry,
+                &saved.input,
+                &saved.weight,
+                upstream,
+                grad_input,
+            );
             add_assign(grads.get_or_alloc_mut(&keys.1)?, &g.weight);
             add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
             recycle(saved.input);

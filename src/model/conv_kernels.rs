@@ -211,10 +211,8 @@ fn bias_relu(out_image: &mut [f32], bias: &[f32], plane: usize) {
     }
 }
 
-/// Gradients of one batch: input (if asked), weight and bias.
+/// Weight and bias gradients of one batch.
 pub struct ConvGrads {
-    /// d loss / d input, `[batch, in, h, w]`; empty when not asked for.
-    pub input: Vec<f32>,
     /// d loss / d weight, `[out, in, k, k]`.
     pub weight: Vec<f32>,
     /// d loss / d bias, `[out]`.
@@ -284,31 +282,25 @@ fn unpool(g: &ConvGeometry, pooled: &[f32], argmax: &[u8], grad: &[f32], dst: &m
             .zip(&grad[range])
             .enumerate()
         {
-            if p > 0.0 {
-                let (py, px) = (i / pw, i % pw);
-                let (dy, dx) = (a as usize / 2, a as usize % 2);
-                plane[(2 * py + dy) * w + 2 * px + dx] = gr;
-            }
+            // A select, not a branch: whether the ReLU passed is data-dependent.
+            let (py, px) = (i / pw, i % pw);
+            let (dy, dx) = (a as usize / 2, a as usize % 2);
+            plane[(2 * py + dy) * w + 2 * px + dx] = if p > 0.0 { gr } else { 0.0 };
         }
     }
 }
 
-/// Backward pass of [`forward`] or [`forward_pooled`], as `upstream` says. The input
-/// gradient is skipped when `want_input` is false.
+/// Backward pass of [`forward`] or [`forward_pooled`], as `upstream` says. The input's
+/// gradient is added into `grad_input` (`[batch, in, h, w]`) when one is given.
 pub fn backward(
     g: &ConvGeometry,
     input: &[f32],
     weight: &[f32],
     upstream: Upstream<'_>,
-    want_input: bool,
+    grad_input: Option<&mut [f32]>,
 ) -> ConvGrads {
     let chunks = chunk_count(g.batch);
     let per_chunk = g.batch.div_ceil(chunks);
-    let mut grad_input = if want_input {
-        vec![0.0f32; g.batch * g.input_image()]
-    } else {
-        Vec::new()
-    };
     let ranges: Vec<_> = (0..g.batch)
         .step_by(per_chunk.max(1))
         .map(|first| first..(first + per_chunk).min(g.batch))
@@ -316,7 +308,8 @@ pub fn backward(
     let run = |range, grad_input_chunk| {
         backward_chunk(g, input, weight, upstream, range, grad_input_chunk)
     };
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = if want_input {
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = if let Some(grad_input) = grad_input {
+        assert_eq!(grad_input.len(), g.batch * g.input_image());
         grad_input
             .par_chunks_mut(per_chunk * g.input_image())
             .zip(ranges.into_par_iter())
@@ -335,16 +328,15 @@ pub fn backward(
         add_into(&mut grad_bias, &b);
     }
     ConvGrads {
-        input: grad_input,
         weight: grad_weight,
         bias: grad_bias,
     }
 }
 
-/// How many pieces to split a batch into for the backward pass: enough to keep every thread
-/// busy, few enough that the per-piece weight-gradient buffers stay cheap to sum.
+/// How many pieces to split a batch into for the backward pass: one per thread, so each
+/// thread allocates its scratch and weight-gradient buffers once.
 fn chunk_count(batch: usize) -> usize {
-    (rayon::current_num_threads() * 2).clamp(1, batch.max(1))
+    rayon::current_num_threads().clamp(1, batch.max(1))
 }
 
 fn add_into(dst: &mut [f32], src: &[f32]) {

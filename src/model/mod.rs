@@ -9,10 +9,9 @@
 //! Every layer is this project's own dfdx module (dfdx's tensors, tape, loss and Adam do the
 //! rest): the convolution and pooling because dfdx 0.13 has them only behind `nightly`, the
 //! dense layers because fusing bias and ReLU into one multi-threaded product is several times
-//! faster than dfdx's `Linear` followed by `ReLU`.
-//!
-//! ```text
-//! ```
+//! faster than dfdx's `Linear` followed by `ReLU`. Pooling is fused into the convolution
+//! (`ConvSameRelu<.., POOL = true>`); the standalone [`MaxPool2x2`] is the reference it is
+//! tested against.
 
 pub mod conv;
 pub mod conv_kernels;

@@ -90,16 +90,26 @@ pub fn pool_forward(
 
 /// The largest of the 2x2 window at column pair `x` of two image rows, and which it was (0
 /// top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first on ties).
+///
+/// Written as selects rather than branches: which pixel wins is data-dependent, and
+/// mispredicted branches made pooling cost more than the convolution's own product for the
+/// first layer.
 #[inline]
 pub fn window_max(top: &[f32], bottom: &[f32], x: usize) -> (f32, u8) {
-    let window = [top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]];
-    let mut best = 0;
-    for i in 1..4 {
-        if window[i] > window[best] {
-            best = i;
-        }
-    }
-    (window[best], best as u8)
+    let (a, b) = (top[2 * x], top[2 * x + 1]);
+    let (c, d) = (bottom[2 * x], bottom[2 * x + 1]);
+    let right_on_top = b > a;
+    let top_max = if right_on_top { b } else { a };
+    let right_below = d > c;
+    let bottom_max = if right_below { d } else { c };
+    let below = bottom_max > top_max;
+    let max = if below { bottom_max } else { top_max };
+    let winner = if below {
+        2 + u8::from(right_below)
+    } else {
+        u8::from(right_on_top)
+    };
+    (max, winner)
 }
 
 /// Routes each pooled gradient back to the input position that won its window (adds).

@@ -63,10 +63,20 @@ impl RunRecords {
     }
 
     /// Reopens a run's records to continue after `step`: rows of later steps (written after
-    /// the checkpoint the run resumes from) are dropped.
-    pub fn resume(dir: &Path, step: u64) -> Result<Self, RecordError> {
+    /// the checkpoint the run resumes from) are dropped, and `config.toml` is rewritten with
+    /// the settings the run goes on with.
+    pub fn resume(dir: &Path, step: u64, config: &Config) -> Result<Self, RecordError> {
+        write_atomic(&dir.join("config.toml"), config.to_toml().as_bytes())?;
         truncate_metrics_after(&dir.join("metrics.csv"), step)?;
         Self::open(dir)
+    }
+
+    /// Drops the rows of steps after `step` (after a rollback to it) and goes on appending.
+    pub fn rewind(&mut self, step: u64) -> Result<(), RecordError> {
+        self.flush()?;
+        truncate_metrics_after(&self.dir.join("metrics.csv"), step)?;
+        *self = Self::open(&self.dir)?;
+        Ok(())
     }
 
     fn open(dir: &Path) -> Result<Self, RecordError> {
@@ -250,7 +260,7 @@ mod tests {
         );
 
         assert!(RunRecords::create(&run, &Config::default()).is_err());
-        let mut resumed = RunRecords::resume(&run, 3).unwrap();
+        let mut resumed = RunRecords::resume(&run, 3, &Config::default()).unwrap();
         resumed.step(&stats(4), 9.0).unwrap();
         resumed.flush().unwrap();
         let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
@@ -260,6 +270,22 @@ mod tests {
             .map(|l| l.split(',').next().unwrap())
             .collect();
         assert_eq!(steps, ["1", "2", "3", "4"]);
+
+        resumed.step(&stats(5), 10.0).unwrap();
+        resumed.rewind(2).unwrap();
+        resumed.step(&stats(3), 11.0).unwrap();
+        resumed.flush().unwrap();
+        let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
+        let steps: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            ["1", "2", "3"],
+            "a rollback to step 2 drops the later rows"
+        );
     }
 
     #[test]

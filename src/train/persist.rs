@@ -29,7 +29,7 @@ impl Trainer {
                 run: dir.to_path_buf(),
             })?;
         self.restore(&latest)?;
-        self.records = Some(RunRecords::resume(dir, self.step)?);
+        self.records = Some(RunRecords::resume(dir, self.step, &self.config)?);
         self.record_event(
             "resumed",
             serde_json::json!({"step": self.step, "checkpoint": latest}),
@@ -56,7 +56,12 @@ impl Trainer {
         self.samples = meta.samples;
         self.train_seconds = meta.train_seconds;
         self.wall_offset = meta.wall_seconds - self.wall.elapsed().as_secs_f64();
-        self.best_accuracy = meta.best_test_accuracy;
+        // A rollback keeps the best result seen: its checkpoint folder is still there.
+        self.best_accuracy = match (self.best_accuracy, meta.best_test_accuracy) {
+            (Some(now), Some(then)) => Some(now.max(then)),
+            (now, then) => now.or(then),
+        };
+        self.last_eval = None;
         self.order = EpochOrder::restore(
             self.data.train.len(),
             meta.config.train.seed,
@@ -86,6 +91,11 @@ impl Trainer {
         match self.restore(&latest) {
             Ok(meta) => {
                 self.optimizer.cfg.lr = lr;
+                if let Some(records) = self.records.as_mut() {
+                    if let Err(e) = records.rewind(meta.step) {
+                        self.send(Event::RecordError(e.to_string()));
+                    }
+                }
                 self.record_event("rollback", serde_json::json!({"to_step": meta.step}));
                 self.send(Event::RolledBack(meta.step));
             }
@@ -96,6 +106,14 @@ impl Trainer {
     /// Seconds since the run first started, resumes included.
     fn run_seconds(&self) -> f64 {
         self.wall_offset + self.wall.elapsed().as_secs_f64()
+    }
+
+    /// The settings to record: the live ones, with the seed the data order really uses (a
+    /// `--seed` given with `--resume` changes nothing already under way).
+    fn recorded_config(&self) -> crate::config::Config {
+        let mut config = self.config.clone();
+        config.train.seed = self.order.seed();
+        config
     }
 
     fn meta(&self) -> CheckpointMeta {
@@ -110,7 +128,7 @@ impl Trainer {
             wall_seconds: self.run_seconds(),
             test_accuracy: self.last_eval.as_ref().map(|e| e.accuracy),
             best_test_accuracy: self.best_accuracy,
-            config: self.config.clone(),
+            config: self.recorded_config(),
         }
     }
 

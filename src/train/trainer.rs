@@ -343,31 +343,35 @@ impl Trainer {
             Command::Rollback => self.rollback_requested = true,
             Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => {
                 let old = std::mem::replace(&mut self.config.train.learning_rate, lr);
-                self.record("learning_rate", format!("{old:.3e}"), format!("{lr:.3e}"));
+                if old != lr {
+                    self.record("learning_rate", format!("{old:.3e}"), format!("{lr:.3e}"));
+                }
             }
             Command::SetBatchSize(batch) if (1..=self.data.train.len()).contains(&batch) => {
                 let old = std::mem::replace(&mut self.config.train.batch_size, batch);
-                self.record("batch_size", old.to_string(), batch.to_string());
+                if old != batch {
+                    self.record("batch_size", old.to_string(), batch.to_string());
+                }
             }
             Command::SetEvalEvery(every) => {
                 let old = std::mem::replace(&mut self.config.train.eval_every, every);
-                self.record("eval_every", old.to_string(), every.to_string());
+                if old != every {
+                    self.record("eval_every", old.to_string(), every.to_string());
+                }
             }
             Command::SetLearningRate(_) | Command::SetBatchSize(_) => {}
         }
     }
 
     fn record(&mut self, setting: &'static str, old: String, new: String) {
-        if old != new {
-            let change = SettingChange {
-                step: self.step,
-                setting,
-                old,
-                new,
-            };
-            self.record_event("setting_changed", serde_json::json!(change));
-            self.send(Event::SettingChanged(change));
-        }
+        let change = SettingChange {
+            step: self.step,
+            setting,
+            old,
+            new,
+        };
+        self.record_event("setting_changed", serde_json::json!(change));
+        self.send(Event::SettingChanged(change));
     }
 
     /// One forward, backward and Adam update on the next mini-batch.

@@ -75,6 +75,20 @@ impl Workspace {
         cmd
     }
 
+    /// Continues the run in `run` headless with `args`: the run's recorded settings apply, so
+    /// no `--config` is passed (the two conflict).
+    pub fn resume(&self, run: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_digitdash"))
+            .current_dir(self.dir.path())
+            .env_remove("DIGITDASH_DATA_DIR")
+            .arg("--headless")
+            .arg("--resume")
+            .arg(run)
+            .args(args)
+            .output()
+            .expect("run digitdash")
+    }
+
     /// Runs `digitdash` headless with `args` and waits for it.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["--headless"];
