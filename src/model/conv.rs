@@ -127,6 +127,21 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
         }
     }
 
+    /// The sizes of a call on `x`, and copies of the input, filters and biases.
+    fn prepare<S: Shape>(
+        &self,
+        x: &Tensor<S, f32, Cpu>,
+        (batch, height, width): (usize, usize, usize),
+    ) -> (ConvGeometry, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let geometry = Self::geometry(batch, height, width);
+        (
+            geometry,
+            contents(x),
+            contents(&self.weight),
+            contents(&self.bias),
+        )
+    }
+
     /// Records the backward pass of either forward pass on `tape`; without a tape, hands the
     /// copies made for it back at once.
     fn record_backward<S: Shape, Out: Shape, T: Tape<f32, Cpu>>(
@@ -207,11 +222,10 @@ where
     ) -> Result<Self::Output, Self::Error> {
         let (x, mut tape) = x.split_tape();
         let (batch, _, height, width) = *x.shape();
-        let geometry = Self::geometry(batch.size(), height.size(), width.size());
-        let input = contents(&x);
-        let weight = contents(&self.weight);
+        let (geometry, input, weight, bias) =
+            self.prepare(&x, (batch.size(), height.size(), width.size()));
         let mut out = vec![0.0f32; geometry.batch * geometry.output_image()];
-        conv_kernels::forward(&geometry, &input, &weight, &contents(&self.bias), &mut out);
+        conv_kernels::forward(&geometry, &input, &weight, &bias, &mut out);
         let out = x
             .device()
             .tensor_from_vec(out, (batch, Const::<O>, height, width));
@@ -243,12 +257,10 @@ where
     ) -> Result<Self::Output, Self::Error> {
         let (x, mut tape) = x.split_tape();
         let (batch, _, height, width) = *x.shape();
-        let geometry = Self::geometry(batch.size(), height.size(), width.size());
-        let input = contents(&x);
-        let weight = contents(&self.weight);
+        let (geometry, input, weight, bias) =
+            self.prepare(&x, (batch.size(), height.size(), width.size()));
         let mut pooled = vec![0.0f32; geometry.batch * geometry.output_image() / 4];
         let mut argmax = vec![0u8; pooled.len()];
-        let bias = contents(&self.bias);
         conv_kernels::forward_pooled(&geometry, &input, &weight, &bias, &mut pooled, &mut argmax);
         let shape = (batch, Const::<O>, H::Half::default(), W::Half::default());
         let out = x.device().tensor_from_vec(pooled, shape);

@@ -221,6 +221,15 @@ mod tests {
         }
     }
 
+    /// The step column of a run's metrics.csv.
+    fn row_steps(run: &Path) -> Vec<String> {
+        let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    }
+
     #[test]
     fn calendar_dates_are_right() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
@@ -263,13 +272,7 @@ mod tests {
         let mut resumed = RunRecords::resume(&run, 3, &Config::default()).unwrap();
         resumed.step(&stats(4), 9.0).unwrap();
         resumed.flush().unwrap();
-        let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
-        let steps: Vec<&str> = csv
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').next().unwrap())
-            .collect();
-        assert_eq!(steps, ["1", "2", "3", "4"]);
+        assert_eq!(row_steps(&run), ["1", "2", "3", "4"]);
 
         resumed.step(&stats(5), 10.0).unwrap();
         resumed.rewind(2).unwrap();
