@@ -208,15 +208,19 @@ fn missing_truncated_corrupt_and_mismatched_data_fail_clearly() {
     }
 }
 
-#[test]
-fn ctrl_c_stops_after_the_step_reports_and_exits_130() {
-    let ws = Workspace::new();
-    let mut child = ws
-        .command(&["--headless", "--steps", "1000000", "--log-every", "1"])
+/// A headless run far longer than any test, printing every step, with its output piped.
+fn spawn_long_run(ws: &Workspace) -> std::process::Child {
+    ws.command(&["--headless", "--steps", "1000000", "--log-every", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_after_the_step_reports_and_exits_130() {
+    let ws = Workspace::new();
+    let mut child = spawn_long_run(&ws);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
@@ -277,12 +281,7 @@ fn exit_code_within(child: &mut std::process::Child, limit: Duration) -> Option<
 #[test]
 fn a_second_signal_quits_at_once_without_the_final_evaluation() {
     let ws = Workspace::new();
-    let mut child = ws
-        .command(&["--headless", "--steps", "1000000", "--log-every", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_long_run(&ws);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let stderr = read_all_on_a_thread(child.stderr.take().unwrap());
     let mut first = String::new();

@@ -62,6 +62,14 @@ fn metric_steps(run: &Path) -> Vec<u64> {
         .collect()
 }
 
+/// Trains five steps into `run/` (a checkpoint every five steps) and returns that folder.
+fn five_checkpointed_steps(ws: &Workspace) -> PathBuf {
+    config_with_checkpoints(ws);
+    let output = ws.run(&["--steps", "5", "--run-dir", "run"]);
+    assert!(output.status.success(), "{}", texts(&output).1);
+    ws.dir.path().join("run")
+}
+
 fn config_with_checkpoints(ws: &Workspace) {
     ws.write_config("[data]\ndownload = false\n[train]\neval_every = 0\nbatch_size = 10\n[run]\ncheckpoint_every = 5\n");
 }
@@ -105,12 +113,7 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
 #[test]
 fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
     let ws = Workspace::new();
-    config_with_checkpoints(&ws);
-    let run = ws.dir.path().join("run");
-    assert!(ws
-        .run(&["--steps", "5", "--run-dir", "run"])
-        .status
-        .success());
+    let run = five_checkpointed_steps(&ws);
     let good = run.join("checkpoints/step-00000005");
     let before = std::fs::read(good.join("model.safetensors")).unwrap();
 
@@ -151,12 +154,7 @@ fn recv_until(events: &flume::Receiver<Event>, want: impl Fn(&Event) -> bool) ->
 #[test]
 fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
     let ws = Workspace::new();
-    config_with_checkpoints(&ws);
-    let run = ws.dir.path().join("run");
-    assert!(ws
-        .run(&["--steps", "5", "--run-dir", "run"])
-        .status
-        .success());
+    let run = five_checkpointed_steps(&ws);
 
     let args = RunArgs {
         config: Some(ws.config()),
@@ -286,12 +284,7 @@ fn eval_error(ws: &Workspace, checkpoint: &Path) -> String {
 #[test]
 fn bad_checkpoints_are_refused_clearly() {
     let ws = Workspace::new();
-    config_with_checkpoints(&ws);
-    assert!(ws
-        .run(&["--steps", "5", "--run-dir", "run"])
-        .status
-        .success());
-    let good: PathBuf = ws.dir.path().join("run/checkpoints/step-00000005");
+    let good = five_checkpointed_steps(&ws).join("checkpoints/step-00000005");
 
     let output = ws
         .command(&["eval", "--checkpoint", good.to_str().unwrap()])
