@@ -49,60 +49,96 @@ impl ConvGeometry {
     }
 }
 
-/// For kernel offset `k` and padding `pad`, the output positions `lo..hi` whose input position
-/// `o + k - pad` lies inside `0..len`.
-fn valid_range(k: usize, pad: usize, len: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(k);
-    let hi = (len + pad).saturating_sub(k).min(len);
-    (lo, hi.max(lo))
-}
-
 /// Unfolds one image `[in, h, w]` into `cols` `[in*k*k, h*w]`, zero outside the image.
+///
+/// Each channel is first copied into a zero-bordered plane, so every column row is `h` plain
+/// row copies with no bounds to test and nothing to zero.
 pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
     let (h, w, k, pad) = (g.height, g.width, g.kernel, g.pad());
-    for c in 0..g.in_channels {
-        let plane = &image[c * h * w..(c + 1) * h * w];
+    let padded_w = w + 2 * pad;
+    let mut padded = vec![0.0f32; (h + 2 * pad) * padded_w];
+    for (c, plane) in image.chunks_exact(h * w).take(g.in_channels).enumerate() {
+        for (y, src) in plane.chunks_exact(w).enumerate() {
+            let start = (y + pad) * padded_w + pad;
+            copy_row(&mut padded[start..start + w], src);
+        }
         for ky in 0..k {
-            let (y_lo, y_hi) = valid_range(ky, pad, h);
             for kx in 0..k {
-                let (x_lo, x_hi) = valid_range(kx, pad, w);
                 let row = ((c * k + ky) * k + kx) * h * w;
-                let dst = &mut cols[row..row + h * w];
-                dst[..y_lo * w].fill(0.0);
-                dst[y_hi * w..].fill(0.0);
-                for oy in y_lo..y_hi {
-                    let iy = oy + ky - pad;
-                    let out_row = &mut dst[oy * w..(oy + 1) * w];
-                    out_row[..x_lo].fill(0.0);
-                    out_row[x_hi..].fill(0.0);
-                    let src = &plane[iy * w + x_lo + kx - pad..iy * w + x_hi + kx - pad];
-                    out_row[x_lo..x_hi].copy_from_slice(src);
+                for (oy, dst) in cols[row..row + h * w].chunks_exact_mut(w).enumerate() {
+                    let start = (oy + ky) * padded_w + kx;
+                    copy_row(dst, &padded[start..start + w]);
                 }
             }
         }
     }
 }
 
+/// Copies a short row (an image row, a few dozen floats) with inline vector moves: a call to
+/// `memcpy` per row costs more than the copy itself.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    const LANES: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len());
+    if n < LANES {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let (dst_chunks, _) = dst.as_chunks_mut::<LANES>();
+    let (src_chunks, _) = src.as_chunks::<LANES>();
+    for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
+        *d = *s;
+    }
+    // The last LANES floats, overlapping the chunks already copied when n is not a multiple.
+    let tail: &mut [f32; LANES] = (&mut dst[n - LANES..]).try_into().expect("LANES floats");
+    *tail = src[n - LANES..].try_into().expect("LANES floats");
+}
+
 /// Folds column gradients `[in*k*k, h*w]` back onto an image gradient `[in, h, w]` (adds).
+///
+/// Sums land in a zero-bordered plane first, as in [`im2col`], so each column row adds `h`
+/// whole rows; the border is dropped when the plane's interior is added to the image.
 pub fn col2im_add(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
     let (h, w, k, pad) = (g.height, g.width, g.kernel, g.pad());
-    for c in 0..g.in_channels {
-        let plane = &mut image[c * h * w..(c + 1) * h * w];
+    let padded_w = w + 2 * pad;
+    let mut padded = vec![0.0f32; (h + 2 * pad) * padded_w];
+    for (c, plane) in image
+        .chunks_exact_mut(h * w)
+        .take(g.in_channels)
+        .enumerate()
+    {
+        padded.fill(0.0);
         for ky in 0..k {
-            let (y_lo, y_hi) = valid_range(ky, pad, h);
             for kx in 0..k {
-                let (x_lo, x_hi) = valid_range(kx, pad, w);
                 let row = ((c * k + ky) * k + kx) * h * w;
-                for oy in y_lo..y_hi {
-                    let iy = oy + ky - pad;
-                    let src = &cols[row + oy * w + x_lo..row + oy * w + x_hi];
-                    let dst = &mut plane[iy * w + x_lo + kx - pad..iy * w + x_hi + kx - pad];
-                    for (d, s) in dst.iter_mut().zip(src) {
-                        *d += s;
-                    }
+                for (oy, src) in cols[row..row + h * w].chunks_exact(w).enumerate() {
+                    let start = (oy + ky) * padded_w + kx;
+                    add_row(&mut padded[start..start + w], src);
                 }
             }
         }
+        for (y, dst) in plane.chunks_exact_mut(w).enumerate() {
+            let start = (y + pad) * padded_w + pad;
+            add_row(dst, &padded[start..start + w]);
+        }
+    }
+}
+
+/// `dst += src` for a short row, eight lanes at a time.
+#[inline(always)]
+fn add_row(dst: &mut [f32], src: &[f32]) {
+    const LANES: usize = 8;
+    assert_eq!(dst.len(), src.len());
+    let (dst_chunks, dst_rest) = dst.as_chunks_mut::<LANES>();
+    let (src_chunks, src_rest) = src.as_chunks::<LANES>();
+    for (d, s) in dst_chunks.iter_mut().zip(src_chunks) {
+        for (d, s) in d.iter_mut().zip(s) {
+            *d += s;
+        }
+    }
+    for (d, s) in dst_rest.iter_mut().zip(src_rest) {
+        *d += s;
     }
 }
 
@@ -391,5 +427,87 @@ fn backward_chunk(
 fn relu_mask(out: &[f32], grad: &[f32], masked: &mut [f32]) {
     for ((m, &o), &g) in masked.iter_mut().zip(out).zip(grad) {
         *m = if o > 0.0 { g } else { 0.0 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(in_channels: usize, kernel: usize, height: usize, width: usize) -> ConvGeometry {
+        ConvGeometry {
+            batch: 1,
+            in_channels,
+            out_channels: 1,
+            kernel,
+            height,
+            width,
+        }
+    }
+
+    /// The column matrix element by element, from its definition.
+    fn im2col_by_definition(g: &ConvGeometry, image: &[f32]) -> Vec<f32> {
+        let (h, w, k) = (g.height as isize, g.width as isize, g.kernel as isize);
+        let pad = k / 2;
+        let mut cols = Vec::new();
+        for c in 0..g.in_channels as isize {
+            for ky in 0..k {
+                for kx in 0..k {
+                    for oy in 0..h {
+                        for ox in 0..w {
+                            let (iy, ix) = (oy + ky - pad, ox + kx - pad);
+                            let inside = (0..h).contains(&iy) && (0..w).contains(&ix);
+                            let at = ((c * h + iy) * w + ix) as usize;
+                            cols.push(if inside { image[at] } else { 0.0 });
+                        }
+                    }
+                }
+            }
+        }
+        cols
+    }
+
+    /// Widths below, at and above the eight-lane row copies, and not multiples of them.
+    const SHAPES: [(usize, usize, usize, usize); 6] = [
+        (2, 5, 4, 3),
+        (1, 5, 6, 8),
+        (3, 3, 5, 11),
+        (2, 5, 14, 14),
+        (1, 5, 28, 28),
+        (2, 1, 3, 9),
+    ];
+
+    #[test]
+    fn im2col_matches_its_definition_for_every_width() {
+        for (c, k, h, w) in SHAPES {
+            let g = geometry(c, k, h, w);
+            let image: Vec<f32> = (0..g.input_image()).map(|i| i as f32 + 1.0).collect();
+            let mut cols = vec![f32::NAN; g.patch() * g.plane()];
+            im2col(&g, &image, &mut cols);
+            assert_eq!(
+                cols,
+                im2col_by_definition(&g, &image),
+                "shape {c}x{k}x{h}x{w}"
+            );
+        }
+    }
+
+    #[test]
+    fn col2im_adds_the_transpose_of_im2col() {
+        for (c, k, h, w) in SHAPES {
+            let g = geometry(c, k, h, w);
+            let cols: Vec<f32> = (0..g.patch() * g.plane()).map(|i| (i % 7) as f32).collect();
+            let mut image = vec![1.0f32; g.input_image()];
+            col2im_add(&g, &cols, &mut image);
+            // Pixel p collects every column entry that im2col copies from p.
+            let mut want = vec![1.0f32; g.input_image()];
+            for p in 0..g.input_image() {
+                let mut unit = vec![0.0f32; g.input_image()];
+                unit[p] = 1.0;
+                let picked = im2col_by_definition(&g, &unit);
+                want[p] += picked.iter().zip(&cols).map(|(u, v)| u * v).sum::<f32>();
+            }
+            assert_eq!(image, want, "shape {c}x{k}x{h}x{w}");
+        }
     }
 }
