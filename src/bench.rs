@@ -63,6 +63,8 @@ pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
 pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> {
     let device = Cpu::seed_from_u64(0);
     let mut model = model::build(&device, Init::Tutorial);
+    // The same network as the PyTorch reference, which has no dropout.
+    model::set_dropout(&mut model, 0.0);
     let mut grads = model.alloc_grads();
     let mut optimizer = new_optimizer(&model, 1e-4);
     let mut rng = StdRng::seed_from_u64(0);

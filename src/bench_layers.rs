@@ -68,6 +68,6 @@ pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> 
         time_layer!("conv1 5x5x32, relu, pool", model.0, x, reps),
         time_layer!("conv2 5x5x64, relu, pool", model.1, p1, reps),
         time_layer!("dense 3136 -> 1024, relu", model.3, flat, reps),
-        time_layer!("dense 1024 -> 10", model.4, h, reps),
+        time_layer!("dense 1024 -> 10", model.5, h, reps),
     ]
 }

@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// Adam's learning rate [config: train.learning_rate].
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// Probability of dropping each unit of the 1024-unit layer while training, 0 for none
+    /// [config: train.dropout].
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub dropout: Option<f32>,
     /// Seed of initialisation and data order [config: train.seed].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -166,6 +170,7 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     t.steps = args.steps.unwrap_or(t.steps);
     t.batch_size = args.batch_size.unwrap_or(t.batch_size);
     t.learning_rate = args.lr.unwrap_or(t.learning_rate);
+    t.dropout = args.dropout.unwrap_or(t.dropout);
     t.seed = args.seed.unwrap_or(t.seed);
     t.eval_every = args.eval_every.unwrap_or(t.eval_every);
     config.log.log_every = args.log_every.unwrap_or(config.log.log_every);
@@ -177,6 +182,7 @@ fn describe_origin(field: &str, args: &RunArgs, path: Option<&Path>) -> String {
         "train.steps" => args.steps.map(|_| "--steps"),
         "train.batch_size" => args.batch_size.map(|_| "--batch-size"),
         "train.learning_rate" => args.lr.map(|_| "--lr"),
+        "train.dropout" => args.dropout.map(|_| "--dropout"),
         "train.eval_every" => args.eval_every.map(|_| "--eval-every"),
         "log.log_every" => args.log_every.map(|_| "--log-every"),
         _ => None,

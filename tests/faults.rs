@@ -313,20 +313,27 @@ fn bad_checkpoints_are_refused_clearly() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
     assert!(eval_error(&ws, &truncated).contains("truncated"));
 
-    let newer = ws.dir.path().join("newer");
-    std::fs::create_dir(&newer).unwrap();
-    std::fs::copy(
-        good.join("model.safetensors"),
-        newer.join("model.safetensors"),
-    )
-    .unwrap();
     let meta = std::fs::read_to_string(good.join("checkpoint.json")).unwrap();
-    std::fs::write(
-        newer.join("checkpoint.json"),
-        meta.replace("\"format\": 1", "\"format\": 99"),
-    )
-    .unwrap();
-    assert!(eval_error(&ws, &newer).contains("newer digitdash"));
+    let current = format!("\"format\": {}", digitdash::run::checkpoint::FORMAT_VERSION);
+    assert!(meta.contains(&current), "{meta}");
+    for (name, format, problem) in [
+        ("newer", 99, "newer digitdash"),
+        ("older", 1, "earlier digitdash"),
+    ] {
+        let folder = ws.dir.path().join(name);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::copy(
+            good.join("model.safetensors"),
+            folder.join("model.safetensors"),
+        )
+        .unwrap();
+        std::fs::write(
+            folder.join("checkpoint.json"),
+            meta.replace(&current, &format!("\"format\": {format}")),
+        )
+        .unwrap();
+        assert!(eval_error(&ws, &folder).contains(problem), "{name}");
+    }
 }
 
 #[test]

@@ -73,11 +73,11 @@ pub fn apply(model: &mut Network, init: Init) {
             model.0.weight.fill_with_distr(weights);
             model.1.weight.fill_with_distr(weights);
             model.3.weight.fill_with_distr(weights);
-            model.4.weight.fill_with_distr(weights);
+            model.5.weight.fill_with_distr(weights);
             fill(&mut model.0.bias, 0.1);
             fill(&mut model.1.bias, 0.1);
             fill(&mut model.3.bias, 0.1);
-            fill(&mut model.4.bias, 0.1);
+            fill(&mut model.5.bias, 0.1);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! [B,1,28,28] -conv 5x5 SAME, ReLU-> [B,32,28,28] -maxpool 2-> [B,32,14,14]
 //!             -conv 5x5 SAME, ReLU-> [B,64,14,14] -maxpool 2-> [B,64,7,7]
-//!             -flatten-> [B,3136] -dense, ReLU-> [B,1024] -dense-> [B,10] logits
+//!             -flatten-> [B,3136] -dense, ReLU-> [B,1024] -dropout-> -dense-> [B,10] logits
 //! ```
 //!
 //! Every layer is this project's own dfdx module (dfdx's tensors, tape, loss and Adam do the
@@ -16,6 +16,7 @@
 pub mod conv;
 pub mod conv_kernels;
 pub mod dense;
+pub mod dropout;
 pub mod flatten;
 pub mod init;
 pub mod matmul;
@@ -27,6 +28,7 @@ use dfdx::prelude::*;
 
 pub use conv::ConvSameRelu;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use init::Init;
 pub use pool::MaxPool2x2;
@@ -44,6 +46,7 @@ pub type NetworkSpec = (
     conv::builder::ConvSameRelu<32, 64, 5, true, true>,
     Flatten<3136>,
     dense::builder::Dense<3136, 1024, true>,
+    Dropout,
     dense::builder::Dense<1024, CLASSES, false>,
 );
 
@@ -61,6 +64,11 @@ pub fn build(device: &Cpu, init: Init) -> Network {
     let mut model = device.build_module::<NetworkSpec, f32>();
     init::apply(&mut model, init);
     model
+}
+
+/// Sets the probability with which training drops units of the 1024-unit layer.
+pub fn set_dropout(model: &mut Network, p: f32) {
+    model.4.p = p;
 }
 
 /// Copies handed back by [`recycle`], reused by [`contents`]: a fresh 13 MB copy of the dense

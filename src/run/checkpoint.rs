@@ -18,8 +18,9 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::model::{self, Init, Network};
 
-/// Version of the checkpoint layout this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the checkpoint layout this build writes and reads. Format 1 had no dropout
+/// layer, so its second dense layer sat at index 4.
+pub const FORMAT_VERSION: u32 = 2;
 /// The name of the network a checkpoint holds.
 pub const MODEL_NAME: &str = "deep-mnist-cnn";
 /// Weights file inside a checkpoint folder.
@@ -35,9 +36,12 @@ pub const TENSORS: [(&str, &[usize]); 8] = [
     ("1.bias", &[64]),
     ("3.weight", &[1024, 3136]),
     ("3.bias", &[1024]),
-    ("4.weight", &[10, 1024]),
-    ("4.bias", &[10]),
+    ("5.weight", &[10, 1024]),
+    ("5.bias", &[10]),
 ];
+
+/// Every scalar setting saved with the weights (as one F64 each): the dropout probability.
+pub const SCALARS: [&str; 1] = ["4.p"];
 
 /// Where training stood when a checkpoint was written.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -215,6 +219,14 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
             ),
         ));
     }
+    if format < u64::from(FORMAT_VERSION) {
+        return Err(invalid(
+            path,
+            format!(
+                "it was written in checkpoint format {format} by an earlier digitdash, whose network had no dropout layer; this build reads format {FORMAT_VERSION}. Start a new run, or evaluate it with the digitdash version that wrote it."
+            ),
+        ));
+    }
     let meta: CheckpointMeta = serde_json::from_value(value)
         .map_err(|e| invalid(path, format!("its metadata is incomplete or damaged ({e})")))?;
     if meta.model != MODEL_NAME {
@@ -256,13 +268,31 @@ pub fn check_weights(path: &Path) -> Result<(), CheckpointError> {
             ));
         }
     }
-    if tensors.len() != TENSORS.len() {
+    for name in SCALARS {
+        let scalar = tensors.tensor(name).map_err(|_| {
+            invalid(
+                path,
+                format!("it lacks the setting {name}: it is not a checkpoint of this network"),
+            )
+        })?;
+        if !scalar.shape().is_empty() || scalar.dtype() != ::safetensors::Dtype::F64 {
+            return Err(invalid(
+                path,
+                format!(
+                    "setting {name} is {:?} {:?}, but this network stores it as one F64",
+                    scalar.dtype(),
+                    scalar.shape()
+                ),
+            ));
+        }
+    }
+    let expected = TENSORS.len() + SCALARS.len();
+    if tensors.len() != expected {
         return Err(invalid(
             path,
             format!(
-                "it holds {} tensors, this network has {}: it is from another model",
+                "it holds {} tensors, this network has {expected}: it is from another model",
                 tensors.len(),
-                TENSORS.len()
             ),
         ));
     }

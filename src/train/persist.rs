@@ -11,6 +11,7 @@ use super::messages::{Event, StepStats};
 use super::step::new_optimizer;
 use super::trainer::Trainer;
 use crate::data::EpochOrder;
+use crate::model;
 use crate::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
 use crate::run::{CheckpointError, RunRecords};
 
@@ -50,6 +51,7 @@ impl Trainer {
             cause: "the metadata file is missing".into(),
         })?;
         self.model = model;
+        model::set_dropout(&mut self.model, self.config.train.dropout);
         self.grads = self.model.alloc_grads();
         self.optimizer = new_optimizer(&self.model, meta.config.train.learning_rate);
         self.step = meta.step;

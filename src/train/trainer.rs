@@ -180,7 +180,8 @@ impl Trainer {
         wall: Instant,
     ) -> Self {
         let device = Cpu::seed_from_u64(config.train.seed);
-        let model = model::build(&device, config.train.init);
+        let mut model = model::build(&device, config.train.init);
+        model::set_dropout(&mut model, config.train.dropout);
         let grads = model.alloc_grads();
         let optimizer = new_optimizer(&model, config.train.learning_rate);
         let order = EpochOrder::new(data.train.len(), config.train.seed);
