@@ -30,8 +30,10 @@ use crate::train::{Command, Summary, TrainerHandle};
 use crate::ui;
 use terminal::{Screen, TerminalGuard};
 
-/// Time between frames while training runs (25 a second).
-const BUSY_FRAME: Duration = Duration::from_millis(40);
+/// Time between frames while training runs (10 a second): smooth enough for charts that move
+/// a step at a time, and every frame is CPU taken from the training threads on a small
+/// machine. Keys are answered at once, not at the next frame.
+const BUSY_FRAME: Duration = Duration::from_millis(100);
 /// Time between wake-ups while paused or finished.
 const IDLE_FRAME: Duration = Duration::from_millis(250);
 /// The signal a lost terminal counts as.
