@@ -2,7 +2,7 @@
 //! frame, repeat. The trainer never waits for it: events come over an unbounded channel and
 //! are taken with `try_iter`, commands go back without blocking.
 //!
-//! Frames come about 25 times a second while training runs and only when something changed;
+//! Frames come about 10 times a second while training runs and only when something changed;
 //! when paused or finished, the loop wakes four times a second (once a second for the clock).
 //! Keys arrive from the [`input`] thread. If the terminal goes away (drawing fails), the run is
 //! treated as hung up: the trainer is told to stop and the program exits with 128 + SIGHUP once

@@ -24,6 +24,7 @@ fn help_documents_every_flag() {
         "--eval-every",
         "--log-every",
         "--fail-under",
+        "--dropout",
         "DIGITDASH_DATA_DIR",
         "bench",
     ] {

@@ -246,13 +246,22 @@ fn checkpoint_write_failures_warn_and_training_goes_on() {
     );
 }
 
+/// Writes a safetensors file of zeros: F32 tensors, and F64 for the scalar settings
+/// (names in `checkpoint::SCALARS`).
 fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>)]) {
+    let dtype = |name: &str| {
+        if digitdash::run::checkpoint::SCALARS.contains(&name) {
+            (safetensors::Dtype::F64, 8)
+        } else {
+            (safetensors::Dtype::F32, 4)
+        }
+    };
     let data: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(n, s)| {
             (
                 n.to_string(),
-                vec![0u8; 4 * s.iter().product::<usize>()],
+                vec![0u8; dtype(n).1 * s.iter().product::<usize>()],
                 s.clone(),
             )
         })
@@ -262,13 +271,15 @@ fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>)]) {
         .map(|(n, bytes, shape)| {
             (
                 n.clone(),
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                    .unwrap(),
+                safetensors::tensor::TensorView::new(dtype(n).0, shape.clone(), bytes).unwrap(),
             )
         })
         .collect();
     safetensors::tensor::serialize_to_file(views, &None, path).unwrap();
 }
+
+/// Tensor names and shapes of a hand-made weights file.
+type Shapes<'a> = Vec<(&'a str, Vec<usize>)>;
 
 fn eval_error(ws: &Workspace, checkpoint: &Path) -> String {
     let output = ws
@@ -299,14 +310,97 @@ fn bad_checkpoints_are_refused_clearly() {
         "accuracy, header and ten rows:\n{out}"
     );
 
-    let other = ws.dir.path().join("other.safetensors");
     let mut shapes: Vec<(&str, Vec<usize>)> = digitdash::run::checkpoint::TENSORS
         .iter()
         .map(|(n, s)| (*n, s.to_vec()))
         .collect();
-    shapes[4].1 = vec![512, 3136];
-    write_safetensors(&other, &shapes);
-    assert!(eval_error(&ws, &other).contains("another model shape"));
+    shapes.push(("4.p", Vec::new()));
+    // (file name, tensors in it, what the error says; empty when it must load)
+    let cases: [(&str, Shapes, &str); 5] = [
+        ("all", shapes.clone(), ""),
+        (
+            "wider",
+            shapes
+                .iter()
+                .map(|(n, s)| {
+                    (
+                        *n,
+                        if *n == "3.weight" {
+                            vec![512, 3136]
+                        } else {
+                            s.clone()
+                        },
+                    )
+                })
+                .collect(),
+            "another model shape",
+        ),
+        (
+            "no-p",
+            shapes
+                .iter()
+                .filter(|(n, _)| *n != "4.p")
+                .cloned()
+                .collect(),
+            "lacks the setting 4.p",
+        ),
+        (
+            "extra",
+            shapes
+                .iter()
+                .cloned()
+                .chain([("6.weight", vec![2])])
+                .collect(),
+            "it is from another model",
+        ),
+        (
+            "format-1",
+            shapes
+                .iter()
+                .filter(|(n, _)| *n != "4.p")
+                .map(|(n, s)| {
+                    let before_dropout = match *n {
+                        "5.weight" => "4.weight",
+                        "5.bias" => "4.bias",
+                        other => other,
+                    };
+                    (before_dropout, s.clone())
+                })
+                .collect(),
+            "checkpoint format 1",
+        ),
+    ];
+    for (name, tensors, problem) in cases {
+        let file = ws.dir.path().join(format!("{name}.safetensors"));
+        write_safetensors(&file, &tensors);
+        if problem.is_empty() {
+            // The complete set of names, shapes and types loads (zero weights, any accuracy).
+            let output = ws
+                .command(&["eval", "--checkpoint", file.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{name}: {}", texts(&output).1);
+        } else {
+            let err = eval_error(&ws, &file);
+            assert!(err.contains(problem), "{name}: {err}");
+        }
+    }
+    // A scalar stored as F32 instead of F64.
+    let f32_p = ws.dir.path().join("f32-p.safetensors");
+    let bytes = std::fs::read(ws.dir.path().join("all.safetensors")).unwrap();
+    let parsed = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let zeros = [0u8; 4];
+    let mut views: Vec<(String, safetensors::tensor::TensorView)> = parsed
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != "4.p")
+        .collect();
+    views.push((
+        "4.p".into(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, Vec::new(), &zeros).unwrap(),
+    ));
+    safetensors::tensor::serialize_to_file(views, &None, &f32_p).unwrap();
+    assert!(eval_error(&ws, &f32_p).contains("stores it as one F64"));
 
     let truncated = ws.dir.path().join("truncated.safetensors");
     let bytes = std::fs::read(good.join("model.safetensors")).unwrap();

@@ -338,3 +338,25 @@ fn the_network_gives_the_same_step_on_one_thread_and_on_four() {
     assert_close(&b2, &to64(&a2), 1e-4, "logits after one update");
     assert!((loss_a - loss_b).abs() < 1e-4, "{loss_a} vs {loss_b}");
 }
+
+#[test]
+fn the_networks_dropout_acts_in_training_only() {
+    use digitdash::model::{self, Init};
+    let dev = Cpu::seed_from_u64(21);
+    let mut net = model::build(&dev, Init::Tutorial);
+    let x: Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu> =
+        dev.sample_uniform_like(&(4usize, Const::<1>, Const::<28>, Const::<28>));
+    model::set_dropout(&mut net, 0.5);
+    let evaluated = values(&net.forward(x.clone()));
+    model::set_dropout(&mut net, 0.0);
+    assert_eq!(
+        values(&net.forward(x.clone())),
+        evaluated,
+        "evaluation never drops"
+    );
+    let trained_without = values(&net.forward_mut(x.clone().traced(net.alloc_grads())));
+    assert_eq!(trained_without, evaluated, "p = 0 drops nothing");
+    model::set_dropout(&mut net, 0.5);
+    let trained_with = values(&net.forward_mut(x.traced(net.alloc_grads())));
+    assert_ne!(trained_with, evaluated, "training with p = 0.5 drops units");
+}

@@ -13,6 +13,10 @@ pub const LR_FACTOR: f64 = 2.0;
 pub const LR_RANGE: (f64, f64) = (1e-7, 1.0);
 /// Largest batch size the dashboard asks for (memory grows with it).
 pub const MAX_BATCH: usize = 1000;
+/// How much one key press raises or lowers the dropout probability.
+pub const DROPOUT_NOTCH: f32 = 0.1;
+/// The largest dropout probability the dashboard asks for.
+pub const MAX_DROPOUT: f32 = 0.9;
 /// The evaluation intervals `+` and `-` step through (0: only at the end).
 pub const EVAL_LADDER: [u64; 9] = [0, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
 
@@ -25,14 +29,17 @@ pub enum Setting {
     BatchSize,
     /// Steps between test-set evaluations.
     EvalEvery,
+    /// Probability of dropping a unit of the 1024-unit layer while training.
+    Dropout,
 }
 
 impl Setting {
     /// Every setting, in the order the controls panel lists them.
-    pub const ALL: [Setting; 3] = [
+    pub const ALL: [Setting; 4] = [
         Setting::LearningRate,
         Setting::BatchSize,
         Setting::EvalEvery,
+        Setting::Dropout,
     ];
 
     /// The name shown on screen.
@@ -41,6 +48,7 @@ impl Setting {
             Setting::LearningRate => "learning rate",
             Setting::BatchSize => "batch size",
             Setting::EvalEvery => "eval every",
+            Setting::Dropout => "dropout",
         }
     }
 
@@ -49,6 +57,7 @@ impl Setting {
         match name {
             "learning_rate" => Some(Setting::LearningRate),
             "batch_size" => Some(Setting::BatchSize),
+            "dropout" => Some(Setting::Dropout),
             "eval_every" => Some(Setting::EvalEvery),
             _ => None,
         }
@@ -71,6 +80,7 @@ impl Setting {
             Setting::LearningRate => format!("a number from {:e} to {}", LR_RANGE.0, LR_RANGE.1),
             Setting::BatchSize => format!("a whole number from 1 to {MAX_BATCH}"),
             Setting::EvalEvery => "a number of steps (0: only at the end)".into(),
+            Setting::Dropout => format!("a probability from 0 to {MAX_DROPOUT} (0: no dropout)"),
         }
     }
 
@@ -88,12 +98,14 @@ pub struct Settings {
     pub batch_size: usize,
     /// Evaluation interval asked for last.
     pub eval_every: u64,
+    /// Dropout probability asked for last.
+    pub dropout: f32,
     /// The trainer's confirmed evaluation interval (used to tell when it evaluates).
     pub confirmed_eval_every: u64,
     /// Largest batch the training set allows.
     max_batch: usize,
     /// Changes asked for but not yet confirmed, per setting.
-    pending: [u32; 3],
+    pending: [u32; Setting::ALL.len()],
 }
 
 impl Settings {
@@ -104,8 +116,9 @@ impl Settings {
             batch_size: train.batch_size,
             eval_every: train.eval_every,
             confirmed_eval_every: train.eval_every,
+            dropout: train.dropout,
             max_batch: MAX_BATCH.max(train.batch_size),
-            pending: [0; 3],
+            pending: [0; Setting::ALL.len()],
         }
     }
 
@@ -121,6 +134,8 @@ impl Settings {
             Setting::BatchSize => self.batch_size.to_string(),
             Setting::EvalEvery if self.eval_every == 0 => "end only".into(),
             Setting::EvalEvery => format!("{} steps", self.eval_every),
+            Setting::Dropout if self.dropout == 0.0 => "off".into(),
+            Setting::Dropout => format_dropout(self.dropout),
         }
     }
 
@@ -149,6 +164,10 @@ impl Settings {
                 Command::SetBatchSize(batch.clamp(1, self.max_batch))
             }
             Setting::EvalEvery => Command::SetEvalEvery(ladder_step(self.eval_every, up)),
+            Setting::Dropout => {
+                let notches = (self.dropout / DROPOUT_NOTCH).round() + if up { 1.0 } else { -1.0 };
+                Command::SetDropout((notches * DROPOUT_NOTCH).clamp(0.0, MAX_DROPOUT))
+            }
         };
         self.changes(command).then_some(command)
     }
@@ -172,6 +191,10 @@ impl Settings {
                 .parse::<u64>()
                 .map(Command::SetEvalEvery)
                 .map_err(|_| wrong()),
+            Setting::Dropout => match text.parse::<f32>() {
+                Ok(p) if (0.0..=MAX_DROPOUT).contains(&p) => Ok(Command::SetDropout(p)),
+                _ => Err(wrong()),
+            },
         }
     }
 
@@ -181,6 +204,7 @@ impl Settings {
             Command::SetLearningRate(lr) => lr != self.learning_rate,
             Command::SetBatchSize(b) => b != self.batch_size,
             Command::SetEvalEvery(e) => e != self.eval_every,
+            Command::SetDropout(p) => format_dropout(p) != format_dropout(self.dropout),
             _ => false,
         }
     }
@@ -199,6 +223,10 @@ impl Settings {
             Command::SetEvalEvery(e) => {
                 self.eval_every = e;
                 Setting::EvalEvery
+            }
+            Command::SetDropout(p) => {
+                self.dropout = p;
+                Setting::Dropout
             }
             _ => return,
         };
@@ -226,6 +254,9 @@ impl Settings {
             Setting::BatchSize if settled => {
                 self.batch_size = change.new.parse().unwrap_or(self.batch_size)
             }
+            Setting::Dropout if settled => {
+                self.dropout = change.new.parse().unwrap_or(self.dropout)
+            }
             _ => {}
         }
         Some(setting)
@@ -233,7 +264,7 @@ impl Settings {
 
     /// Forgets unconfirmed changes (the trainer has ended).
     pub fn clear_pending(&mut self) {
-        self.pending = [0; 3];
+        self.pending = [0; Setting::ALL.len()];
     }
 }
 
@@ -251,6 +282,11 @@ fn ladder_step(value: u64, up: bool) -> u64 {
             .find(|&v| v < value)
             .unwrap_or(value)
     }
+}
+
+/// A dropout probability as the screen and the event log show it, e.g. `0.50`.
+pub fn format_dropout(p: f32) -> String {
+    format!("{p:.2}")
 }
 
 /// A learning rate as the screen shows it, e.g. `1.00e-4`.
@@ -300,6 +336,46 @@ mod tests {
         );
         s.batch_size = 1;
         assert_eq!(s.stepped(Setting::BatchSize, false), None);
+    }
+
+    #[test]
+    fn dropout_steps_by_a_tenth_between_off_and_the_maximum() {
+        let mut s = settings();
+        assert_eq!(s.display(Setting::Dropout), "0.50");
+        assert_eq!(
+            s.stepped(Setting::Dropout, true),
+            Some(Command::SetDropout(0.6))
+        );
+        s.dropout = 0.1;
+        assert_eq!(
+            s.stepped(Setting::Dropout, false),
+            Some(Command::SetDropout(0.0))
+        );
+        s.dropout = 0.0;
+        assert_eq!(s.display(Setting::Dropout), "off");
+        assert_eq!(s.stepped(Setting::Dropout, false), None);
+        s.dropout = MAX_DROPOUT;
+        assert_eq!(s.stepped(Setting::Dropout, true), None);
+        // A typed value off the tenths steps to the nearest tenth first.
+        s.dropout = 0.33;
+        assert_eq!(
+            s.stepped(Setting::Dropout, true),
+            Some(Command::SetDropout(0.4))
+        );
+        assert_eq!(
+            s.parse(Setting::Dropout, "0.25"),
+            Ok(Command::SetDropout(0.25))
+        );
+        assert!(s.parse(Setting::Dropout, "1").is_err());
+        assert!(s.parse(Setting::Dropout, "-0.1").is_err());
+        s.request(Command::SetDropout(0.25));
+        assert!(s.is_pending(Setting::Dropout));
+        assert_eq!(
+            s.confirm(&change("dropout", "0.33", "0.25")),
+            Some(Setting::Dropout)
+        );
+        assert!(!s.is_pending(Setting::Dropout));
+        assert_eq!(s.dropout, 0.25);
     }
 
     #[test]
@@ -364,7 +440,8 @@ mod tests {
     #[test]
     fn settings_cycle_both_ways() {
         assert_eq!(Setting::LearningRate.cycled(true), Setting::BatchSize);
-        assert_eq!(Setting::LearningRate.cycled(false), Setting::EvalEvery);
-        assert_eq!(Setting::EvalEvery.cycled(true), Setting::LearningRate);
+        assert_eq!(Setting::LearningRate.cycled(false), Setting::Dropout);
+        assert_eq!(Setting::EvalEvery.cycled(true), Setting::Dropout);
+        assert_eq!(Setting::Dropout.cycled(true), Setting::LearningRate);
     }
 }

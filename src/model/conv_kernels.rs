@@ -54,6 +54,8 @@ impl ConvGeometry {
 /// Each channel is first copied into a zero-bordered plane, so every column row is `h` plain
 /// row copies with no bounds to test and nothing to zero.
 pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
+    assert_eq!(image.len(), g.input_image(), "image size");
+    assert_eq!(cols.len(), g.patch() * g.plane(), "column matrix size");
     let (h, w, k, pad) = (g.height, g.width, g.kernel, g.pad());
     let padded_w = w + 2 * pad;
     let mut padded = vec![0.0f32; (h + 2 * pad) * padded_w];
@@ -100,6 +102,8 @@ fn copy_row(dst: &mut [f32], src: &[f32]) {
 /// Sums land in a zero-bordered plane first, as in [`im2col`], so each column row adds `h`
 /// whole rows; the border is dropped when the plane's interior is added to the image.
 pub fn col2im_add(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
+    assert_eq!(image.len(), g.input_image(), "image size");
+    assert_eq!(cols.len(), g.patch() * g.plane(), "column matrix size");
     let (h, w, k, pad) = (g.height, g.width, g.kernel, g.pad());
     let padded_w = w + 2 * pad;
     let mut padded = vec![0.0f32; (h + 2 * pad) * padded_w];

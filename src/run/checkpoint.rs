@@ -210,7 +210,15 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
             format!("its metadata is not valid JSON ({e}); the file is damaged"),
         )
     })?;
-    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    let format = value
+        .get("format")
+        .and_then(|f| f.as_u64())
+        .ok_or_else(|| {
+            invalid(
+                path,
+                "its metadata has no checkpoint format number; the file is damaged",
+            )
+        })?;
     if format > u64::from(FORMAT_VERSION) {
         return Err(invalid(
             path,
@@ -238,7 +246,8 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
     Ok(meta)
 }
 
-/// Checks that a weights file is complete and holds exactly this network's tensors, as f32.
+/// Checks that a weights file is complete and holds exactly this network's tensors, as F32,
+/// and its scalar settings ([`SCALARS`]), as F64.
 pub fn check_weights(path: &Path) -> Result<(), CheckpointError> {
     let bytes = fs::read(path).map_err(|e| CheckpointError::Read {
         path: path.to_path_buf(),
@@ -250,6 +259,12 @@ pub fn check_weights(path: &Path) -> Result<(), CheckpointError> {
             format!("it is truncated or not a safetensors file ({e:?}); use an earlier checkpoint"),
         )
     })?;
+    if tensors.tensor("4.weight").is_ok() && tensors.tensor("5.weight").is_err() {
+        return Err(invalid(
+            path,
+            "it holds the network of checkpoint format 1, written by an earlier digitdash before the dropout layer; this build reads format 2. Start a new run, or evaluate it with the digitdash version that wrote it.",
+        ));
+    }
     for (name, shape) in TENSORS {
         let tensor = tensors.tensor(name).map_err(|_| {
             invalid(

@@ -154,6 +154,8 @@ pub enum Command {
     SetBatchSize(usize),
     /// Set the steps between evaluations (0: only at the end).
     SetEvalEvery(u64),
+    /// Set the probability of dropping units of the 1024-unit layer from the next step on.
+    SetDropout(f32),
     /// Write a checkpoint at the next boundary.
     SaveCheckpoint,
     /// Go back to the newest checkpoint (weights, step, data order), keeping live settings.

@@ -360,7 +360,14 @@ impl Trainer {
                     self.record("eval_every", old.to_string(), every.to_string());
                 }
             }
-            Command::SetLearningRate(_) | Command::SetBatchSize(_) => {}
+            Command::SetDropout(p) if (0.0..1.0).contains(&p) => {
+                let old = std::mem::replace(&mut self.config.train.dropout, p);
+                model::set_dropout(&mut self.model, p);
+                if old != p {
+                    self.record("dropout", format!("{old:.2}"), format!("{p:.2}"));
+                }
+            }
+            Command::SetLearningRate(_) | Command::SetBatchSize(_) | Command::SetDropout(_) => {}
         }
     }
 

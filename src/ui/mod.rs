@@ -36,7 +36,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
-use crate::app::{App, Overlay};
+use crate::app::{App, Overlay, Setting};
 
 /// Narrowest terminal the layout fits.
 pub const MIN_WIDTH: u16 = 80;
@@ -44,8 +44,8 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 /// Rows of the status bar.
 const STATUS_ROWS: u16 = 2;
-/// Rows of the controls panel.
-const CONTROLS_ROWS: u16 = 7;
+/// Rows of the controls panel: its borders, one row per live setting and two of key hints.
+const CONTROLS_ROWS: u16 = Setting::ALL.len() as u16 + 4;
 /// Narrowest digit column: border, 28 image columns, a gap and 12 columns of bars.
 const DIGIT_MIN_WIDTH: u16 = digit::WIDTH_WITHOUT_BARS + 12;
 /// Widest digit column.
