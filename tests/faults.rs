@@ -470,3 +470,49 @@ fn predict_classifies_png_digits() {
         .count();
     assert!(right >= 9, "{right} of 10 right:\n{out}");
 }
+
+#[test]
+fn a_live_dropout_change_is_confirmed_and_recorded_with_the_run() {
+    let ws = Workspace::new();
+    let args = RunArgs {
+        config: Some(ws.config()),
+        data_dir: Some(ws.data_dir()),
+        steps: Some(1000),
+        ..Default::default()
+    };
+    let config = resolve_config(&args).unwrap();
+    assert_eq!(config.train.dropout, 0.5);
+    let run = ws.dir.path().join("run");
+    let setup = RunSetup {
+        dir: Some(run.clone()),
+        resume: false,
+        pause_on_divergence: false,
+    };
+    let handle = train::spawn(config, setup).unwrap();
+    handle.commands.send(Command::SetDropout(0.2)).unwrap();
+    handle.commands.send(Command::SetDropout(1.0)).unwrap(); // out of range: ignored
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::SettingChanged(_)));
+    let Some(Event::SettingChanged(change)) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(
+        (change.setting, change.old.as_str(), change.new.as_str()),
+        ("dropout", "0.50", "0.20")
+    );
+    handle.commands.send(Command::Stop).unwrap();
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::Finished(_)));
+    handle.join();
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::SettingChanged(_))),
+        "the out-of-range value changed nothing: {seen:?}"
+    );
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    assert!(
+        events.contains(r#""setting":"dropout""#) && events.contains(r#""new":"0.20""#),
+        "{events}"
+    );
+    // The checkpoint written at the stop records the live value.
+    let latest = digitdash::run::checkpoint::latest(&run.join("checkpoints")).unwrap();
+    let meta = std::fs::read_to_string(latest.join("checkpoint.json")).unwrap();
+    assert!(meta.contains(r#""dropout": 0.2"#), "{meta}");
+}
