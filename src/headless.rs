@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::data::Progress;
 use crate::signals::Signals;
-use crate::train::{Command, Event, StepStats, Summary, TrainerHandle};
+use crate::train::{Event, StepStats, Summary, TrainerHandle};
 
 /// How the reporter prints and judges the run.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +60,14 @@ pub enum Outcome {
     },
     /// The trainer failed with this message.
     Failed(String),
+    /// A signal (or a closed stdout) came before training produced a summary, e.g. while the
+    /// data downloaded, and the trainer gave up with this message.
+    StoppedBeforeTraining {
+        /// The signal number; the exit status is 128 + it.
+        signal: usize,
+        /// What the trainer said.
+        message: String,
+    },
 }
 
 /// The signal number a closed stdout counts as: the run ends with status 128 + 13 = 141, as
@@ -86,11 +94,11 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
                     "signal {signal} received: stopping after the current step \
                      (press Ctrl-C again to quit at once)"
                 ));
-                let _ = handle.commands.send(Command::Stop);
+                handle.request_stop();
             } else if printer.stdout_closed {
                 stop_sent = true;
                 note("stdout was closed: stopping after the current step");
-                let _ = handle.commands.send(Command::Stop);
+                handle.request_stop();
             }
         }
         match handle.events.recv_timeout(Duration::from_millis(100)) {
@@ -100,7 +108,13 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
                 let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
                 break judge(summary, cause.unwrap_or(0), options);
             }
-            Ok(Event::Failed(message)) => break Outcome::Failed(message),
+            Ok(Event::Failed(message)) => {
+                let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
+                break match cause {
+                    Some(signal) => Outcome::StoppedBeforeTraining { signal, message },
+                    None => Outcome::Failed(message),
+                };
+            }
             Ok(event) => printer.event(&event),
             Err(flume::RecvTimeoutError::Timeout) => {}
             Err(flume::RecvTimeoutError::Disconnected) => {

@@ -150,5 +150,9 @@ fn exit_code(outcome: Outcome) -> ExitCode {
             note(format!("error: {message}"));
             ExitCode::from(1)
         }
+        Outcome::StoppedBeforeTraining { signal, message } => {
+            note(format!("stopped: {message}"));
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+        }
     }
 }

@@ -197,14 +197,24 @@ fn wait_for_input(
 /// Sends commands to the trainer; a trainer that has ended simply does not get them.
 fn send(handle: &TrainerHandle, commands: Vec<Command>) {
     for command in commands {
-        let _ = handle.commands.send(command);
+        if command == Command::Stop {
+            handle.request_stop();
+        } else {
+            let _ = handle.commands.send(command);
+        }
     }
 }
 
 /// How the run ended, judged as the headless reporter does.
 fn outcome(app: &App, options: DashboardOptions) -> Outcome {
     let summary = match app.phase() {
-        Phase::Failed(message) => return Outcome::Failed(message.clone()),
+        Phase::Failed(message) => {
+            let message = message.clone();
+            return match app.signal() {
+                Some(signal) => Outcome::StoppedBeforeTraining { signal, message },
+                None => Outcome::Failed(message),
+            };
+        }
         Phase::Finished(summary) => summary.clone(),
         Phase::Preparing | Phase::Training => unfinished_summary(app),
     };
@@ -240,7 +250,7 @@ fn print_ending(app: &App, outcome: &Outcome) {
         | Outcome::Interrupted { summary: s, .. }
         | Outcome::BelowThreshold { summary: s, .. }
         | Outcome::Unsaved { summary: s, .. } => s,
-        Outcome::Failed(_) => return,
+        Outcome::Failed(_) | Outcome::StoppedBeforeTraining { .. } => return,
     };
     let mut err = std::io::stderr();
     if !matches!(app.phase(), Phase::Finished(_)) {

@@ -6,16 +6,21 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
-use digitdash::data::download::{download_missing, Progress, RemoteFile};
+use digitdash::data::download::{
+    download_missing, download_missing_until, Progress, RemoteFile, DEFAULT_MIRRORS,
+};
 use digitdash::data::DataError;
 use sha2::{Digest, Sha256};
 
 /// A tiny HTTP/1.1 server on 127.0.0.1. Paths are `/{behaviour}/{file}`; behaviours:
 /// `good` serves the file, `bad` serves it with one byte flipped, `short` announces more bytes
-/// than it sends, `missing` answers 404 and `error` answers 500.
+/// than it sends, `slow` sends it a kilobyte every 20 ms, `missing` answers 404 and `error`
+/// answers 500.
 struct Server {
     /// `http://127.0.0.1:PORT`.
     base: String,
@@ -80,6 +85,24 @@ fn handle(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>, log: &Mutex<V
             ("200 OK", flipped, len)
         }
         ("short", Some(c)) => ("200 OK", c[..c.len() / 2].to_vec(), c.len()),
+        ("slow", Some(c)) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                c.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            for piece in c.chunks(1024) {
+                if stream
+                    .write_all(piece)
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return; // the client went away
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            return;
+        }
         ("error", _) => ("500 Internal Server Error", b"oops".to_vec(), 4),
         _ => ("404 Not Found", b"not here".to_vec(), 8),
     };
@@ -285,4 +308,97 @@ fn no_mirrors_is_a_clear_error() {
         "{err}"
     );
     assert_eq!(dir_names(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_stop_mid_file_gives_up_at_once_and_leaves_nothing() {
+    let (server, _, files) = fixture();
+    let dir = tempfile::TempDir::new().unwrap();
+    let mirrors = vec![server.mirror("good"), server.mirror("good")];
+    let stop = AtomicBool::new(false);
+    let mut ask_to_stop = |p: Progress| {
+        if p.bytes > 0 && !p.done {
+            stop.store(true, Ordering::Relaxed);
+        }
+    };
+    let err =
+        download_missing_until(dir.path(), &mirrors, &files, &mut ask_to_stop, &stop).unwrap_err();
+    let DataError::DownloadStopped { file, dir: err_dir } = &err else {
+        panic!("expected a stopped download, got {err:?}");
+    };
+    assert_eq!((file.as_str(), err_dir.as_path()), ("alpha.gz", dir.path()));
+    assert!(err.to_string().contains("Run digitdash again"), "{err}");
+    assert_eq!(
+        dir_names(dir.path()),
+        Vec::<String>::new(),
+        "no partial file"
+    );
+    // Neither the second mirror nor the second file was asked for.
+    assert_eq!(server.requests(), ["/good/alpha.gz"]);
+}
+
+#[test]
+fn ctrl_c_during_the_download_exits_130_at_once_without_partial_files() {
+    let name = "train-images-idx3-ubyte.gz";
+    let server = Server::start([(name.to_string(), content(400 * 1024, 3))].into());
+    let root = tempfile::TempDir::new().unwrap();
+    let data = root.path().join("mnist");
+    let config = root.path().join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            "[data]\ndownload = true\nmirrors = [\"{}\"]\n",
+            server.mirror("slow")
+        ),
+    )
+    .unwrap();
+    assert!(!DEFAULT_MIRRORS.iter().any(|m| m.contains("127.0.0.1")));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_digitdash"))
+        .current_dir(root.path())
+        .env_remove("DIGITDASH_DATA_DIR")
+        .args(["--headless", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until bytes are arriving (a temporary file exists), then interrupt.
+    let started = Instant::now();
+    while !data.is_dir() || dir_names(&data).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no download began"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    // The whole file would take about 8 s at the server's pace.
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stopped: the download of {name} was stopped")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(dir_names(&data), Vec::<String>::new(), "no partial file");
+    assert_eq!(server.requests(), [format!("/slow/{name}")]);
 }

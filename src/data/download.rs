@@ -11,7 +11,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -135,6 +135,19 @@ pub fn download_missing(
     files: &[RemoteFile],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), DataError> {
+    download_missing_until(dir, mirrors, files, progress, &AtomicBool::new(false))
+}
+
+/// [`download_missing`] that gives up with [`DataError::DownloadStopped`] once `stop` is set,
+/// removing the file it was writing. The flag is read between chunks of the response (64 KiB)
+/// and between files, so a stop takes effect as soon as the next bytes arrive.
+pub fn download_missing_until(
+    dir: &Path,
+    mirrors: &[String],
+    files: &[RemoteFile],
+    progress: &mut dyn FnMut(Progress),
+    stop: &AtomicBool,
+) -> Result<(), DataError> {
     fs::create_dir_all(dir).map_err(|cause| DataError::Io {
         action: "create the data folder",
         path: dir.to_path_buf(),
@@ -144,7 +157,7 @@ pub fn download_missing(
     let agent = agent();
     for file in files {
         if mnist::find_file(dir, &file.name).is_none() {
-            download_one(&agent, dir, mirrors, file, progress)?;
+            download_one(&agent, dir, mirrors, file, progress, stop)?;
         }
     }
     Ok(())
@@ -183,6 +196,8 @@ enum Failure {
     Remote(String),
     /// A local file operation failed: no mirror can help.
     Local(DataError),
+    /// A stop was asked for: no mirror is tried after this one.
+    Stopped,
 }
 
 /// Fetches one file, trying each mirror until one delivers it intact.
@@ -192,13 +207,22 @@ fn download_one(
     mirrors: &[String],
     file: &RemoteFile,
     progress: &mut dyn FnMut(Progress),
+    stop: &AtomicBool,
 ) -> Result<(), DataError> {
+    let stopped = || DataError::DownloadStopped {
+        file: file.name.clone(),
+        dir: dir.to_path_buf(),
+    };
     let mut attempts = Vec::new();
     for mirror in mirrors {
-        match fetch(agent, dir, mirror, file, progress) {
+        if stop.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        match fetch(agent, dir, mirror, file, progress, stop) {
             Ok(()) => return Ok(()),
             Err(Failure::Remote(reason)) => attempts.push((file_url(mirror, &file.name), reason)),
             Err(Failure::Local(err)) => return Err(err),
+            Err(Failure::Stopped) => return Err(stopped()),
         }
     }
     Err(DataError::Download {
@@ -215,6 +239,7 @@ fn fetch(
     mirror: &str,
     file: &RemoteFile,
     progress: &mut dyn FnMut(Progress),
+    stop: &AtomicBool,
 ) -> Result<(), Failure> {
     let url = file_url(mirror, &file.name);
     let response = agent
@@ -230,7 +255,7 @@ fn fetch(
     }
     let mut reporter = Reporter::new(file, mirror, total, progress);
     let mut part = PartFile::create(dir, &file.name)?;
-    let (bytes, digest) = copy_hashing(response.into_reader(), &mut part, &mut reporter)?;
+    let (bytes, digest) = copy_hashing(response.into_reader(), &mut part, &mut reporter, stop)?;
     check_digest(&file.sha256, &digest, bytes)?;
     part.persist(&dir.join(&file.name))?;
     reporter.finish(bytes);
@@ -264,15 +289,20 @@ fn too_big() -> Failure {
 }
 
 /// Streams `body` into `part`, hashing as it goes; returns the byte count and hex SHA-256.
+/// Gives up (the caller's `part` is then dropped, which deletes it) when `stop` is set.
 fn copy_hashing(
     mut body: impl Read,
     part: &mut PartFile,
     reporter: &mut Reporter<'_>,
+    stop: &AtomicBool,
 ) -> Result<(u64, String), Failure> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK];
     let mut bytes = 0u64;
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Failure::Stopped);
+        }
         let n = match body.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => n,

@@ -159,6 +159,16 @@ pub enum DataError {
         cause: io::Error,
     },
 
+    /// The download was stopped (Ctrl-C, or a stop asked for) before every file arrived.
+    #[error("the download of {file} was stopped before it finished; nothing partial was kept in \
+             {}. Run digitdash again to download the missing files.", dir.display())]
+    DownloadStopped {
+        /// The file being fetched when the stop came.
+        file: String,
+        /// The data folder.
+        dir: PathBuf,
+    },
+
     /// Every mirror failed for one file.
     #[error("{}", download_message(file, attempts, dir))]
     Download {

@@ -6,7 +6,8 @@ pub mod idx;
 pub mod mnist;
 
 pub use download::{
-    default_files, default_mirrors, download_missing, Progress, RemoteFile, DEFAULT_MIRRORS,
+    default_files, default_mirrors, download_missing, download_missing_until, Progress, RemoteFile,
+    DEFAULT_MIRRORS,
 };
 pub use error::{DataError, MNIST_FILE_NAMES};
 pub use mnist::{load, missing_files, EpochOrder, Mnist, Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};

@@ -6,6 +6,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -44,10 +45,20 @@ pub struct TrainerHandle {
     pub events: Receiver<Event>,
     /// Commands to the trainer.
     pub commands: Sender<Command>,
+    /// Set by [`TrainerHandle::request_stop`]; read where the trainer cannot take commands yet
+    /// (while it downloads the data).
+    stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl TrainerHandle {
+    /// Asks the trainer to stop: after the current step once training runs (with the final
+    /// evaluation and checkpoint), or at once while it is still downloading the data.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.commands.send(Command::Stop);
+    }
+
     /// Waits for the trainer thread to end.
     pub fn join(self) {
         // The thread catches its own panics, so joining cannot fail in practice; a failure
@@ -60,12 +71,17 @@ impl TrainerHandle {
 pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> {
     let (event_tx, events) = flume::unbounded();
     let (commands, command_rx) = flume::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let trainer_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("trainer".into())
-        .spawn(move || run_reporting_failures(config, setup, event_tx, command_rx))?;
+        .spawn(move || {
+            run_reporting_failures(config, setup, event_tx, command_rx, &trainer_stop)
+        })?;
     Ok(TrainerHandle {
         events,
         commands,
+        stop,
         thread,
     })
 }
@@ -75,8 +91,11 @@ fn run_reporting_failures(
     setup: RunSetup,
     events: Sender<Event>,
     commands: Receiver<Command>,
+    stop: &AtomicBool,
 ) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(config, setup, &events, commands)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        run(config, setup, &events, commands, stop)
+    }));
     let message = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(error)) => format!("{error:#}"),
@@ -99,9 +118,10 @@ fn run(
     setup: RunSetup,
     events: &Sender<Event>,
     commands: Receiver<Command>,
+    stop: &AtomicBool,
 ) -> Result<()> {
     let wall = Instant::now();
-    let data = Arc::new(prepare_data(&config, events)?);
+    let data = Arc::new(prepare_data(&config, events, stop)?);
     let mut trainer = Trainer::new(config, data, events.clone(), commands, wall);
     trainer.pause_on_divergence = setup.pause_on_divergence;
     if let Some(dir) = &setup.dir {
@@ -114,8 +134,9 @@ fn run(
     trainer.train()
 }
 
-/// Reads MNIST from the configured folder, downloading missing files first when allowed.
-pub fn prepare_data(config: &Config, events: &Sender<Event>) -> Result<Mnist> {
+/// Reads MNIST from the configured folder, downloading missing files first when allowed; a
+/// download gives up when `stop` is set.
+pub fn prepare_data(config: &Config, events: &Sender<Event>, stop: &AtomicBool) -> Result<Mnist> {
     let dir = &config.data.dir;
     let missing = data::missing_files(dir);
     if !missing.is_empty() && config.data.download {
@@ -127,11 +148,12 @@ pub fn prepare_data(config: &Config, events: &Sender<Event>) -> Result<Mnist> {
         let mut report = |p| {
             let _ = events.send(Event::Download(p));
         };
-        data::download_missing(
+        data::download_missing_until(
             dir,
             &config.data.mirrors,
             &data::default_files(),
             &mut report,
+            stop,
         )?;
     }
     let _ = events.send(Event::Preparing(format!(
