@@ -60,10 +60,10 @@ pub enum Outcome {
     },
     /// The trainer failed with this message.
     Failed(String),
-    /// A signal (or a closed stdout) came before training produced a summary, e.g. while the
-    /// data downloaded, and the trainer gave up with this message.
+    /// A stop came while the data downloaded, before any step: nothing was trained.
     StoppedBeforeTraining {
-        /// The signal number; the exit status is 128 + it.
+        /// The signal that asked for the stop (0: the user quit the dashboard); the exit
+        /// status is 128 + it, or 0 without a signal.
         signal: usize,
         /// What the trainer said.
         message: String,
@@ -91,8 +91,8 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
             if let Some(signal) = signals.first() {
                 stop_sent = true;
                 note(format!(
-                    "signal {signal} received: stopping after the current step \
-                     (press Ctrl-C again to quit at once)"
+                    "signal {signal} received: stopping after the current step, or now if the \
+                     data is still downloading (press Ctrl-C again to quit at once)"
                 ));
                 handle.request_stop();
             } else if printer.stdout_closed {
@@ -108,11 +108,12 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
                 let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
                 break judge(summary, cause.unwrap_or(0), options);
             }
-            Ok(Event::Failed(message)) => {
+            Ok(Event::Failed(message)) => break Outcome::Failed(message),
+            Ok(Event::StoppedBeforeTraining(message)) => {
                 let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
-                break match cause {
-                    Some(signal) => Outcome::StoppedBeforeTraining { signal, message },
-                    None => Outcome::Failed(message),
+                break Outcome::StoppedBeforeTraining {
+                    signal: cause.unwrap_or(0),
+                    message,
                 };
             }
             Ok(event) => printer.event(&event),
@@ -243,7 +244,10 @@ impl Printer {
                 note(format!("rolled back to the checkpoint of step {step}"))
             }
             Event::Diverged(message) => note(message),
-            Event::Paused(_) | Event::Finished(_) | Event::Failed(_) => {}
+            Event::Paused(_)
+            | Event::Finished(_)
+            | Event::Failed(_)
+            | Event::StoppedBeforeTraining(_) => {}
         }
     }
 

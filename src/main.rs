@@ -152,7 +152,10 @@ fn exit_code(outcome: Outcome) -> ExitCode {
         }
         Outcome::StoppedBeforeTraining { signal, message } => {
             note(format!("stopped: {message}"));
-            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+            match signal {
+                0 => ExitCode::SUCCESS,
+                _ => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
+            }
         }
     }
 }

@@ -87,7 +87,7 @@ pub fn run(
     }
     let outcome = outcome(&app, options);
     print_ending(&app, &outcome);
-    if matches!(app.phase(), Phase::Finished(_) | Phase::Failed(_)) {
+    if app.has_ended() {
         handle.join();
     }
     Ok(outcome)
@@ -208,12 +208,12 @@ fn send(handle: &TrainerHandle, commands: Vec<Command>) {
 /// How the run ended, judged as the headless reporter does.
 fn outcome(app: &App, options: DashboardOptions) -> Outcome {
     let summary = match app.phase() {
-        Phase::Failed(message) => {
-            let message = message.clone();
-            return match app.signal() {
-                Some(signal) => Outcome::StoppedBeforeTraining { signal, message },
-                None => Outcome::Failed(message),
-            };
+        Phase::Failed(message) => return Outcome::Failed(message.clone()),
+        Phase::StoppedBeforeTraining(message) => {
+            return Outcome::StoppedBeforeTraining {
+                signal: app.signal().unwrap_or(0),
+                message: message.clone(),
+            }
         }
         Phase::Finished(summary) => summary.clone(),
         Phase::Preparing | Phase::Training => unfinished_summary(app),

@@ -115,9 +115,8 @@ impl App {
 
     fn request_quit(&mut self) -> Vec<Command> {
         match (&self.phase, self.exit) {
-            (Phase::Finished(_) | Phase::Failed(_), _) | (_, Exit::AfterFinish) => {
-                self.exit = Exit::Now
-            }
+            (Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_), _)
+            | (_, Exit::AfterFinish) => self.exit = Exit::Now,
             _ if self.stop_sent => {
                 self.exit = Exit::AfterFinish;
                 self.note_stopping();
@@ -134,7 +133,7 @@ impl App {
     /// Closes now when training is over, or after the trainer (told to stop) finishes.
     fn exit_when_ended(&self) -> Exit {
         match self.phase {
-            Phase::Finished(_) | Phase::Failed(_) => Exit::Now,
+            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_) => Exit::Now,
             _ => Exit::AfterFinish,
         }
     }
@@ -244,7 +243,9 @@ impl App {
 
     fn say_ended(&mut self) {
         self.flash = Some(match self.phase {
-            Phase::Finished(_) | Phase::Failed(_) => "training has ended".into(),
+            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_) => {
+                "training has ended".into()
+            }
             _ => "training is stopping".into(),
         });
     }

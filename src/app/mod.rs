@@ -37,6 +37,8 @@ pub enum Phase {
     Finished(Summary),
     /// The trainer failed with this message.
     Failed(String),
+    /// A stop came while the data downloaded; nothing was trained.
+    StoppedBeforeTraining(String),
 }
 
 /// The state shown in the status bar.
@@ -56,6 +58,8 @@ pub enum RunState {
     Finished,
     /// Failed.
     Failed,
+    /// Stopped before any step.
+    Stopped,
 }
 
 impl RunState {
@@ -69,6 +73,7 @@ impl RunState {
             RunState::Stopping => "STOPPING",
             RunState::Finished => "FINISHED",
             RunState::Failed => "FAILED",
+            RunState::Stopped => "STOPPED",
         }
     }
 }
@@ -214,6 +219,7 @@ impl App {
         match &self.phase {
             Phase::Finished(_) => RunState::Finished,
             Phase::Failed(_) => RunState::Failed,
+            Phase::StoppedBeforeTraining(_) => RunState::Stopped,
             _ if self.stop_sent => RunState::Stopping,
             Phase::Preparing => RunState::Preparing,
             Phase::Training if self.eval_pending => RunState::Evaluating,
@@ -226,13 +232,21 @@ impl App {
     pub fn is_busy(&self) -> bool {
         !matches!(
             self.state(),
-            RunState::Paused | RunState::Finished | RunState::Failed
+            RunState::Paused | RunState::Finished | RunState::Failed | RunState::Stopped
         )
     }
 
     /// Whether the trainer still takes commands.
     pub fn accepts_commands(&self) -> bool {
         matches!(self.phase, Phase::Preparing | Phase::Training) && !self.stop_sent
+    }
+
+    /// Whether the trainer has ended (finished, failed or stopped before training).
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_)
+        )
     }
 
     /// Where the run is.
@@ -353,7 +367,7 @@ impl App {
         match self.exit {
             Exit::Stay => false,
             Exit::Now => true,
-            Exit::AfterFinish => matches!(self.phase, Phase::Finished(_) | Phase::Failed(_)),
+            Exit::AfterFinish => self.has_ended(),
         }
     }
 

@@ -164,6 +164,8 @@ impl Settings {
                 Command::SetBatchSize(batch.clamp(1, self.max_batch))
             }
             Setting::EvalEvery => Command::SetEvalEvery(ladder_step(self.eval_every, up)),
+            // Above the dashboard's maximum (possible from the config file), only down moves.
+            Setting::Dropout if up && self.dropout >= MAX_DROPOUT => return None,
             Setting::Dropout => {
                 let notches = (self.dropout / DROPOUT_NOTCH).round() + if up { 1.0 } else { -1.0 };
                 Command::SetDropout((notches * DROPOUT_NOTCH).clamp(0.0, MAX_DROPOUT))
@@ -191,7 +193,8 @@ impl Settings {
                 .parse::<u64>()
                 .map(Command::SetEvalEvery)
                 .map_err(|_| wrong()),
-            Setting::Dropout => match text.parse::<f32>() {
+            // Hundredths, as the screen and the trainer's log show it.
+            Setting::Dropout => match text.parse::<f32>().map(|p| (p * 100.0).round() / 100.0) {
                 Ok(p) if (0.0..=MAX_DROPOUT).contains(&p) => Ok(Command::SetDropout(p)),
                 _ => Err(wrong()),
             },
@@ -356,6 +359,13 @@ mod tests {
         assert_eq!(s.stepped(Setting::Dropout, false), None);
         s.dropout = MAX_DROPOUT;
         assert_eq!(s.stepped(Setting::Dropout, true), None);
+        // From the config file's range above the dashboard's: down only.
+        s.dropout = 0.95;
+        assert_eq!(s.stepped(Setting::Dropout, true), None);
+        assert_eq!(
+            s.stepped(Setting::Dropout, false),
+            Some(Command::SetDropout(MAX_DROPOUT))
+        );
         // A typed value off the tenths steps to the nearest tenth first.
         s.dropout = 0.33;
         assert_eq!(
@@ -365,6 +375,10 @@ mod tests {
         assert_eq!(
             s.parse(Setting::Dropout, "0.25"),
             Ok(Command::SetDropout(0.25))
+        );
+        assert_eq!(
+            s.parse(Setting::Dropout, "0.333"),
+            Ok(Command::SetDropout(0.33))
         );
         assert!(s.parse(Setting::Dropout, "1").is_err());
         assert!(s.parse(Setting::Dropout, "-0.1").is_err());

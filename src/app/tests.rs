@@ -354,6 +354,31 @@ fn a_signal_stops_and_quits_after_the_end() {
 }
 
 #[test]
+fn quitting_while_the_data_downloads_ends_when_the_trainer_gives_up() {
+    let mut app = App::new(&config());
+    app.update(Event::Preparing(
+        "downloading 4 MNIST file(s) into data".into(),
+    ));
+    assert_eq!(app.state(), RunState::Preparing);
+    ch(&mut app, 'q');
+    assert_eq!(ch(&mut app, 'y'), vec![Command::Stop]);
+    assert!(!app.should_quit(), "waits for the trainer to give up");
+    app.update(Event::StoppedBeforeTraining(
+        "the download was stopped".into(),
+    ));
+    assert_eq!(app.state(), RunState::Stopped);
+    assert!(!app.is_busy());
+    assert!(app.should_quit());
+    let last = app.log().last(1).next().cloned().expect("an entry");
+    assert_eq!(last.kind, LogKind::Info);
+    assert!(
+        last.text.contains("the download was stopped"),
+        "{}",
+        last.text
+    );
+}
+
+#[test]
 fn a_failure_is_shown_and_logged() {
     let mut app = training();
     app.update(Event::Failed("out of memory".into()));

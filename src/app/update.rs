@@ -46,6 +46,7 @@ impl App {
             }
             Event::Finished(summary) => self.finished(summary),
             Event::Failed(message) => self.failed(message),
+            Event::StoppedBeforeTraining(message) => self.stopped_before_training(message),
         }
     }
 
@@ -154,6 +155,13 @@ impl App {
             format!("failed: {message}"),
         );
         self.phase = Phase::Failed(message);
+    }
+
+    fn stopped_before_training(&mut self, message: String) {
+        self.end_training();
+        self.log
+            .push(None, LogKind::Info, format!("stopped: {message}"));
+        self.phase = Phase::StoppedBeforeTraining(message);
     }
 
     fn end_training(&mut self) {

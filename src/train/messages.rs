@@ -43,6 +43,8 @@ pub enum Event {
     RecordError(String),
     /// Training could not go on.
     Failed(String),
+    /// A stop came before training began (while the data downloaded); nothing was trained.
+    StoppedBeforeTraining(String),
 }
 
 /// The start of a run.

@@ -23,7 +23,7 @@ use super::messages::{
 use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError};
 use crate::config::Config;
-use crate::data::{self, EpochOrder, Mnist};
+use crate::data::{self, DataError, EpochOrder, Mnist};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
 use crate::run::RunRecords;
 
@@ -98,6 +98,15 @@ fn run_reporting_failures(
     }));
     let message = match outcome {
         Ok(Ok(())) => return,
+        Ok(Err(error))
+            if matches!(
+                error.downcast_ref::<DataError>(),
+                Some(DataError::DownloadStopped { .. })
+            ) =>
+        {
+            let _ = events.send(Event::StoppedBeforeTraining(format!("{error:#}")));
+            return;
+        }
         Ok(Err(error)) => format!("{error:#}"),
         Err(panic) => format!("the trainer crashed: {}", panic_message(&panic)),
     };

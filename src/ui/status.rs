@@ -38,7 +38,7 @@ fn top_spans(app: &App) -> Vec<Span<'static>> {
     ];
     let fields: Vec<String> = match app.phase() {
         Phase::Preparing => vec![app.note().unwrap_or("preparing").to_string()],
-        Phase::Failed(message) => vec![message.clone()],
+        Phase::Failed(message) | Phase::StoppedBeforeTraining(message) => vec![message.clone()],
         Phase::Training | Phase::Finished(_) => run_fields(app),
     };
     for (i, field) in fields.into_iter().enumerate() {

@@ -62,6 +62,7 @@ pub fn state_color(state: RunState) -> Color {
         RunState::Running | RunState::Finished => Color::Green,
         RunState::Paused | RunState::Stopping => Color::Magenta,
         RunState::Failed => Color::Red,
+        RunState::Stopped => Color::Magenta,
     }
 }
 
