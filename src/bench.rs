@@ -147,7 +147,10 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 fn print_text(r: &BenchReport, steps: usize) {
-    println!("digitdash bench ({} threads)", r.threads);
+    println!(
+        "digitdash bench ({} threads; the network without dropout, as the PyTorch reference)",
+        r.threads
+    );
     println!(
         "  training step, batch {}: median {:.1} ms (min {:.1}, max {:.1}, {} steps), {:.0} images/s",
         r.batch_size, r.train_step_ms_median, r.train_step_ms_min, r.train_step_ms_max, steps,
