@@ -57,7 +57,9 @@ fn dashboard_command() -> String {
 /// Checks that the program printed its summary, exited with `status` and gave the terminal
 /// back (cooked mode, main screen, visible cursor).
 fn assert_clean_exit(tmux: &Tmux, status: u8) {
-    let exited = |s: &str| s.contains("digitdash-exit=");
+    // The shell prints the exit status, then runs `stty` for the terminal's mode: wait for the
+    // second line, which can trail the first on a busy machine.
+    let exited = |s: &str| s.contains("digitdash-exit=") && s.contains("terminal=");
     let after = tmux.wait_for("the program to exit", FINISH, exited);
     assert!(
         after.contains(&format!("digitdash-exit={status}")),
@@ -160,7 +162,7 @@ fn a_second_signal_restores_the_terminal_and_quits_at_once() {
     kill("TERM", &pid);
     kill("CONT", &pid);
     let after = tmux.wait_for("the program to exit", REACT, |s| {
-        s.contains("digitdash-exit=")
+        s.contains("digitdash-exit=") && s.contains("terminal=")
     });
     // 128 + whichever of the two was handled second.
     assert!(
