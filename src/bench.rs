@@ -89,8 +89,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
             times.push(started.elapsed().as_secs_f64() * 1e3);
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let median = median(&mut times);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
@@ -119,6 +118,13 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
 }
 
 /// The MNIST test set when the data folder has it, else 10,000 random images.
+/// Sorts `values` and returns the middle one (the upper one of an even count); `values` must
+/// not be empty.
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn inference_set(data_dir: &std::path::Path, rng: &mut StdRng) -> (Split, String) {
     if let Ok(mnist) = data::load(data_dir) {
         return (

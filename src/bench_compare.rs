@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bench::{measure, BenchReport};
+use crate::bench::{measure, median, BenchReport};
 use crate::cli::BenchArgs;
 
 /// One round: the reference's figures, then ours.
@@ -59,11 +59,6 @@ fn number(v: &Value, key: &str) -> Result<f64> {
         .with_context(|| format!("the reference's JSON lacks {key}"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Alternates reference and digitdash `args.rounds` times and prints the ratios.
 pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
     let mut rounds = Vec::new();
@@ -81,18 +76,15 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
         });
         last = Some((reference, ours));
     }
-    let step_ratio = median(
-        rounds
-            .iter()
-            .map(|r| r.step_ms / r.reference_step_ms)
-            .collect(),
-    );
-    let inference_ratio = median(
-        rounds
-            .iter()
-            .map(|r| r.images_per_s / r.reference_images_per_s)
-            .collect(),
-    );
+    let mut step_ratios: Vec<f64> = rounds
+        .iter()
+        .map(|r| r.step_ms / r.reference_step_ms)
+        .collect();
+    let mut inference_ratios: Vec<f64> = rounds
+        .iter()
+        .map(|r| r.images_per_s / r.reference_images_per_s)
+        .collect();
+    let (step_ratio, inference_ratio) = (median(&mut step_ratios), median(&mut inference_ratios));
     let (reference, ours) = last.context("no rounds ran")?;
     if args.json {
         let value = serde_json::json!({

@@ -7,6 +7,7 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use serde::Serialize;
 
+use crate::bench::median;
 use crate::model::Network;
 
 /// Median timings of one layer at the benchmark's batch size.
@@ -18,11 +19,6 @@ pub struct LayerTiming {
     pub forward_ms: f64,
     /// Backward pass, milliseconds.
     pub backward_ms: f64,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Times `layer` on `input` (untaped), `reps` times each way.
@@ -47,11 +43,11 @@ macro_rules! time_layer {
             let _grads = out.leaky_trace().sum().backward();
             reduction.push(started.elapsed().as_secs_f64() * 1e3);
         }
-        let forward = median(forward);
+        let forward = median(&mut forward);
         LayerTiming {
             layer: $name,
             forward_ms: forward,
-            backward_ms: (median(both) - forward - median(reduction)).max(0.0),
+            backward_ms: (median(&mut both) - forward - median(&mut reduction)).max(0.0),
         }
     }};
 }

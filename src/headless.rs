@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::data::Progress;
 use crate::signals::Signals;
-use crate::train::{Event, StepStats, Summary, TrainerHandle};
+use crate::train::{Command, Event, StepStats, Summary, TrainerHandle};
 
 /// How the reporter prints and judges the run.
 #[derive(Debug, Clone, Copy)]
@@ -94,25 +94,23 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
                     "signal {signal} received: stopping after the current step, or now if the \
                      data is still downloading (press Ctrl-C again to quit at once)"
                 ));
-                handle.request_stop();
+                handle.send(Command::Stop);
             } else if printer.stdout_closed {
                 stop_sent = true;
                 note("stdout was closed: stopping after the current step");
-                handle.request_stop();
+                handle.send(Command::Stop);
             }
         }
         match handle.events.recv_timeout(Duration::from_millis(100)) {
             Ok(Event::Finished(summary)) => {
                 printer.summary(&summary);
-                // A signal wins over a closed stdout, which counts as SIGPIPE.
-                let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
-                break judge(summary, cause.unwrap_or(0), options);
+                let cause = stop_cause(&signals, printer.stdout_closed);
+                break judge(summary, cause, options.fail_under);
             }
             Ok(Event::Failed(message)) => break Outcome::Failed(message),
             Ok(Event::StoppedBeforeTraining(message)) => {
-                let cause = signals.first().or(printer.stdout_closed.then_some(SIGPIPE));
                 break Outcome::StoppedBeforeTraining {
-                    signal: cause.unwrap_or(0),
+                    signal: stop_cause(&signals, printer.stdout_closed),
                     message,
                 };
             }
@@ -127,16 +125,25 @@ pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Sign
     outcome
 }
 
-/// How a finished run counts: `signal` is the termination signal received (0 for none).
-/// The dashboard judges its runs with this too.
-pub fn judge(summary: Summary, signal: usize, options: HeadlessOptions) -> Outcome {
+/// Why the run was told to stop, as a signal number (0: it was not). A signal wins over a
+/// closed stdout, which counts as SIGPIPE.
+fn stop_cause(signals: &Signals, stdout_closed: bool) -> usize {
+    signals
+        .first()
+        .or(stdout_closed.then_some(SIGPIPE))
+        .unwrap_or(0)
+}
+
+/// How a finished run counts: `signal` is the termination signal received (0 for none),
+/// `fail_under` the accuracy bar, if any. The dashboard judges its runs with this too.
+pub fn judge(summary: Summary, signal: usize, fail_under: Option<f64>) -> Outcome {
     if let Some(reason) = summary.unsaved.clone() {
         return Outcome::Unsaved { summary, reason };
     }
     if signal != 0 {
         return Outcome::Interrupted { signal, summary };
     }
-    match options.fail_under {
+    match fail_under {
         Some(threshold) if summary.test_accuracy < threshold => {
             Outcome::BelowThreshold { summary, threshold }
         }
@@ -296,18 +303,21 @@ impl Printer {
             self.line(value.to_string());
         } else {
             self.line(format!("test accuracy {:.4}", s.test_accuracy));
-            note(format!(
-                "{} steps in {:.1} s of training ({:.0} images/s), {:.1} s in all{}",
-                s.steps,
-                s.train_seconds,
-                s.samples_per_sec,
-                s.wall_seconds,
-                if s.stopped_early {
-                    ", stopped early"
-                } else {
-                    ""
-                }
-            ));
+            note(summary_details(s));
         }
     }
+}
+
+/// The summary line after the accuracy: steps, time, throughput, and whether it stopped early.
+/// The dashboard prints it too once the terminal is back.
+pub fn summary_details(s: &Summary) -> String {
+    let early = if s.stopped_early {
+        ", stopped early"
+    } else {
+        ""
+    };
+    format!(
+        "{} steps in {:.1} s of training ({:.0} images/s), {:.1} s in all{early}",
+        s.steps, s.train_seconds, s.samples_per_sec, s.wall_seconds
+    )
 }

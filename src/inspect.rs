@@ -9,7 +9,7 @@ use dfdx::prelude::*;
 use crate::data::{self, Split};
 use crate::model::{Network, CLASSES, IMAGE_PIXELS};
 use crate::run::checkpoint;
-use crate::train::evaluate::{argmax, evaluate};
+use crate::train::evaluate::{argmax, evaluate, log_softmax};
 
 /// Writes to stdout; false when stdout is closed (e.g. piped into `head`), which is not an
 /// error for a report.
@@ -89,17 +89,6 @@ pub fn run_eval(checkpoint: &Path, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One image's classification.
-#[derive(Debug, Clone)]
-pub struct Prediction {
-    /// The image file.
-    pub path: PathBuf,
-    /// The most likely digit.
-    pub digit: usize,
-    /// Class probabilities.
-    pub probabilities: [f32; CLASSES],
-}
-
 /// Classifies 28x28 pixel images (values 0..1, white digit on black).
 pub fn classify(model: &Network, device: &Cpu, images: &[Vec<f32>]) -> Vec<[f32; CLASSES]> {
     let mut pixels = Vec::with_capacity(images.len() * IMAGE_PIXELS);
@@ -111,12 +100,7 @@ pub fn classify(model: &Network, device: &Cpu, images: &[Vec<f32>]) -> Vec<[f32;
     model.forward(x).copy_into(&mut logits);
     logits
         .chunks(CLASSES)
-        .map(|row| {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
-            let sum: f32 = exp.iter().sum();
-            std::array::from_fn(|i| exp[i] / sum)
-        })
+        .map(|row| log_softmax(row).map(f32::exp))
         .collect()
 }
 

@@ -24,7 +24,7 @@ use flume::{Receiver, RecvTimeoutError};
 use ratatui::crossterm::event::Event as InputEvent;
 
 use crate::app::{App, Phase};
-use crate::headless::{self, HeadlessOptions, Outcome};
+use crate::headless::{self, Outcome};
 use crate::signals::Signals;
 use crate::train::{Command, Summary, TrainerHandle};
 use crate::ui;
@@ -73,13 +73,9 @@ pub fn run(
     signals.defer_second(false);
     looped?;
     if let Some(second) = signals.second() {
-        let summary = match app.phase() {
-            Phase::Finished(summary) => summary.clone(),
-            _ => unfinished_summary(&app),
-        };
         let outcome = Outcome::Interrupted {
             signal: second,
-            summary,
+            summary: current_summary(&app),
         };
         let _ = writeln!(std::io::stderr(), "signal {second} again: quitting at once");
         print_ending(&app, &outcome);
@@ -197,11 +193,7 @@ fn wait_for_input(
 /// Sends commands to the trainer; a trainer that has ended simply does not get them.
 fn send(handle: &TrainerHandle, commands: Vec<Command>) {
     for command in commands {
-        if command == Command::Stop {
-            handle.request_stop();
-        } else {
-            let _ = handle.commands.send(command);
-        }
+        handle.send(command);
     }
 }
 
@@ -215,19 +207,17 @@ fn outcome(app: &App, options: DashboardOptions) -> Outcome {
                 message: message.clone(),
             }
         }
-        Phase::Finished(summary) => summary.clone(),
-        Phase::Preparing | Phase::Training => unfinished_summary(app),
+        Phase::Finished(_) | Phase::Preparing | Phase::Training => current_summary(app),
     };
-    let judging = HeadlessOptions {
-        json: false,
-        log_every: 1,
-        fail_under: options.fail_under,
-    };
-    headless::judge(summary, app.signal().unwrap_or(0), judging)
+    headless::judge(summary, app.signal().unwrap_or(0), options.fail_under)
 }
 
-/// What is known of a run the user left before it finished.
-fn unfinished_summary(app: &App) -> Summary {
+/// The trainer's summary once it finished; otherwise what is known of a run the user left
+/// before it finished.
+fn current_summary(app: &App) -> Summary {
+    if let Phase::Finished(summary) = app.phase() {
+        return summary.clone();
+    }
     let last = app.evaluations().last();
     let train_seconds = app.last_step().map_or(0.0, |s| s.train_seconds);
     Summary {
@@ -266,16 +256,7 @@ fn print_ending(app: &App, outcome: &Outcome) {
         "test accuracy {:.4}",
         summary.test_accuracy
     );
-    let early = if summary.stopped_early {
-        ", stopped early"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        err,
-        "{} steps in {:.1} s of training ({:.0} images/s), {:.1} s in all{early}",
-        summary.steps, summary.train_seconds, summary.samples_per_sec, summary.wall_seconds
-    );
+    let _ = writeln!(err, "{}", headless::summary_details(summary));
     if let Some(dir) = &summary.run_dir {
         let _ = writeln!(err, "run records in {}", dir.display());
     }

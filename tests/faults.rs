@@ -176,12 +176,9 @@ fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
         .iter()
         .any(|e| matches!(e, Event::Diverged(m) if m.contains("lower --lr"))));
 
-    handle
-        .commands
-        .send(Command::SetLearningRate(1e-3))
-        .unwrap();
-    handle.commands.send(Command::Rollback).unwrap();
-    handle.commands.send(Command::Resume).unwrap();
+    handle.send(Command::SetLearningRate(1e-3));
+    handle.send(Command::Rollback);
+    handle.send(Command::Resume);
     let seen = recv_until(
         &handle.events,
         |e| matches!(e, Event::Step(s) if s.step >= 8),
@@ -201,7 +198,7 @@ fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
     assert!(steps
         .iter()
         .all(|s| s.loss.is_finite() && s.learning_rate == 1e-3));
-    handle.commands.send(Command::Stop).unwrap();
+    handle.send(Command::Stop);
     recv_until(&handle.events, |e| matches!(e, Event::Finished(_)));
     handle.join();
 }
@@ -489,8 +486,8 @@ fn a_live_dropout_change_is_confirmed_and_recorded_with_the_run() {
         pause_on_divergence: false,
     };
     let handle = train::spawn(config, setup).unwrap();
-    handle.commands.send(Command::SetDropout(0.2)).unwrap();
-    handle.commands.send(Command::SetDropout(1.0)).unwrap(); // out of range: ignored
+    handle.send(Command::SetDropout(0.2));
+    handle.send(Command::SetDropout(1.0)); // out of range: ignored
     let seen = recv_until(&handle.events, |e| matches!(e, Event::SettingChanged(_)));
     let Some(Event::SettingChanged(change)) = seen.last() else {
         unreachable!()
@@ -499,7 +496,7 @@ fn a_live_dropout_change_is_confirmed_and_recorded_with_the_run() {
         (change.setting, change.old.as_str(), change.new.as_str()),
         ("dropout", "0.50", "0.20")
     );
-    handle.commands.send(Command::Stop).unwrap();
+    handle.send(Command::Stop);
     let seen = recv_until(&handle.events, |e| matches!(e, Event::Finished(_)));
     handle.join();
     assert!(

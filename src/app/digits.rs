@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::data::{Split, CLASSES};
+use crate::train::evaluate::argmax;
 
 /// Images skipped by the page keys.
 pub const PAGE: isize = 100;
@@ -35,7 +36,8 @@ pub struct DigitView<'a> {
 impl DigitView<'_> {
     /// The most probable class, if predicted.
     pub fn prediction(&self) -> Option<u8> {
-        self.probabilities.map(argmax)
+        // A class index below CLASSES (10), so it fits a u8.
+        self.probabilities.map(|p| argmax(p) as u8)
     }
 }
 
@@ -115,7 +117,7 @@ impl DigitViewer {
         let (Some(test), Some(p)) = (self.test.as_deref(), self.probabilities_of(i)) else {
             return false;
         };
-        argmax(p) != test.label(i)
+        argmax(p) != usize::from(test.label(i))
     }
 
     fn probabilities_of(&self, i: usize) -> Option<&[f32]> {
@@ -128,17 +130,6 @@ impl DigitViewer {
         let len = self.test.as_ref().map_or(0, |t| t.len());
         self.mistakes = (0..len).filter(|&i| self.is_mistake(i)).count();
     }
-}
-
-/// The index of the largest value (the first one on ties), as a class.
-pub fn argmax(values: &[f32]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best as u8
 }
 
 #[cfg(test)]
@@ -213,11 +204,5 @@ mod tests {
         v.set_predictions(1, Arc::new(vec![0.5; CLASSES]));
         v.move_by(1);
         assert!(v.current().and_then(|d| d.probabilities).is_none());
-    }
-
-    #[test]
-    fn argmax_picks_the_first_largest() {
-        assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.0]), 1);
-        assert_eq!(argmax(&[]), 0);
     }
 }

@@ -8,7 +8,7 @@ use crate::train::Command;
 
 use super::digits::PAGE;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
-use super::{App, Editor, Exit, LogKind, Overlay, Phase, Question};
+use super::{App, Editor, Exit, LogKind, Overlay, Question};
 
 impl App {
     /// Handles a key; returns the commands to send to the trainer, in order.
@@ -42,23 +42,27 @@ impl App {
 
     /// Carries out an action from the key map.
     pub fn act(&mut self, action: Action) -> Vec<Command> {
+        if action.needs_trainer() && !self.accepts_commands() {
+            self.say_ended();
+            return Vec::new();
+        }
         match action {
             Action::Help => self.overlay = Overlay::Help,
             Action::Quit => return self.request_quit(),
             Action::TogglePause => return self.toggle_pause(),
             Action::StepOnce => return self.step_once(),
-            Action::EvaluateNow => return self.evaluate_now(),
-            Action::Stop if self.accepts_commands() => self.ask(Question::Stop),
-            Action::Rollback if self.accepts_commands() => self.ask(Question::Rollback),
-            Action::SaveCheckpoint => return self.send_simple(Command::SaveCheckpoint),
+            Action::EvaluateNow => {
+                self.eval_pending = true;
+                return vec![Command::EvaluateNow];
+            }
+            Action::Stop => self.ask(Question::Stop),
+            Action::Rollback => self.ask(Question::Rollback),
+            Action::SaveCheckpoint => return vec![Command::SaveCheckpoint],
             Action::NextSetting => self.selected = self.selected.cycled(true),
             Action::PreviousSetting => self.selected = self.selected.cycled(false),
             Action::Increase => return self.change_setting(true),
             Action::Decrease => return self.change_setting(false),
-            Action::Edit if self.accepts_commands() => {
-                self.overlay = Overlay::Edit(Editor::new(self.selected))
-            }
-            Action::Stop | Action::Rollback | Action::Edit => self.say_ended(),
+            Action::Edit => self.overlay = Overlay::Edit(Editor::new(self.selected)),
             Action::NextDigit => self.browse(1),
             Action::PreviousDigit => self.browse(-1),
             Action::NextPage => self.browse(PAGE),
@@ -114,14 +118,13 @@ impl App {
     }
 
     fn request_quit(&mut self) -> Vec<Command> {
-        match (&self.phase, self.exit) {
-            (Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_), _)
-            | (_, Exit::AfterFinish) => self.exit = Exit::Now,
-            _ if self.stop_sent => {
-                self.exit = Exit::AfterFinish;
-                self.note_stopping();
-            }
-            _ => self.ask(Question::Quit),
+        if self.has_ended() || self.exit == Exit::AfterFinish {
+            self.exit = Exit::Now;
+        } else if self.stop_sent {
+            self.exit = Exit::AfterFinish;
+            self.note_stopping();
+        } else {
+            self.ask(Question::Quit);
         }
         Vec::new()
     }
@@ -131,20 +134,13 @@ impl App {
     }
 
     /// Closes now when training is over, or after the trainer (told to stop) finishes.
-    fn exit_when_ended(&self) -> Exit {
-        match self.phase {
-            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_) => Exit::Now,
-            _ => Exit::AfterFinish,
-        }
-    }
-
     fn quit_after_stop(&mut self) -> Vec<Command> {
-        self.exit = self.exit_when_ended();
-        if self.exit == Exit::AfterFinish {
-            self.send_stop()
-        } else {
-            Vec::new()
+        if self.has_ended() {
+            self.exit = Exit::Now;
+            return Vec::new();
         }
+        self.exit = Exit::AfterFinish;
+        self.send_stop()
     }
 
     fn send_stop(&mut self) -> Vec<Command> {
@@ -161,10 +157,6 @@ impl App {
     }
 
     fn toggle_pause(&mut self) -> Vec<Command> {
-        if !self.accepts_commands() {
-            self.say_ended();
-            return Vec::new();
-        }
         self.pause_wanted = !self.pause_wanted;
         vec![if self.pause_wanted {
             Command::Pause
@@ -174,10 +166,6 @@ impl App {
     }
 
     fn step_once(&mut self) -> Vec<Command> {
-        if !self.accepts_commands() {
-            self.say_ended();
-            return Vec::new();
-        }
         if !self.paused {
             self.flash = Some("pause first (space); then . takes one step".into());
             return Vec::new();
@@ -185,13 +173,8 @@ impl App {
         vec![Command::StepOnce]
     }
 
-    fn evaluate_now(&mut self) -> Vec<Command> {
-        let commands = self.send_simple(Command::EvaluateNow);
-        self.eval_pending |= !commands.is_empty();
-        commands
-    }
-
-    /// Sends `command` if the trainer still takes commands; says why not otherwise.
+    /// Sends `command` if the trainer still takes commands (it may have ended while a
+    /// question was open); says why not otherwise.
     fn send_simple(&mut self, command: Command) -> Vec<Command> {
         if !self.accepts_commands() {
             self.say_ended();
@@ -201,10 +184,6 @@ impl App {
     }
 
     fn change_setting(&mut self, up: bool) -> Vec<Command> {
-        if !self.accepts_commands() {
-            self.say_ended();
-            return Vec::new();
-        }
         match self.settings.stepped(self.selected, up) {
             Some(command) => self.send_setting(command),
             None => {
@@ -242,11 +221,10 @@ impl App {
     }
 
     fn say_ended(&mut self) {
-        self.flash = Some(match self.phase {
-            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_) => {
-                "training has ended".into()
-            }
-            _ => "training is stopping".into(),
+        self.flash = Some(if self.has_ended() {
+            "training has ended".into()
+        } else {
+            "training is stopping".into()
         });
     }
 }

@@ -49,6 +49,25 @@ pub enum Action {
     ToggleSmoothing,
 }
 
+impl Action {
+    /// Whether the action is a command to the trainer, so it means nothing once training has
+    /// ended or a stop was sent.
+    pub fn needs_trainer(self) -> bool {
+        matches!(
+            self,
+            Action::TogglePause
+                | Action::StepOnce
+                | Action::EvaluateNow
+                | Action::Stop
+                | Action::SaveCheckpoint
+                | Action::Rollback
+                | Action::Increase
+                | Action::Decrease
+                | Action::Edit
+        )
+    }
+}
+
 /// A row of the key map.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {

@@ -56,16 +56,19 @@ impl EventLog {
     }
 
     /// Every entry, oldest first.
+    #[cfg(test)]
     pub fn entries(&self) -> impl Iterator<Item = &LogEntry> {
         self.entries.iter()
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the log is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -21,7 +21,7 @@ use crate::train::{StepStats, Summary};
 
 pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
-pub use keys::{Action, Binding, BINDINGS};
+pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use series::{Series, Window};
 pub use settings::{Setting, Settings};
@@ -238,7 +238,7 @@ impl App {
 
     /// Whether the trainer still takes commands.
     pub fn accepts_commands(&self) -> bool {
-        matches!(self.phase, Phase::Preparing | Phase::Training) && !self.stop_sent
+        !self.has_ended() && !self.stop_sent
     }
 
     /// Whether the trainer has ended (finished, failed or stopped before training).
@@ -277,11 +277,6 @@ impl App {
     /// Steps done (counting those of an earlier run this one resumes).
     pub fn steps_done(&self) -> u64 {
         self.last_step.map_or(self.first_step, |s| s.step)
-    }
-
-    /// The step the charts' first value follows (non-zero when resuming).
-    pub fn first_step(&self) -> u64 {
-        self.first_step
     }
 
     /// Fraction of the planned steps done, 0..=1.
@@ -369,11 +364,6 @@ impl App {
             Exit::Now => true,
             Exit::AfterFinish => self.has_ended(),
         }
-    }
-
-    /// Whether the user or a signal asked to quit.
-    pub fn exit(&self) -> Exit {
-        self.exit
     }
 
     /// The termination signal received, if any.

@@ -59,6 +59,7 @@ impl Series {
     }
 
     /// Number of values.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.raw.len()
     }

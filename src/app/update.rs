@@ -52,7 +52,7 @@ impl App {
 
     /// Notes that the trainer went away without saying how it ended.
     pub fn trainer_vanished(&mut self) {
-        if matches!(self.phase, Phase::Preparing | Phase::Training) {
+        if !self.has_ended() {
             self.failed("the trainer ended without a summary".into());
         }
     }

@@ -127,19 +127,29 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
         }
     }
 
-    /// The sizes of a call on `x`, and copies of the input, filters and biases.
-    fn prepare<S: Shape>(
+    /// Runs `kernel` on copies of the input, filters and biases, makes its output a tensor of
+    /// `out_shape` and records the backward pass. `kernel` returns the output values and, when
+    /// it pools, each window's winner.
+    fn run<S: Shape, Out: Shape, T: Tape<f32, Cpu>>(
         &self,
-        x: &Tensor<S, f32, Cpu>,
+        x: Tensor<S, f32, Cpu, T>,
         (batch, height, width): (usize, usize, usize),
-    ) -> (ConvGeometry, Vec<f32>, Vec<f32>, Vec<f32>) {
+        out_shape: Out,
+        kernel: impl FnOnce(&ConvGeometry, &[f32], &[f32], &[f32]) -> (Vec<f32>, Option<Vec<u8>>),
+    ) -> Tensor<Out, f32, Cpu, T> {
+        let (x, mut tape) = x.split_tape();
         let geometry = Self::geometry(batch, height, width);
-        (
+        let (input, weight) = (contents(&x), contents(&self.weight));
+        let (values, argmax) = kernel(&geometry, &input, &weight, &contents(&self.bias));
+        let out = x.device().tensor_from_vec(values, out_shape);
+        let saved = Saved {
             geometry,
-            contents(x),
-            contents(&self.weight),
-            contents(&self.bias),
-        )
+            input,
+            weight,
+            argmax,
+        };
+        self.record_backward(&mut tape, &x, &out, saved);
+        out.put_tape(tape)
     }
 
     /// Records the backward pass of either forward pass on `tape`; without a tape, hands the
@@ -188,6 +198,7 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
             add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
             recycle(saved.input);
             recycle(saved.weight);
+            recycle(out_values);
             Ok(())
         });
     }
@@ -220,23 +231,14 @@ where
         &self,
         x: Tensor<(B, Const<I>, H, W), f32, Cpu, T>,
     ) -> Result<Self::Output, Self::Error> {
-        let (x, mut tape) = x.split_tape();
         let (batch, _, height, width) = *x.shape();
-        let (geometry, input, weight, bias) =
-            self.prepare(&x, (batch.size(), height.size(), width.size()));
-        let mut out = vec![0.0f32; geometry.batch * geometry.output_image()];
-        conv_kernels::forward(&geometry, &input, &weight, &bias, &mut out);
-        let out = x
-            .device()
-            .tensor_from_vec(out, (batch, Const::<O>, height, width));
-        let saved = Saved {
-            geometry,
-            input,
-            weight,
-            argmax: None,
-        };
-        self.record_backward(&mut tape, &x, &out, saved);
-        Ok(out.put_tape(tape))
+        let dims = (batch.size(), height.size(), width.size());
+        let shape = (batch, Const::<O>, height, width);
+        Ok(self.run(x, dims, shape, |g, input, weight, bias| {
+            let mut out = vec![0.0f32; g.batch * g.output_image()];
+            conv_kernels::forward(g, input, weight, bias, &mut out);
+            (out, None)
+        }))
     }
 }
 
@@ -255,22 +257,14 @@ where
         &self,
         x: Tensor<(B, Const<I>, H, W), f32, Cpu, T>,
     ) -> Result<Self::Output, Self::Error> {
-        let (x, mut tape) = x.split_tape();
         let (batch, _, height, width) = *x.shape();
-        let (geometry, input, weight, bias) =
-            self.prepare(&x, (batch.size(), height.size(), width.size()));
-        let mut pooled = vec![0.0f32; geometry.batch * geometry.output_image() / 4];
-        let mut argmax = vec![0u8; pooled.len()];
-        conv_kernels::forward_pooled(&geometry, &input, &weight, &bias, &mut pooled, &mut argmax);
+        let dims = (batch.size(), height.size(), width.size());
         let shape = (batch, Const::<O>, H::Half::default(), W::Half::default());
-        let out = x.device().tensor_from_vec(pooled, shape);
-        let saved = Saved {
-            geometry,
-            input,
-            weight,
-            argmax: Some(argmax),
-        };
-        self.record_backward(&mut tape, &x, &out, saved);
-        Ok(out.put_tape(tape))
+        Ok(self.run(x, dims, shape, |g, input, weight, bias| {
+            let mut pooled = vec![0.0f32; g.batch * g.output_image() / 4];
+            let mut argmax = vec![0u8; pooled.len()];
+            conv_kernels::forward_pooled(g, input, weight, bias, &mut pooled, &mut argmax);
+            (pooled, Some(argmax))
+        }))
     }
 }

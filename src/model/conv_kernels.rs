@@ -7,6 +7,7 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::add_assign;
 use super::matmul::{matmul, MatRef};
 use super::pool::window_max;
 
@@ -364,8 +365,8 @@ pub fn backward(
     let mut grad_weight = vec![0.0f32; g.out_channels * g.patch()];
     let mut grad_bias = vec![0.0f32; g.out_channels];
     for (w, b) in partials {
-        add_into(&mut grad_weight, &w);
-        add_into(&mut grad_bias, &b);
+        add_assign(&mut grad_weight, &w);
+        add_assign(&mut grad_bias, &b);
     }
     ConvGrads {
         weight: grad_weight,
@@ -377,12 +378,6 @@ pub fn backward(
 /// thread allocates its scratch and weight-gradient buffers once.
 fn chunk_count(batch: usize) -> usize {
     rayon::current_num_threads().clamp(1, batch.max(1))
-}
-
-fn add_into(dst: &mut [f32], src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s;
-    }
 }
 
 /// The backward pass over images `range`, returning this chunk's weight and bias gradients

@@ -113,11 +113,12 @@ where
                 let mut grad = take_grad(grads, &out_saved)?;
                 if R {
                     let out_values = contents(&out_saved);
-                    for (g, o) in grad.iter_mut().zip(out_values) {
+                    for (g, &o) in grad.iter_mut().zip(&out_values) {
                         if o <= 0.0 {
                             *g = 0.0;
                         }
                     }
+                    recycle(out_values);
                 }
                 let g = MatRef::row_major(&grad, rows, O);
                 let grad_bias = grads.get_or_alloc_mut(&keys.2)?;

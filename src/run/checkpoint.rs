@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::model::{self, Init, Network};
+use crate::model::{self, Network};
 
 /// Version of the checkpoint layout this build writes and reads. Format 1 had no dropout
 /// layer, so its second dense layer sat at index 4.
@@ -184,7 +184,8 @@ pub fn load(
         None => None,
     };
     check_weights(&weights)?;
-    let mut model = model::build(device, Init::FanIn);
+    // Every value is overwritten from the file: no initialisation scheme to apply first.
+    let mut model = device.build_module::<model::NetworkSpec, f32>();
     model
         .load_safetensors(&weights)
         .map_err(|e| invalid(&weights, format!("{e:?}")))?;

@@ -69,7 +69,7 @@ pub fn argmax(row: &[f32]) -> usize {
 }
 
 /// Numerically stable log-softmax of one row of logits.
-fn log_softmax(row: &[f32]) -> [f32; CLASSES] {
+pub(crate) fn log_softmax(row: &[f32]) -> [f32; CLASSES] {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
     let log_sum = sum.ln();

@@ -44,19 +44,22 @@ pub struct TrainerHandle {
     /// Events from the trainer, in order.
     pub events: Receiver<Event>,
     /// Commands to the trainer.
-    pub commands: Sender<Command>,
-    /// Set by [`TrainerHandle::request_stop`]; read where the trainer cannot take commands yet
+    commands: Sender<Command>,
+    /// Set when a [`Command::Stop`] is sent; read where the trainer cannot take commands yet
     /// (while it downloads the data).
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl TrainerHandle {
-    /// Asks the trainer to stop: after the current step once training runs (with the final
-    /// evaluation and checkpoint), or at once while it is still downloading the data.
-    pub fn request_stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.commands.send(Command::Stop);
+    /// Sends a command; one to a trainer that has ended is dropped. [`Command::Stop`] acts
+    /// after the current step once training runs (with the final evaluation and checkpoint),
+    /// and at once while the data is still downloading.
+    pub fn send(&self, command: Command) {
+        if command == Command::Stop {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        let _ = self.commands.send(command);
     }
 
     /// Waits for the trainer thread to end.
@@ -315,9 +318,11 @@ impl Trainer {
         self.send(Event::Paused(true));
     }
 
+    /// Whether the evaluation interval ends at this step (an evaluation asked for by a command
+    /// already ran in `handle_requests`).
     fn evaluation_due(&self) -> bool {
         let every = self.config.train.eval_every;
-        self.eval_requested || (every > 0 && self.step.is_multiple_of(every))
+        every > 0 && self.step.is_multiple_of(every)
     }
 
     fn checkpoint_due(&self) -> bool {
