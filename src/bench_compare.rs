@@ -25,6 +25,12 @@ pub struct Round {
 
 /// Runs the reference script once and returns its JSON line.
 fn run_reference(args: &BenchArgs) -> Result<Value> {
+    if !args.reference.is_file() {
+        bail!(
+            "the PyTorch reference script {} is not there: pass its path with --reference",
+            args.reference.display()
+        );
+    }
     let output = Command::new(&args.python)
         .arg(&args.reference)
         .args(["--steps", &args.steps.to_string(), "--batch", &args.batch_size.to_string()])

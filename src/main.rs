@@ -97,7 +97,7 @@ fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
         return train_headless(args);
     }
     if !std::io::stdout().is_terminal() {
-        note("stdout is not a terminal, so training runs headless (--headless says so)");
+        note("stdout is not a terminal, so training runs headless (pass --headless to skip this notice)");
         return train_headless(args);
     }
     train_dashboard(args)

@@ -4,7 +4,7 @@
 //! stops a run with SIGTERM, and a third quits at once on a second signal.
 //!
 //! Data come from the folder in `DIGITDASH_DATA_DIR` (CI: `../shared/mnist`); without it the
-//! binary downloads MNIST into a temporary folder as on a first run. With
+//! tests download MNIST once into `target/mnist-cache`, as the binary would on a first run. With
 //! `DIGITDASH_SCREENSHOT=assets/dashboard` (under `cargo test --release`), the test waits for
 //! the first evaluation, shows a misclassified digit and saves the paused screen as
 //! `dashboard.txt` and `dashboard.svg` there.

@@ -218,6 +218,43 @@ fn an_unwritable_run_folder_is_a_clear_error() {
 }
 
 #[test]
+fn unusable_run_and_resume_folders_say_what_to_pass_instead() {
+    let ws = Workspace::new();
+    std::fs::write(ws.dir.path().join("blocker"), "a file, not a folder").unwrap();
+    let run = five_checkpointed_steps(&ws);
+    let checkpoint = run.join("checkpoints/step-00000005");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--run-dir", "blocker"], "it is a file, not a folder"),
+        (
+            &["--run-dir", run.to_str().unwrap()],
+            "it already holds a run. Pass --resume",
+        ),
+        (&["--resume", "nothere"], "the folder does not exist"),
+        (
+            &["--resume", checkpoint.to_str().unwrap()],
+            "that is a checkpoint folder",
+        ),
+    ];
+    for (args, problem) in cases {
+        let mut all = vec!["--headless", "--steps", "3"];
+        all.extend_from_slice(args);
+        // --resume takes the run's recorded settings, so no --config goes with it.
+        let output = if args[0] == "--resume" {
+            std::process::Command::new(env!("CARGO_BIN_EXE_digitdash"))
+                .current_dir(ws.dir.path())
+                .args(&all)
+                .output()
+                .unwrap()
+        } else {
+            ws.command(&all).output().unwrap()
+        };
+        let (_, err) = texts(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(problem), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn checkpoint_write_failures_warn_and_training_goes_on() {
     let ws = Workspace::new();
     config_with_checkpoints(&ws);

@@ -99,11 +99,22 @@ pub enum CheckpointError {
         problem: String,
     },
     /// There is no checkpoint in a run folder.
-    #[error("no checkpoint found in {run}: a run writes one every train.checkpoint_every steps and when it stops. Start a new run instead of resuming.")]
+    #[error("no checkpoint found in {}: {}", run.display(), none_found_hint(run))]
     NoneFound {
         /// The run folder.
         run: PathBuf,
     },
+}
+
+/// What to do when `--resume RUN` finds no checkpoint: the likely mistake, then the rule.
+fn none_found_hint(run: &Path) -> &'static str {
+    if !run.exists() {
+        "the folder does not exist. Pass the folder of an earlier run (under runs/)."
+    } else if run.join(META_FILE).is_file() {
+        "that is a checkpoint folder. Pass the run's folder, two levels up (runs/NAME)."
+    } else {
+        "a run writes one every run.checkpoint_every steps and when it stops. Start a new run instead of resuming."
+    }
 }
 
 fn write_error(path: &Path, cause: impl std::fmt::Display) -> CheckpointError {

@@ -19,18 +19,29 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 /// Header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds";
 
-/// A record that could not be written.
+/// A record that could not be written, or a run folder that cannot take a new run.
 #[derive(Debug, Error)]
-#[error("cannot write the run records in {path}: {cause}. Check that the folder is writable and the disk has space (--run-dir chooses another folder).")]
-pub struct RecordError {
-    /// The file or folder.
-    pub path: PathBuf,
-    /// Why.
-    pub cause: String,
+pub enum RecordError {
+    /// Writing failed.
+    #[error("cannot write the run records in {path}: {cause}. Check that the folder is writable and the disk has space (--run-dir chooses another folder).")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+    /// The folder for a new run is in use or is not a folder.
+    #[error("cannot start a run in {path}: {problem}")]
+    Unusable {
+        /// The run folder.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: &'static str,
+    },
 }
 
 fn record_error(path: &Path, cause: impl std::fmt::Display) -> RecordError {
-    RecordError {
+    RecordError::Write {
         path: path.to_path_buf(),
         cause: cause.to_string(),
     }
@@ -48,10 +59,18 @@ pub struct RunRecords {
 impl RunRecords {
     /// Creates the run folder (it must not hold records already) and writes `config.toml`.
     pub fn create(dir: &Path, config: &Config) -> Result<Self, RecordError> {
+        let unusable = |problem| RecordError::Unusable {
+            path: dir.to_path_buf(),
+            problem,
+        };
+        if dir.exists() && !dir.is_dir() {
+            return Err(unusable(
+                "it is a file, not a folder. Choose another --run-dir.",
+            ));
+        }
         if dir.join("metrics.csv").exists() {
-            return Err(record_error(
-                dir,
-                "it already holds a run; pass --resume to continue it or choose another --run-dir",
+            return Err(unusable(
+                "it already holds a run. Pass --resume with it to continue that run, or choose another --run-dir.",
             ));
         }
         fs::create_dir_all(dir).map_err(|e| record_error(dir, e))?;

@@ -117,7 +117,10 @@ pub fn real_data_dir() -> PathBuf {
         };
         if let Err(err) = download_missing(&dir, &default_mirrors(), &default_files(), &mut report)
         {
-            panic!("DIGITDASH_DATA_DIR is unset and the download failed: {err}");
+            panic!(
+                "DIGITDASH_DATA_DIR is unset and the download failed: {err}. Set \
+                 DIGITDASH_DATA_DIR to a folder holding the four MNIST files to test offline."
+            );
         }
         dir
     })
