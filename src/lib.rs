@@ -14,6 +14,7 @@ pub mod bench_layers;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod durable;
 pub mod headless;
 pub mod image;
 pub mod inspect;
