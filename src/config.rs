@@ -11,6 +11,7 @@ use thiserror::Error;
 use crate::data::download::DEFAULT_MIRRORS;
 use crate::model::dropout::TUTORIAL_DROPOUT;
 use crate::model::Init;
+use crate::settings::SettingValue;
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -235,36 +236,34 @@ impl Config {
     /// Checks every value that a type alone cannot; `origin` says where values came from.
     pub fn validate(&self, origin: &dyn Fn(&'static str) -> String) -> Result<(), ConfigError> {
         let t = &self.train;
-        let checks: [(&'static str, bool, String, &'static str); 9] = [
-            (
-                "train.steps",
-                t.steps > 0,
-                t.steps.to_string(),
-                "it must be at least 1",
-            ),
-            (
-                "train.batch_size",
-                (1..=60_000).contains(&t.batch_size),
-                t.batch_size.to_string(),
-                "it must be between 1 and 60000 (the tutorial uses 50)",
-            ),
-            (
-                "train.learning_rate",
-                t.learning_rate.is_finite() && t.learning_rate > 0.0,
-                t.learning_rate.to_string(),
-                "it must be a number above 0 (the tutorial uses 1e-4)",
-            ),
+        if t.steps == 0 {
+            return Err(ConfigError::Invalid {
+                field: "train.steps",
+                value: t.steps.to_string(),
+                origin: origin("train.steps"),
+                rule: "it must be at least 1",
+            });
+        }
+        let live = [
+            SettingValue::BatchSize(t.batch_size),
+            SettingValue::LearningRate(t.learning_rate),
+            SettingValue::Dropout(t.dropout),
+        ];
+        if let Some(bad) = live.into_iter().find(|v| !v.is_valid()) {
+            let setting = bad.setting();
+            return Err(ConfigError::Invalid {
+                field: setting.config_key(),
+                value: bad.plain().to_string(),
+                origin: origin(setting.config_key()),
+                rule: setting.rule(),
+            });
+        }
+        let checks: [(&'static str, bool, String, &'static str); 5] = [
             (
                 "train.warmup_fraction",
                 (0.0..1.0).contains(&t.warmup_fraction),
                 t.warmup_fraction.to_string(),
                 "it must be at least 0 and below 1",
-            ),
-            (
-                "train.dropout",
-                (0.0..1.0).contains(&t.dropout),
-                t.dropout.to_string(),
-                "it must be at least 0 and below 1 (the tutorial uses 0.5; 0 turns dropout off)",
             ),
             (
                 "train.eval_batch_size",

@@ -1,13 +1,25 @@
 //! digitdash: train the TensorFlow "Deep MNIST" convolutional network with dfdx and watch it
 //! learn in the terminal.
 //!
-//! The crate is split the way the program runs: [`config`] says what to do, [`data`] reads and
-//! downloads MNIST, [`model`] holds the network and its hand-written convolution and pooling
-//! layers, [`train`] runs the trainer thread and speaks over `flume` channels, and the
-//! front-ends ([`headless`] and the dashboard) only consume the trainer's events.
+//! Data flows one way: the trainer thread sends events, a front-end turns them into state and
+//! draws it; commands go back. The modules, lowest first:
+//!
+//! ```text
+//! settings      the live settings as typed values: ranges and key steps, defined once
+//! config        Config, presets and their checks (config.toml, flags)
+//! data/         MNIST: file table and checksums, IDX reader, download, splits, epoch order
+//! model/        the network (shapes and layers by name) and its kernels
+//! run/          a run's folder (RunDir), its records and checkpoint files
+//! train/        the trainer thread; messages (events, commands, records, outcome);
+//!               training state and checkpointer
+//! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
+//!               input thread, app/ state and ui/ drawing)
+//! commands/     the subcommands: bench/, eval, predict
+//! cli           flags and how they combine with config.toml
+//! signals, output, durable, panic_text, alloc   small services used across the above
+//! ```
 
 pub mod alloc;
-pub mod app;
 pub mod bench;
 pub mod bench_compare;
 pub mod bench_layers;
@@ -15,12 +27,13 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod durable;
-pub mod headless;
+pub mod frontend;
 pub mod image;
 pub mod inspect;
 pub mod model;
+pub mod output;
+pub mod panic_text;
 pub mod run;
+pub mod settings;
 pub mod signals;
 pub mod train;
-pub mod tui;
-pub mod ui;

@@ -6,15 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use digitdash::app::App;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::config::{Config, ConfigError};
-use digitdash::headless::{self, note, HeadlessOptions, Outcome};
-use digitdash::run::checkpoint;
-use digitdash::run::records::timestamp_name;
-use digitdash::run::CheckpointError;
-use digitdash::train::RunSetup;
-use digitdash::tui::{self, DashboardOptions};
+use digitdash::frontend::dashboard::{self, app::App, DashboardOptions};
+use digitdash::frontend::headless::{self, HeadlessOptions};
+use digitdash::output::note;
+use digitdash::run::{checkpoint, CheckpointError, RunDir};
+use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{bench, inspect, signals, train};
 
 fn main() -> ExitCode {
@@ -54,7 +52,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The config and run folder of a new or resumed run.
+/// The config and the start of a new or resumed run.
 fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSetup)> {
     if let Some(threshold) = args.fail_under.filter(|t| !(0.0..=1.0).contains(t)) {
         return Err(ConfigError::Invalid {
@@ -65,26 +63,27 @@ fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSet
         }
         .into());
     }
-    if let Some(dir) = &args.resume {
-        let latest = checkpoint::latest(&dir.join("checkpoints"))
-            .ok_or_else(|| CheckpointError::NoneFound { run: dir.clone() })?;
-        let meta = checkpoint::read_meta(&latest.join(checkpoint::META_FILE))?;
-        let config = resolve_resumed_config(meta.config, args)?;
-        let setup = RunSetup {
-            dir: Some(dir.clone()),
-            resume: true,
-            pause_on_divergence,
-        };
-        return Ok((config, setup));
-    }
-    let config = resolve_config(args)?;
-    let dir = args
-        .run_dir
-        .clone()
-        .unwrap_or_else(|| config.run.dir.join(timestamp_name()));
+    let (config, start) = match &args.resume {
+        Some(dir) => {
+            let run = RunDir::new(dir);
+            let checkpoint = run
+                .latest_checkpoint()
+                .ok_or_else(|| CheckpointError::NoneFound { run: dir.clone() })?;
+            let meta = checkpoint::read_meta(&checkpoint.join(checkpoint::META_FILE))?;
+            let config = resolve_resumed_config(meta.config, args)?;
+            (config, RunStart::Resume { run, checkpoint })
+        }
+        None => {
+            let config = resolve_config(args)?;
+            let run = match &args.run_dir {
+                Some(dir) => RunDir::new(dir),
+                None => RunDir::timestamped(&config.run.dir),
+            };
+            (config, RunStart::Fresh(run))
+        }
+    };
     let setup = RunSetup {
-        dir: Some(dir),
-        resume: false,
+        start,
         pause_on_divergence,
     };
     Ok((config, setup))
@@ -112,7 +111,7 @@ fn train_dashboard(args: &RunArgs) -> Result<ExitCode> {
         fail_under: args.fail_under,
     };
     let handle = train::spawn(config, setup).context("cannot start the trainer thread")?;
-    Ok(exit_code(tui::run(handle, app, options, signal)?))
+    Ok(exit_code(&dashboard::run(handle, app, options, signal)?))
 }
 
 fn train_headless(args: &RunArgs) -> Result<ExitCode> {
@@ -124,38 +123,13 @@ fn train_headless(args: &RunArgs) -> Result<ExitCode> {
         fail_under: args.fail_under,
     };
     let handle = train::spawn(config, setup).context("cannot start the trainer thread")?;
-    Ok(exit_code(headless::report(handle, options, signal)))
+    Ok(exit_code(&headless::report(handle, options, signal)))
 }
 
-fn exit_code(outcome: Outcome) -> ExitCode {
-    match outcome {
-        Outcome::Completed(_) => ExitCode::SUCCESS,
-        Outcome::Interrupted { signal, .. } => {
-            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
-        }
-        Outcome::BelowThreshold { summary, threshold } => {
-            note(format!(
-                "error: final test accuracy {:.4} is below --fail-under {threshold}",
-                summary.test_accuracy
-            ));
-            ExitCode::from(3)
-        }
-        Outcome::Unsaved { reason, .. } => {
-            note(format!(
-                "error: training ended, but its final state was not saved: {reason}"
-            ));
-            ExitCode::from(1)
-        }
-        Outcome::Failed(message) => {
-            note(format!("error: {message}"));
-            ExitCode::from(1)
-        }
-        Outcome::StoppedBeforeTraining { signal, message } => {
-            note(format!("stopped: {message}"));
-            match signal {
-                0 => ExitCode::SUCCESS,
-                _ => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
-            }
-        }
+/// The process's exit status for `outcome`, after the line that explains it, if any.
+fn exit_code(outcome: &Outcome) -> ExitCode {
+    if let Some(line) = outcome.closing_note() {
+        note(line);
     }
+    ExitCode::from(outcome.exit_status())
 }

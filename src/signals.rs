@@ -12,13 +12,39 @@
 //!   terminal back (cooked mode, main screen, cursor) before it exits.
 //! - A third signal exits at once even then, in case that thread cannot run.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// The signals that stop a run.
 pub const TERMINATION: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
+/// A termination signal by its number; a run it stops exits with 128 + that number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal(pub i32);
+
+impl Signal {
+    /// SIGINT (Ctrl-C).
+    pub const INTERRUPT: Signal = Signal(SIGINT);
+    /// SIGTERM.
+    pub const TERMINATE: Signal = Signal(SIGTERM);
+    /// SIGHUP; a terminal that went away counts as this.
+    pub const HANGUP: Signal = Signal(SIGHUP);
+    /// SIGPIPE; a closed stdout counts as this (exit status 141).
+    pub const PIPE: Signal = Signal(signal_hook::consts::SIGPIPE);
+
+    /// The exit status of a run this signal stopped: 128 + its number.
+    pub fn exit_status(self) -> u8 {
+        u8::try_from(128 + self.0).unwrap_or(1)
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// What a signal handler does after recording a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,24 +61,23 @@ pub struct Signals {
     /// How many termination signals arrived.
     count: AtomicUsize,
     /// The number of the first (0 until then).
-    first: AtomicUsize,
+    first: AtomicI32,
     /// The number of the second (0 until then).
-    second: AtomicUsize,
+    second: AtomicI32,
     /// Whether a second signal is left to the thread that holds the terminal.
     deferred: AtomicBool,
 }
 
 impl Signals {
-    /// The number of the first termination signal received, if any: a request to stop
-    /// gracefully.
-    pub fn first(&self) -> Option<usize> {
-        nonzero(self.first.load(Ordering::SeqCst))
+    /// The first termination signal received, if any: a request to stop gracefully.
+    pub fn first(&self) -> Option<Signal> {
+        received(&self.first)
     }
 
-    /// The number of a second termination signal that was left to the front-end (see
+    /// A second termination signal that was left to the front-end (see
     /// [`Signals::defer_second`]): a request to quit at once.
-    pub fn second(&self) -> Option<usize> {
-        nonzero(self.second.load(Ordering::SeqCst))
+    pub fn second(&self) -> Option<Signal> {
+        received(&self.second)
     }
 
     /// While `deferred` is true a second signal does not exit the process from its handler;
@@ -66,15 +91,14 @@ impl Signals {
     /// Records signal `signal` and says what the handler must do. Only atomics: safe to call
     /// from a signal handler.
     pub fn on_signal(&self, signal: i32) -> Reaction {
-        let number = usize::try_from(signal).unwrap_or(0);
         let before = self.count.fetch_add(1, Ordering::SeqCst);
         match before {
             0 => {
-                self.first.store(number, Ordering::SeqCst);
+                self.first.store(signal, Ordering::SeqCst);
                 Reaction::Record
             }
             1 => {
-                self.second.store(number, Ordering::SeqCst);
+                self.second.store(signal, Ordering::SeqCst);
                 if self.deferred.load(Ordering::SeqCst) {
                     Reaction::Record
                 } else {
@@ -86,8 +110,10 @@ impl Signals {
     }
 }
 
-fn nonzero(value: usize) -> Option<usize> {
-    (value != 0).then_some(value)
+/// The signal recorded in `slot`, if any (0: none yet).
+fn received(slot: &AtomicI32) -> Option<Signal> {
+    let number = slot.load(Ordering::SeqCst);
+    (number != 0).then_some(Signal(number))
 }
 
 /// Installs the handlers for SIGINT, SIGTERM and SIGHUP and returns the state they share.
@@ -117,7 +143,7 @@ mod tests {
         let signals = Signals::default();
         assert_eq!(signals.first(), None);
         assert_eq!(signals.on_signal(SIGINT), Reaction::Record);
-        assert_eq!(signals.first(), Some(SIGINT as usize));
+        assert_eq!(signals.first(), Some(Signal::INTERRUPT));
         assert_eq!(signals.second(), None);
     }
 
@@ -134,8 +160,8 @@ mod tests {
         signals.defer_second(true);
         assert_eq!(signals.on_signal(SIGTERM), Reaction::Record);
         assert_eq!(signals.on_signal(SIGHUP), Reaction::Record);
-        assert_eq!(signals.first(), Some(SIGTERM as usize));
-        assert_eq!(signals.second(), Some(SIGHUP as usize));
+        assert_eq!(signals.first(), Some(Signal::TERMINATE));
+        assert_eq!(signals.second(), Some(Signal::HANGUP));
         assert_eq!(signals.on_signal(SIGINT), Reaction::Exit(128 + SIGINT));
     }
 }

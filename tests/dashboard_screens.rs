@@ -7,9 +7,9 @@ mod script;
 
 use std::time::Duration;
 
-use digitdash::app::App;
+use digitdash::frontend::dashboard::app::App;
+use digitdash::frontend::dashboard::ui;
 use digitdash::train::Event;
-use digitdash::ui;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -35,7 +35,13 @@ fn press(app: &mut App, code: KeyCode) {
 fn paused_after_300_steps() -> App {
     let mut app = App::new(&script::config());
     feed(&mut app, script::first_300_steps());
-    feed(&mut app, vec![Event::Paused(true)]);
+    feed(
+        &mut app,
+        vec![Event::Paused {
+            paused: true,
+            step: 0,
+        }],
+    );
     press(&mut app, KeyCode::Char('m'));
     app.set_elapsed(Duration::from_secs(23));
     app
@@ -98,7 +104,10 @@ fn finished_run_stays_open_120x40() {
     feed(
         &mut app,
         vec![
-            Event::Paused(false),
+            Event::Paused {
+                paused: false,
+                step: 0,
+            },
             script::evaluation(300, 0.9631),
             script::finished(300, 0.9631),
         ],

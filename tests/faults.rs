@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{texts, Workspace};
 use digitdash::cli::{resolve_config, RunArgs};
-use digitdash::train::{self, Command, Event, RunSetup};
+use digitdash::run::RunDir;
+use digitdash::train::{self, Command, Event, RunSetup, RunStart, SettingValue};
 
 /// Starts a headless run with a checkpoint every 5 steps and waits until step `wait_for`.
 #[expect(
@@ -87,7 +88,7 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
         assert_eq!(output.status.code(), Some(code), "SIG{name}: {err}");
         let stopped_at = *metric_steps(&run).last().unwrap();
         assert!(stopped_at >= 7, "{stopped_at}");
-        let latest = digitdash::run::checkpoint::latest(&run.join("checkpoints")).unwrap();
+        let latest = RunDir::new(&run).latest_checkpoint().unwrap();
         assert!(
             latest.ends_with(format!("step-{stopped_at:08}")),
             "{latest:?}"
@@ -126,10 +127,7 @@ fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
         std::fs::read(good.join("model.safetensors")).unwrap(),
         before
     );
-    assert_eq!(
-        digitdash::run::checkpoint::latest(&run.join("checkpoints")),
-        Some(good)
-    );
+    assert_eq!(RunDir::new(&run).latest_checkpoint(), Some(good));
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(events.contains("\"event\":\"error\""), "{events}");
 }
@@ -166,17 +164,21 @@ fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
     let mut config = resolve_config(&args).unwrap();
     config.run.checkpoint_every = 0;
     let setup = RunSetup {
-        dir: Some(run.clone()),
-        resume: true,
+        start: RunStart::Resume {
+            run: RunDir::new(&run),
+            checkpoint: RunDir::new(&run).latest_checkpoint().unwrap(),
+        },
         pause_on_divergence: true,
     };
     let handle = train::spawn(config, setup).unwrap();
-    let seen = recv_until(&handle.events, |e| matches!(e, Event::Paused(true)));
+    let seen = recv_until(&handle.events, |e| {
+        matches!(e, Event::Paused { paused: true, .. })
+    });
     assert!(seen
         .iter()
         .any(|e| matches!(e, Event::Diverged(m) if m.contains("lower --lr"))));
 
-    handle.send(Command::SetLearningRate(1e-3));
+    handle.send(Command::Set(SettingValue::LearningRate(1e-3)));
     handle.send(Command::Rollback);
     handle.send(Command::Resume);
     let seen = recv_until(
@@ -518,20 +520,19 @@ fn a_live_dropout_change_is_confirmed_and_recorded_with_the_run() {
     assert_eq!(config.train.dropout, 0.5);
     let run = ws.dir.path().join("run");
     let setup = RunSetup {
-        dir: Some(run.clone()),
-        resume: false,
+        start: RunStart::Fresh(RunDir::new(&run)),
         pause_on_divergence: false,
     };
     let handle = train::spawn(config, setup).unwrap();
-    handle.send(Command::SetDropout(0.2));
-    handle.send(Command::SetDropout(1.0)); // out of range: ignored
+    handle.send(Command::Set(SettingValue::Dropout(0.2)));
+    handle.send(Command::Set(SettingValue::Dropout(1.0))); // out of range: ignored
     let seen = recv_until(&handle.events, |e| matches!(e, Event::SettingChanged(_)));
     let Some(Event::SettingChanged(change)) = seen.last() else {
         unreachable!()
     };
     assert_eq!(
-        (change.setting, change.old.as_str(), change.new.as_str()),
-        ("dropout", "0.50", "0.20")
+        (change.old, change.new),
+        (SettingValue::Dropout(0.5), SettingValue::Dropout(0.2))
     );
     handle.send(Command::Stop);
     let seen = recv_until(&handle.events, |e| matches!(e, Event::Finished(_)));
@@ -542,11 +543,11 @@ fn a_live_dropout_change_is_confirmed_and_recorded_with_the_run() {
     );
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(
-        events.contains(r#""setting":"dropout""#) && events.contains(r#""new":"0.20""#),
+        events.contains(r#""setting":"dropout","old":0.5,"new":0.2"#),
         "{events}"
     );
     // The checkpoint written at the stop records the live value.
-    let latest = digitdash::run::checkpoint::latest(&run.join("checkpoints")).unwrap();
+    let latest = RunDir::new(&run).latest_checkpoint().unwrap();
     let meta = std::fs::read_to_string(latest.join("checkpoint.json")).unwrap();
     assert!(meta.contains(r#""dropout": 0.2"#), "{meta}");
 }

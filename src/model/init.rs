@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_distr::{uniform::SampleUniform, Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
 
-use super::Network;
+use super::{Layers, Network};
 
 /// A weight initialisation scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -70,14 +70,18 @@ pub fn apply(model: &mut Network, init: Init) {
         Init::FanIn => model.reset_params(),
         Init::Tutorial => {
             let weights = TruncatedNormal::new(0.1);
-            model.0.weight.fill_with_distr(weights);
-            model.1.weight.fill_with_distr(weights);
-            model.3.weight.fill_with_distr(weights);
-            model.5.weight.fill_with_distr(weights);
-            fill(&mut model.0.bias, 0.1);
-            fill(&mut model.1.bias, 0.1);
-            fill(&mut model.3.bias, 0.1);
-            fill(&mut model.5.bias, 0.1);
+            let conv1 = model.conv1_mut();
+            conv1.weight.fill_with_distr(weights);
+            fill(&mut conv1.bias, 0.1);
+            let conv2 = model.conv2_mut();
+            conv2.weight.fill_with_distr(weights);
+            fill(&mut conv2.bias, 0.1);
+            let hidden = model.hidden_mut();
+            hidden.weight.fill_with_distr(weights);
+            fill(&mut hidden.bias, 0.1);
+            let output = model.output_mut();
+            output.weight.fill_with_distr(weights);
+            fill(&mut output.bias, 0.1);
         }
     }
 }

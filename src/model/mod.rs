@@ -33,31 +33,128 @@ pub use flatten::Flatten;
 pub use init::Init;
 pub use pool::MaxPool2x2;
 
-/// Side of an input image in pixels.
-pub const IMAGE_SIDE: usize = 28;
-/// Pixels of one input image.
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
-/// Digit classes.
-pub const CLASSES: usize = 10;
+pub use crate::data::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 
-/// The network as builder types: what [`build`] constructs.
+/// Feature maps of the first convolution.
+pub const CONV1_CHANNELS: usize = 32;
+/// Feature maps of the second convolution.
+pub const CONV2_CHANNELS: usize = 64;
+/// Side of both convolution kernels.
+pub const KERNEL: usize = 5;
+/// Values the second block hands to the dense layers: 64 maps of 7x7 after two poolings.
+pub const FLAT: usize = CONV2_CHANNELS * (IMAGE_SIDE / 4) * (IMAGE_SIDE / 4);
+/// Units of the hidden dense layer.
+pub const HIDDEN: usize = 1024;
+
+/// First block: 5x5x32 SAME convolution, ReLU, 2x2 max-pool (no input gradient needed).
+type Conv1Spec = conv::builder::ConvSameRelu<1, CONV1_CHANNELS, KERNEL, false, true>;
+/// Second block: 5x5x64 SAME convolution, ReLU, 2x2 max-pool.
+type Conv2Spec = conv::builder::ConvSameRelu<CONV1_CHANNELS, CONV2_CHANNELS, KERNEL, true, true>;
+/// Hidden dense layer with ReLU.
+type HiddenSpec = dense::builder::Dense<FLAT, HIDDEN, true>;
+/// Output dense layer: the logits.
+type OutputSpec = dense::builder::Dense<HIDDEN, CLASSES, false>;
+
+/// The network as builder types: what [`build`] constructs. Layers are reached by name
+/// through [`Layers`], never by their place in the tuple.
 pub type NetworkSpec = (
-    conv::builder::ConvSameRelu<1, 32, 5, false, true>,
-    conv::builder::ConvSameRelu<32, 64, 5, true, true>,
-    Flatten<3136>,
-    dense::builder::Dense<3136, 1024, true>,
+    Conv1Spec,
+    Conv2Spec,
+    Flatten<FLAT>,
+    HiddenSpec,
     Dropout,
-    dense::builder::Dense<1024, CLASSES, false>,
+    OutputSpec,
 );
 
 /// The built network on the CPU.
 pub type Network = <NetworkSpec as BuildOnDevice<Cpu, f32>>::Built;
 
-/// A batch of images, the batch size known only at run time.
-pub type ImageBatch<T = NoneTape> = Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu, T>;
+/// The first convolution block, built.
+pub type Conv1 = <Conv1Spec as BuildOnDevice<Cpu, f32>>::Built;
+/// The second convolution block, built.
+pub type Conv2 = <Conv2Spec as BuildOnDevice<Cpu, f32>>::Built;
+/// The hidden dense layer, built.
+pub type Hidden = <HiddenSpec as BuildOnDevice<Cpu, f32>>::Built;
+/// The output dense layer, built.
+pub type Output = <OutputSpec as BuildOnDevice<Cpu, f32>>::Built;
+
+/// The shape of a batch of input images, the batch size known only at run time.
+pub type ImageShape = (usize, Const<1>, Const<IMAGE_SIDE>, Const<IMAGE_SIDE>);
+
+/// A batch of images.
+pub type ImageBatch<T = NoneTape> = Tensor<ImageShape, f32, Cpu, T>;
 
 /// A batch of logits or one-hot labels.
 pub type ClassBatch<T = NoneTape> = Tensor<(usize, Const<CLASSES>), f32, Cpu, T>;
+
+/// The layers of [`Network`] by name.
+pub trait Layers {
+    /// The first convolution block.
+    fn conv1(&self) -> &Conv1;
+    /// The second convolution block.
+    fn conv2(&self) -> &Conv2;
+    /// The hidden dense layer.
+    fn hidden(&self) -> &Hidden;
+    /// The dropout after the hidden layer.
+    fn dropout(&self) -> &Dropout;
+    /// The output layer.
+    fn output(&self) -> &Output;
+    /// The first convolution block, to change.
+    fn conv1_mut(&mut self) -> &mut Conv1;
+    /// The second convolution block, to change.
+    fn conv2_mut(&mut self) -> &mut Conv2;
+    /// The hidden dense layer, to change.
+    fn hidden_mut(&mut self) -> &mut Hidden;
+    /// The dropout after the hidden layer, to change.
+    fn dropout_mut(&mut self) -> &mut Dropout;
+    /// The output layer, to change.
+    fn output_mut(&mut self) -> &mut Output;
+}
+
+impl Layers for Network {
+    fn conv1(&self) -> &Conv1 {
+        &self.0
+    }
+    fn conv2(&self) -> &Conv2 {
+        &self.1
+    }
+    fn hidden(&self) -> &Hidden {
+        &self.3
+    }
+    fn dropout(&self) -> &Dropout {
+        &self.4
+    }
+    fn output(&self) -> &Output {
+        &self.5
+    }
+    fn conv1_mut(&mut self) -> &mut Conv1 {
+        &mut self.0
+    }
+    fn conv2_mut(&mut self) -> &mut Conv2 {
+        &mut self.1
+    }
+    fn hidden_mut(&mut self) -> &mut Hidden {
+        &mut self.3
+    }
+    fn dropout_mut(&mut self) -> &mut Dropout {
+        &mut self.4
+    }
+    fn output_mut(&mut self) -> &mut Output {
+        &mut self.5
+    }
+}
+
+/// A batch of images as a tensor: `pixels` holds [`IMAGE_PIXELS`] values per image.
+pub fn image_batch(device: &Cpu, pixels: Vec<f32>) -> ImageBatch {
+    let batch = pixels.len() / IMAGE_PIXELS;
+    device.tensor_from_vec(pixels, (batch, Const, Const, Const))
+}
+
+/// A batch of one-hot labels (or logits) as a tensor: [`CLASSES`] values per image.
+pub fn class_batch(device: &Cpu, values: Vec<f32>) -> ClassBatch {
+    let batch = values.len() / CLASSES;
+    device.tensor_from_vec(values, (batch, Const))
+}
 
 /// Builds the network on `device` and initialises it by `init` from the device's RNG.
 pub fn build(device: &Cpu, init: Init) -> Network {
@@ -68,7 +165,7 @@ pub fn build(device: &Cpu, init: Init) -> Network {
 
 /// Sets the probability with which training drops units of the 1024-unit layer.
 pub fn set_dropout(model: &mut Network, p: f32) {
-    model.4.p = p;
+    model.dropout_mut().p = p;
 }
 
 /// Copies handed back by [`recycle`], reused by [`contents`]: a fresh 13 MB copy of the dense

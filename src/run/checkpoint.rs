@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::Config;
+use crate::durable::sync_dir;
 use crate::model::{self, Network};
 
 /// Version of the checkpoint layout this build writes and reads. Format 1 had no dropout
@@ -23,10 +24,7 @@ use crate::model::{self, Network};
 pub const FORMAT_VERSION: u32 = 2;
 /// The name of the network a checkpoint holds.
 pub const MODEL_NAME: &str = "deep-mnist-cnn";
-/// Weights file inside a checkpoint folder.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-/// Metadata file inside a checkpoint folder.
-pub const META_FILE: &str = "checkpoint.json";
+pub use super::dir::{META_FILE, WEIGHTS_FILE};
 
 /// Every tensor of the network: its name in the file and its shape.
 pub const TENSORS: [(&str, &[usize]); 8] = [
@@ -169,13 +167,6 @@ fn sync_file(path: &Path) -> Result<(), CheckpointError> {
     fs::File::open(path)
         .and_then(|f| f.sync_all())
         .map_err(|e| write_error(path, e))
-}
-
-/// Best effort: makes a rename durable. Not every file system supports syncing a folder.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 /// Reads a checkpoint from its folder or its `.safetensors` file: the network and, when the
@@ -324,31 +315,4 @@ pub fn check_weights(path: &Path) -> Result<(), CheckpointError> {
         ));
     }
     Ok(())
-}
-
-/// The newest complete checkpoint folder (`step-*`) under `dir`, if any.
-pub fn latest(dir: &Path) -> Option<PathBuf> {
-    step_folders(dir, "step-").pop()
-}
-
-/// Checkpoint folders named `prefix` + step number under `dir`, oldest first.
-pub fn step_folders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut found: Vec<(u64, PathBuf)> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let step = name.strip_prefix(prefix)?.parse().ok()?;
-            let path = entry.path();
-            path.join(META_FILE).is_file().then_some((step, path))
-        })
-        .collect();
-    found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
-}
-
-/// The folder name of a checkpoint at `step`.
-pub fn folder_name(prefix: &str, step: u64) -> String {
-    format!("{prefix}{step:08}")
 }

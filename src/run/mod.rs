@@ -1,7 +1,10 @@
-//! A run's folder: its records as it goes and its checkpoints.
+//! A run's folder: where everything lives ([`RunDir`]), the records written as it goes, and
+//! its checkpoints.
 
 pub mod checkpoint;
+pub mod dir;
 pub mod records;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta};
-pub use records::{RecordError, RunRecords};
+pub use dir::{CheckpointKind, RunDir};
+pub use records::{MetricsRow, RecordError, RunRecords};

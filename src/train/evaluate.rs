@@ -3,7 +3,7 @@
 use dfdx::prelude::*;
 
 use crate::data::Split;
-use crate::model::{Network, CLASSES, IMAGE_PIXELS};
+use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
 
 /// Accuracy, loss and probabilities of a model on a set of images.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub fn logits(model: &Network, device: &Cpu, split: &Split, batch: usize) -> Vec
     {
         let mut pixels = vec![0.0f32; chunk.len() * IMAGE_PIXELS];
         split.fill_images(chunk, &mut pixels);
-        let x = device.tensor_from_vec(pixels, (chunk.len(), Const::<1>, Const::<28>, Const::<28>));
+        let x = model::image_batch(device, pixels);
         model.forward(x).copy_into(out);
     }
     all

@@ -1,11 +1,19 @@
 //! The trainer thread and the messages it speaks.
+//!
+//! [`trainer`] runs the loop and applies commands between steps; [`state`] is what a step
+//! changes (and what a checkpoint holds); [`checkpointer`] writes the run's records and
+//! checkpoints; [`messages`] is everything that crosses the channel, typed.
 
+pub mod checkpointer;
 pub mod evaluate;
 pub mod messages;
-mod persist;
 pub mod schedule;
+pub mod state;
 pub mod step;
 pub mod trainer;
 
-pub use messages::{Command, Evaluation, Event, SettingChange, Started, StepStats, Summary};
-pub use trainer::{spawn, RunSetup, TrainerHandle};
+pub use messages::{
+    Command, Evaluation, Event, Outcome, Record, Setting, SettingChange, SettingValue, Started,
+    StepStats, Summary,
+};
+pub use trainer::{spawn, RunSetup, RunStart, TrainerHandle};

@@ -4,7 +4,7 @@ use dfdx::optim::{Adam, AdamConfig};
 use dfdx::prelude::*;
 use thiserror::Error;
 
-use crate::model::{Network, CLASSES};
+use crate::model::{self, Network, CLASSES};
 
 /// A batch loss above this means the weights have blown up: a 10-class cross-entropy starts
 /// near 2.3 (about 10 with the tutorial's initialisation) and only falls from there.
@@ -73,8 +73,8 @@ pub fn train_step(
     one_hot: &[f32],
 ) -> Result<StepOutput, StepError> {
     let batch = one_hot.len() / CLASSES;
-    let x = device.tensor_from_vec(pixels, (batch, Const::<1>, Const::<28>, Const::<28>));
-    let y = device.tensor_from_vec(one_hot.to_vec(), (batch, Const::<CLASSES>));
+    let x = model::image_batch(device, pixels);
+    let y = model::class_batch(device, one_hot.to_vec());
     let taped = std::mem::replace(grads, Gradients::leaky());
     let logits = model.forward_mut(x.traced(taped));
     let mut logit_values = vec![0.0f32; batch * CLASSES];

@@ -2,7 +2,9 @@
 //! reports.
 //!
 //! It sends [`Event`]s on an unbounded channel (so a slow consumer never holds it up) and
-//! applies [`Command`]s between steps. Failures, panics included, become [`Event::Failed`].
+//! applies [`Command`]s between steps. Every event that has a [`Record`] is also written to
+//! the run's `events.jsonl`. Failures, panics included, become [`Event::Failed`]; a stop while
+//! the data downloads becomes [`Event::StoppedBeforeTraining`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -12,31 +14,52 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::Result;
-use dfdx::optim::Adam;
-use dfdx::prelude::*;
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use super::evaluate::{batch_accuracy, evaluate};
+use super::checkpointer::Checkpointer;
 use super::messages::{
-    Command, Evaluation, Event, SettingChange, Started, StepStats, Summary, PAUSE_POLL,
+    Command, Event, Record, SettingChange, SettingValue, Started, Summary, PAUSE_POLL,
 };
-use super::schedule::learning_rate;
-use super::step::{new_optimizer, train_step, StepError};
+use super::state::TrainingState;
+use super::step::StepError;
 use crate::config::Config;
-use crate::data::{self, DataError, EpochOrder, Mnist};
-use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
-use crate::run::RunRecords;
+use crate::data::{self, DataError, Mnist};
+use crate::panic_text::panic_text;
+use crate::run::{CheckpointError, RunDir};
 
-/// Where a run keeps its records, and whether it continues an earlier one.
-#[derive(Debug, Clone, Default)]
+/// How a run begins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStart {
+    /// No records and no checkpoints (tests, benchmarks).
+    NoRecords,
+    /// A new run in this folder, which must not hold one already.
+    Fresh(RunDir),
+    /// The run in this folder goes on from this checkpoint folder.
+    Resume {
+        /// The run's folder.
+        run: RunDir,
+        /// The checkpoint to load.
+        checkpoint: PathBuf,
+    },
+}
+
+/// How a run begins, and what a diverged loss does.
+#[derive(Debug, Clone)]
 pub struct RunSetup {
-    /// The run's folder; `None` keeps no records or checkpoints.
-    pub dir: Option<PathBuf>,
-    /// Continue from the newest checkpoint in `dir`.
-    pub resume: bool,
+    /// Records and checkpoints.
+    pub start: RunStart,
     /// On a diverged loss, pause (the dashboard, where the user can roll back) rather than
     /// stop (headless).
     pub pause_on_divergence: bool,
+}
+
+impl Default for RunSetup {
+    fn default() -> Self {
+        Self {
+            start: RunStart::NoRecords,
+            pause_on_divergence: false,
+        }
+    }
 }
 
 /// The front-end's end of a running trainer.
@@ -79,7 +102,15 @@ pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> 
     let thread = std::thread::Builder::new()
         .name("trainer".into())
         .spawn(move || {
-            run_reporting_failures(config, setup, event_tx, command_rx, &trainer_stop)
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                run(config, setup, &event_tx, command_rx, &trainer_stop)
+            }));
+            let message = match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => format!("{error:#}"),
+                Err(panic) => format!("the trainer crashed: {}", panic_text(&*panic)),
+            };
+            let _ = event_tx.send(Event::Failed(message));
         })?;
     Ok(TrainerHandle {
         events,
@@ -87,41 +118,6 @@ pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> 
         stop,
         thread,
     })
-}
-
-fn run_reporting_failures(
-    config: Config,
-    setup: RunSetup,
-    events: Sender<Event>,
-    commands: Receiver<Command>,
-    stop: &AtomicBool,
-) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        run(config, setup, &events, commands, stop)
-    }));
-    let message = match outcome {
-        Ok(Ok(())) => return,
-        Ok(Err(error))
-            if matches!(
-                error.downcast_ref::<DataError>(),
-                Some(DataError::DownloadStopped { .. })
-            ) =>
-        {
-            let _ = events.send(Event::StoppedBeforeTraining(format!("{error:#}")));
-            return;
-        }
-        Ok(Err(error)) => format!("{error:#}"),
-        Err(panic) => format!("the trainer crashed: {}", panic_message(&panic)),
-    };
-    let _ = events.send(Event::Failed(message));
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Loads the data (downloading it when allowed and missing) and trains to the end.
@@ -132,23 +128,42 @@ fn run(
     commands: Receiver<Command>,
     stop: &AtomicBool,
 ) -> Result<()> {
-    let wall = Instant::now();
-    let data = Arc::new(prepare_data(&config, events, stop)?);
-    let mut trainer = Trainer::new(config, data, events.clone(), commands, wall);
-    trainer.pause_on_divergence = setup.pause_on_divergence;
-    if let Some(dir) = &setup.dir {
-        if setup.resume {
-            trainer.resume_from(dir)?;
-        } else {
-            trainer.records = Some(RunRecords::create(dir, &trainer.config)?);
+    let started = Instant::now();
+    let data = match prepare_data(&config, events, stop) {
+        Err(error @ DataError::DownloadStopped { .. }) => {
+            let _ = events.send(Event::StoppedBeforeTraining(error.to_string()));
+            return Ok(());
         }
+        other => Arc::new(other?),
+    };
+    let state = TrainingState::new(&config.train, data.train.len(), started);
+    let mut trainer = Trainer {
+        config,
+        data,
+        state,
+        checkpointer: None,
+        events: events.clone(),
+        commands,
+        control: Control::default(),
+        pause_on_divergence: setup.pause_on_divergence,
+    };
+    match setup.start {
+        RunStart::NoRecords => {}
+        RunStart::Fresh(run) => {
+            trainer.checkpointer = Some(Checkpointer::create(&run, &trainer.config)?);
+        }
+        RunStart::Resume { run, checkpoint } => trainer.resume(&run, checkpoint)?,
     }
     trainer.train()
 }
 
 /// Reads MNIST from the configured folder, downloading missing files first when allowed; a
 /// download gives up when `stop` is set.
-pub fn prepare_data(config: &Config, events: &Sender<Event>, stop: &AtomicBool) -> Result<Mnist> {
+pub fn prepare_data(
+    config: &Config,
+    events: &Sender<Event>,
+    stop: &AtomicBool,
+) -> Result<Mnist, DataError> {
     let dir = &config.data.dir;
     let missing = data::missing_files(dir);
     if !missing.is_empty() && config.data.download {
@@ -172,114 +187,117 @@ pub fn prepare_data(config: &Config, events: &Sender<Event>, stop: &AtomicBool) 
         "reading MNIST from {}",
         dir.display()
     )));
-    Ok(data::load(dir)?)
+    data::load(dir)
 }
 
-/// Everything the training loop owns.
-pub(super) struct Trainer {
-    pub(super) config: Config,
-    pub(super) data: Arc<Mnist>,
-    pub(super) device: Cpu,
-    pub(super) model: Network,
-    pub(super) grads: Gradients<f32, Cpu>,
-    pub(super) optimizer: Adam<Network, f32, Cpu>,
-    pub(super) order: EpochOrder,
-    pub(super) events: Sender<Event>,
-    commands: Receiver<Command>,
-    pub(super) step: u64,
+/// What commands asked for, applied at the next step boundary.
+#[derive(Debug, Default)]
+struct Control {
     paused: bool,
     single_steps: u32,
-    stop_requested: bool,
-    eval_requested: bool,
-    save_requested: bool,
-    rollback_requested: bool,
+    stop: bool,
+    evaluate: bool,
+    save: bool,
+    rollback: bool,
+}
+
+impl Control {
+    /// Whether the trainer has nothing to do but wait for a command.
+    fn idle(&self) -> bool {
+        self.paused && self.single_steps == 0 && !self.evaluate && !self.save && !self.rollback
+    }
+}
+
+/// The training loop and what it owns.
+struct Trainer {
+    /// The live settings.
+    config: Config,
+    data: Arc<Mnist>,
+    state: TrainingState,
+    /// Records and checkpoints; `None` for a run that keeps none.
+    checkpointer: Option<Checkpointer>,
+    events: Sender<Event>,
+    commands: Receiver<Command>,
+    control: Control,
     pause_on_divergence: bool,
-    pub(super) last_eval: Option<Evaluation>,
-    pub(super) best_accuracy: Option<f64>,
-    pub(super) train_seconds: f64,
-    pub(super) samples: u64,
-    pub(super) wall: Instant,
-    pub(super) wall_offset: f64,
-    pub(super) records: Option<RunRecords>,
-    pub(super) last_checkpoint_step: Option<u64>,
-    pub(super) checkpoint_error: Option<String>,
 }
 
 impl Trainer {
-    fn new(
-        config: Config,
-        data: Arc<Mnist>,
-        events: Sender<Event>,
-        commands: Receiver<Command>,
-        wall: Instant,
-    ) -> Self {
-        let device = Cpu::seed_from_u64(config.train.seed);
-        let mut model = model::build(&device, config.train.init);
-        model::set_dropout(&mut model, config.train.dropout);
-        let grads = model.alloc_grads();
-        let optimizer = new_optimizer(&model, config.train.learning_rate);
-        let order = EpochOrder::new(data.train.len(), config.train.seed);
-        Self {
-            config,
-            data,
-            device,
-            model,
-            grads,
-            optimizer,
-            order,
-            events,
-            commands,
-            step: 0,
-            paused: false,
-            single_steps: 0,
-            stop_requested: false,
-            eval_requested: false,
-            save_requested: false,
-            rollback_requested: false,
-            pause_on_divergence: false,
-            last_eval: None,
-            best_accuracy: None,
-            train_seconds: 0.0,
-            samples: 0,
-            wall,
-            wall_offset: 0.0,
-            records: None,
-            last_checkpoint_step: None,
-            checkpoint_error: None,
+    /// Sends `event` to the front-end and writes its record, steps excepted (they go to
+    /// `metrics.csv`).
+    fn emit(&mut self, event: Event) {
+        if !matches!(event, Event::Step(_)) {
+            if let Some(record) = Record::of(&event) {
+                self.record(&record);
+            }
         }
+        self.send(event);
     }
 
-    pub(super) fn send(&self, event: Event) {
-        // A vanished consumer is noticed through the command channel; nothing to do here.
+    /// Sends `event` to the front-end only. A vanished consumer is noticed through the
+    /// command channel; nothing to do here.
+    fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
 
+    /// Writes a record to `events.jsonl`; a failure is reported and training goes on.
+    fn record(&mut self, record: &Record) {
+        if let Some(checkpointer) = self.checkpointer.as_mut() {
+            if let Err(e) = checkpointer.record(record) {
+                self.send(Event::RecordError(e.to_string()));
+            }
+        }
+    }
+
+    /// Continues the run in `run` from `checkpoint`: weights, step count, data order and
+    /// records.
+    fn resume(&mut self, run: &RunDir, checkpoint: PathBuf) -> Result<()> {
+        let meta = self.state.restore(&checkpoint, self.config.train.dropout)?;
+        let config = self.state.recorded_config(&self.config);
+        self.checkpointer = Some(Checkpointer::resume(run, meta.step, &config)?);
+        self.record(&Record::Resumed {
+            step: meta.step,
+            checkpoint: &checkpoint,
+        });
+        self.send(Event::Preparing(format!(
+            "resumed from {} at step {}",
+            checkpoint.display(),
+            meta.step
+        )));
+        Ok(())
+    }
+
     fn train(&mut self) -> Result<()> {
-        self.send(Event::Started(Started {
+        self.emit(Event::Started(Started {
             config: self.config.clone(),
             train_len: self.data.train.len(),
             test: Arc::new(self.data.test.clone()),
             threads: rayon::current_num_threads(),
-            first_step: self.step,
+            first_step: self.state.step(),
         }));
-        while self.step < self.config.train.steps {
+        while self.state.step() < self.config.train.steps {
             self.apply_commands();
-            if self.stop_requested {
+            if self.control.stop {
                 break;
             }
             self.handle_requests();
-            if self.paused && self.single_steps == 0 {
+            if self.control.paused && self.control.single_steps == 0 {
                 continue;
             }
-            self.single_steps = self.single_steps.saturating_sub(1);
-            match self.train_step() {
-                Ok(()) => {}
+            self.control.single_steps = self.control.single_steps.saturating_sub(1);
+            match self.state.train_step(&self.config.train, &self.data) {
+                Ok(stats) => {
+                    self.record_step(&stats);
+                    self.emit(Event::Step(stats));
+                }
                 Err(error @ StepError::NonFiniteLoss { .. }) if self.pause_on_divergence => {
                     self.diverged(error.to_string());
                     continue;
                 }
                 Err(error) => {
-                    self.record_event("error", serde_json::json!({"message": error.to_string()}));
+                    self.record(&Record::Error {
+                        message: &error.to_string(),
+                    });
                     return Err(error.into());
                 }
             }
@@ -294,51 +312,56 @@ impl Trainer {
         Ok(())
     }
 
+    /// Appends a step's row to `metrics.csv`.
+    fn record_step(&mut self, stats: &super::messages::StepStats) {
+        let wall = self.state.run_seconds();
+        if let Some(checkpointer) = self.checkpointer.as_mut() {
+            if let Err(e) = checkpointer.step(stats, wall) {
+                self.send(Event::RecordError(e.to_string()));
+            }
+        }
+    }
+
     /// Evaluation, saving and rolling back asked for by commands.
     fn handle_requests(&mut self) {
-        if self.rollback_requested {
-            self.rollback_requested = false;
+        if std::mem::take(&mut self.control.rollback) {
             self.rollback();
         }
-        if self.eval_requested {
+        if self.control.evaluate {
             self.evaluate();
         }
-        if self.save_requested {
-            self.save_requested = false;
+        if std::mem::take(&mut self.control.save) {
             self.checkpoint();
         }
     }
 
     /// A diverged loss in the dashboard: pause so the user can lower the rate or roll back.
     fn diverged(&mut self, message: String) {
-        self.record_event("error", serde_json::json!({"message": message}));
-        self.send(Event::Diverged(message));
-        self.paused = true;
-        self.single_steps = 0;
-        self.send(Event::Paused(true));
+        self.emit(Event::Diverged(message));
+        self.control.paused = true;
+        self.control.single_steps = 0;
+        self.emit(Event::Paused {
+            paused: true,
+            step: self.state.step(),
+        });
     }
 
     /// Whether the evaluation interval ends at this step (an evaluation asked for by a command
     /// already ran in `handle_requests`).
     fn evaluation_due(&self) -> bool {
         let every = self.config.train.eval_every;
-        every > 0 && self.step.is_multiple_of(every)
+        every > 0 && self.state.step().is_multiple_of(every)
     }
 
     fn checkpoint_due(&self) -> bool {
         let every = self.config.run.checkpoint_every;
-        self.records.is_some() && every > 0 && self.step.is_multiple_of(every)
+        self.checkpointer.is_some() && every > 0 && self.state.step().is_multiple_of(every)
     }
 
-    /// Applies waiting commands; while paused (and not single-stepping), waits for one.
+    /// Applies waiting commands; while idle, waits for one.
     fn apply_commands(&mut self) {
         loop {
-            let idle = self.paused
-                && self.single_steps == 0
-                && !self.eval_requested
-                && !self.save_requested
-                && !self.rollback_requested;
-            let command = if idle {
+            let command = if self.control.idle() {
                 match self.commands.recv_timeout(PAUSE_POLL) {
                     Ok(c) => c,
                     Err(RecvTimeoutError::Timeout) => return,
@@ -352,176 +375,149 @@ impl Trainer {
                 }
             };
             self.apply(command);
-            if self.stop_requested {
+            if self.control.stop {
                 return;
             }
         }
     }
 
     fn apply(&mut self, command: Command) {
+        let step = self.state.step();
         match command {
             Command::Stop => {
-                self.stop_requested = true;
-                self.record_event("stop", serde_json::json!({"step": self.step}));
+                self.control.stop = true;
+                self.record(&Record::Stop { step });
             }
             Command::Pause | Command::Resume => {
-                let pause = command == Command::Pause;
-                if pause != self.paused {
-                    self.paused = pause;
-                    self.single_steps = 0;
-                    let kind = if pause { "pause" } else { "resume" };
-                    self.record_event(kind, serde_json::json!({"step": self.step}));
-                    self.send(Event::Paused(pause));
+                let paused = command == Command::Pause;
+                if paused != self.control.paused {
+                    self.control.paused = paused;
+                    self.control.single_steps = 0;
+                    self.emit(Event::Paused { paused, step });
                 }
             }
-            Command::StepOnce => self.single_steps += u32::from(self.paused),
-            Command::EvaluateNow => self.eval_requested = true,
-            Command::SaveCheckpoint => self.save_requested = true,
-            Command::Rollback => self.rollback_requested = true,
-            Command::SetLearningRate(lr) if lr.is_finite() && lr > 0.0 => {
-                let old = std::mem::replace(&mut self.config.train.learning_rate, lr);
-                if old != lr {
-                    self.record("learning_rate", format!("{old:.3e}"), format!("{lr:.3e}"));
-                }
-            }
-            Command::SetBatchSize(batch) if (1..=self.data.train.len()).contains(&batch) => {
-                let old = std::mem::replace(&mut self.config.train.batch_size, batch);
-                if old != batch {
-                    self.record("batch_size", old.to_string(), batch.to_string());
-                }
-            }
-            Command::SetEvalEvery(every) => {
-                let old = std::mem::replace(&mut self.config.train.eval_every, every);
-                if old != every {
-                    self.record("eval_every", old.to_string(), every.to_string());
-                }
-            }
-            Command::SetDropout(p) if (0.0..1.0).contains(&p) => {
-                let old = std::mem::replace(&mut self.config.train.dropout, p);
-                model::set_dropout(&mut self.model, p);
-                if old != p {
-                    self.record("dropout", format!("{old:.2}"), format!("{p:.2}"));
-                }
-            }
-            Command::SetLearningRate(_) | Command::SetBatchSize(_) | Command::SetDropout(_) => {}
+            Command::StepOnce => self.control.single_steps += u32::from(self.control.paused),
+            Command::EvaluateNow => self.control.evaluate = true,
+            Command::SaveCheckpoint => self.control.save = true,
+            Command::Rollback => self.control.rollback = true,
+            Command::Set(value) => self.set(value),
         }
     }
 
-    fn record(&mut self, setting: &'static str, old: String, new: String) {
-        let change = SettingChange {
-            step: self.step,
-            setting,
-            old,
-            new,
+    /// Applies a live setting from the next step on; an invalid value is ignored.
+    fn set(&mut self, new: SettingValue) {
+        let train = &mut self.config.train;
+        let old = match new {
+            SettingValue::BatchSize(b) if b > self.data.train.len() => return,
+            _ if !new.is_valid() => return,
+            SettingValue::LearningRate(lr) => {
+                SettingValue::LearningRate(std::mem::replace(&mut train.learning_rate, lr))
+            }
+            SettingValue::BatchSize(b) => {
+                SettingValue::BatchSize(std::mem::replace(&mut train.batch_size, b))
+            }
+            SettingValue::EvalEvery(every) => {
+                SettingValue::EvalEvery(std::mem::replace(&mut train.eval_every, every))
+            }
+            SettingValue::Dropout(p) => {
+                self.state.set_dropout(p);
+                SettingValue::Dropout(std::mem::replace(&mut train.dropout, p))
+            }
         };
-        self.record_event("setting_changed", serde_json::json!(change));
-        self.send(Event::SettingChanged(change));
+        if old != new {
+            let step = self.state.step();
+            self.emit(Event::SettingChanged(SettingChange { step, old, new }));
+        }
     }
 
-    /// One forward, backward and Adam update on the next mini-batch.
-    fn train_step(&mut self) -> Result<(), StepError> {
-        let started = Instant::now();
-        let train = &self.config.train;
-        let lr = learning_rate(
-            train.schedule,
-            train.learning_rate,
-            train.warmup_fraction,
-            self.step,
-            train.steps,
-        );
-        self.optimizer.cfg.lr = lr;
-        let batch = train.batch_size.min(self.data.train.len());
-        let (epoch, position) = (self.order.epoch(), self.order.position());
-        let (_, indices) = self.order.next_batch(batch);
-        let mut pixels = vec![0.0f32; batch * IMAGE_PIXELS];
-        let mut one_hot = vec![0.0f32; batch * CLASSES];
-        self.data.train.fill_images(&indices, &mut pixels);
-        self.data.train.fill_one_hot(&indices, &mut one_hot);
-        let output = train_step(
-            &mut self.model,
-            &mut self.optimizer,
-            &mut self.grads,
-            &self.device,
-            pixels,
-            &one_hot,
-        )
-        .map_err(|e| {
-            // The failed batch is not consumed: a rolled-back or re-tuned run sees it again.
-            self.order = EpochOrder::restore(self.order.len(), self.order.seed(), epoch, position);
-            e.at_step(self.step + 1, lr)
-        })?;
-
-        let seconds = started.elapsed().as_secs_f64();
-        self.train_seconds += seconds;
-        self.step += 1;
-        self.samples += batch as u64;
-        let stats = StepStats {
-            step: self.step,
-            total_steps: self.config.train.steps,
-            epoch: self.order.epochs_done(),
-            loss: output.loss,
-            accuracy: batch_accuracy(&output.logits, &one_hot),
-            learning_rate: lr,
-            batch_size: batch,
-            samples_per_sec: batch as f64 / seconds.max(1e-9),
-            train_seconds: self.train_seconds,
-        };
-        self.record_step(&stats);
-        self.send(Event::Step(stats));
-        Ok(())
-    }
-
-    pub(super) fn evaluate(&mut self) {
-        self.eval_requested = false;
-        let started = Instant::now();
-        let scores = evaluate(
-            &self.model,
-            &self.device,
-            &self.data.test,
-            self.config.train.eval_batch_size,
-        );
-        let evaluation = Evaluation {
-            step: self.step,
-            accuracy: scores.accuracy,
-            loss: scores.loss,
-            seconds: started.elapsed().as_secs_f64(),
-            probabilities: Arc::new(scores.probabilities),
-        };
-        self.last_eval = Some(evaluation.clone());
-        self.record_event("evaluation", serde_json::json!(evaluation));
-        let improved = self
-            .best_accuracy
-            .is_none_or(|best| evaluation.accuracy > best);
-        self.send(Event::Evaluation(evaluation));
-        if improved {
-            self.best_accuracy = self.last_eval.as_ref().map(|e| e.accuracy);
+    fn evaluate(&mut self) {
+        self.control.evaluate = false;
+        let (evaluation, best) = self
+            .state
+            .evaluate(&self.data, self.config.train.eval_batch_size);
+        self.emit(Event::Evaluation(evaluation));
+        if best {
             self.save_best();
         }
     }
 
+    /// Writes a periodic checkpoint (when the run keeps records).
+    fn checkpoint(&mut self) {
+        let Some(checkpointer) = self.checkpointer.as_mut() else {
+            return;
+        };
+        let saved = checkpointer.save_periodic(&self.state, &self.config);
+        self.report_checkpoint(saved);
+    }
+
+    /// Writes the best checkpoint so far (when the run keeps records).
+    fn save_best(&mut self) {
+        let Some(checkpointer) = self.checkpointer.as_mut() else {
+            return;
+        };
+        let saved = checkpointer.save_best(&self.state, &self.config);
+        self.report_checkpoint(saved);
+    }
+
+    fn report_checkpoint(&mut self, saved: Result<PathBuf, CheckpointError>) {
+        match saved {
+            Ok(path) => self.emit(Event::Checkpoint {
+                step: self.state.step(),
+                path,
+            }),
+            Err(e) => self.send(Event::RecordError(e.to_string())),
+        }
+    }
+
+    /// Rolls the weights, step count and data order back to the newest checkpoint; the live
+    /// settings stay as they are now (so a lowered learning rate applies from there).
+    fn rollback(&mut self) {
+        let Some(checkpointer) = self.checkpointer.as_mut() else {
+            self.send(Event::RecordError(
+                "no run folder, so there is no checkpoint to roll back to".into(),
+            ));
+            return;
+        };
+        let Some(latest) = checkpointer.latest() else {
+            self.send(Event::RecordError(
+                "no checkpoint written yet to roll back to".into(),
+            ));
+            return;
+        };
+        match self.state.restore(&latest, self.config.train.dropout) {
+            Ok(meta) => {
+                if let Err(e) = checkpointer.rewind(meta.step) {
+                    self.send(Event::RecordError(e.to_string()));
+                }
+                self.emit(Event::RolledBack(meta.step));
+            }
+            Err(e) => self.send(Event::RecordError(e.to_string())),
+        }
+    }
+
     fn finish(&mut self) {
-        if self.last_eval.as_ref().map(|e| e.step) != Some(self.step) {
+        let step = self.state.step();
+        if self.state.last_eval().map(|e| e.step) != Some(step) {
             self.evaluate();
         }
-        if self.last_checkpoint_step != Some(self.step) {
+        if self.checkpointer.as_ref().is_some_and(|c| !c.has(step)) {
             self.checkpoint();
         }
-        let eval = self.last_eval.as_ref();
+        let eval = self.state.last_eval();
         let summary = Summary {
-            steps: self.step,
-            stopped_early: self.step < self.config.train.steps,
+            steps: step,
+            stopped_early: step < self.config.train.steps,
             test_accuracy: eval.map_or(0.0, |e| e.accuracy),
             test_loss: eval.map_or(f64::NAN, |e| e.loss),
-            train_seconds: self.train_seconds,
-            wall_seconds: self.wall.elapsed().as_secs_f64(),
-            samples_per_sec: self.samples as f64 / self.train_seconds.max(1e-9),
-            run_dir: self.records.as_ref().map(|r| r.dir().to_path_buf()),
-            unsaved: self
-                .checkpoint_error
-                .clone()
-                .filter(|_| self.records.is_some() && self.last_checkpoint_step != Some(self.step)),
+            train_seconds: self.state.train_seconds(),
+            wall_seconds: self.state.process_seconds(),
+            samples_per_sec: self.state.samples() as f64 / self.state.train_seconds().max(1e-9),
+            run_dir: self
+                .checkpointer
+                .as_ref()
+                .map(|c| c.run().path().to_path_buf()),
+            unsaved: self.checkpointer.as_ref().and_then(|c| c.unsaved(step)),
         };
-        self.record_event("finished", serde_json::json!(summary));
-        self.send(Event::Finished(summary));
+        self.emit(Event::Finished(summary));
     }
 }

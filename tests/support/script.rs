@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
-use digitdash::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
+use digitdash::train::{
+    Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
+};
 
 /// Labels of the synthetic test set (the first twenty of MNIST's test set).
 pub const LABELS: [u8; 20] = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 0, 6, 9, 0, 1, 5, 9, 7, 3, 4];
@@ -115,12 +117,11 @@ pub fn evaluation(step: u64, accuracy: f64) -> Event {
 }
 
 /// The trainer's confirmation of a learning-rate change after `step`.
-pub fn lr_changed(step: u64, old: &str, new: &str) -> Event {
+pub fn lr_changed(step: u64, old: f64, new: f64) -> Event {
     Event::SettingChanged(SettingChange {
         step,
-        setting: "learning_rate",
-        old: old.into(),
-        new: new.into(),
+        old: SettingValue::LearningRate(old),
+        new: SettingValue::LearningRate(new),
     })
 }
 
@@ -140,7 +141,7 @@ pub fn first_300_steps() -> Vec<Event> {
             ));
         }
         if n == 250 {
-            events.push(lr_changed(250, "1.000e-4", "2.000e-4"));
+            events.push(lr_changed(250, 1e-4, 2e-4));
         }
     }
     events

@@ -1,0 +1,231 @@
+//! How keys (and termination signals) change the dashboard's state, and which commands they
+//! send to the trainer. Every key is safe at any time: before data, while stopping, after the
+//! end.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use crate::signals::Signal;
+use crate::train::Command;
+
+use super::digits::PAGE;
+use super::keys::{action_for, is_ctrl_c, is_press, Action};
+use super::{App, Editor, Exit, LogKind, Overlay, Question};
+
+impl App {
+    /// Handles a key; returns the commands to send to the trainer, in order.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if !is_press(&key) {
+            return Vec::new();
+        }
+        self.flash = None;
+        match std::mem::take(&mut self.overlay) {
+            Overlay::None => action_for(&key).map_or_else(Vec::new, |a| self.act(a)),
+            Overlay::Help => self.help_key(&key),
+            Overlay::Confirm(question) => self.confirm_key(&key, question),
+            Overlay::Edit(editor) => self.edit_key(&key, editor),
+        }
+    }
+
+    /// Handles a termination signal: stop training, then close once the trainer has finished.
+    pub fn on_signal(&mut self, signal: Signal) -> Vec<Command> {
+        if self.signal.is_some() {
+            return Vec::new();
+        }
+        self.signal = Some(signal);
+        self.overlay = Overlay::None;
+        self.log.push(
+            self.step_mark(),
+            LogKind::Info,
+            format!("signal {signal} received: stopping"),
+        );
+        self.quit_after_stop()
+    }
+
+    /// Carries out an action from the key map.
+    pub fn act(&mut self, action: Action) -> Vec<Command> {
+        if action.needs_trainer() && !self.accepts_commands() {
+            self.say_ended();
+            return Vec::new();
+        }
+        match action {
+            Action::Help => self.overlay = Overlay::Help,
+            Action::Quit => return self.request_quit(),
+            Action::TogglePause => return self.toggle_pause(),
+            Action::StepOnce => return self.step_once(),
+            Action::EvaluateNow => {
+                self.eval_pending = true;
+                return vec![Command::EvaluateNow];
+            }
+            Action::Stop => self.ask(Question::Stop),
+            Action::Rollback => self.ask(Question::Rollback),
+            Action::SaveCheckpoint => return vec![Command::SaveCheckpoint],
+            Action::NextSetting => self.selected = self.selected.cycled(true),
+            Action::PreviousSetting => self.selected = self.selected.cycled(false),
+            Action::Increase => return self.change_setting(true),
+            Action::Decrease => return self.change_setting(false),
+            Action::Edit => self.overlay = Overlay::Edit(Editor::new(self.selected)),
+            Action::NextDigit => self.browse(1),
+            Action::PreviousDigit => self.browse(-1),
+            Action::NextPage => self.browse(PAGE),
+            Action::PreviousPage => self.browse(-PAGE),
+            Action::NextMistake => self.mistake(true),
+            Action::PreviousMistake => self.mistake(false),
+            Action::ToggleWindow => self.window = self.window.toggled(),
+            Action::ToggleSmoothing => self.smoothed = !self.smoothed,
+        }
+        Vec::new()
+    }
+
+    fn help_key(&mut self, key: &KeyEvent) -> Vec<Command> {
+        match key.code {
+            _ if is_ctrl_c(key) => return self.request_quit(),
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {}
+            _ => self.overlay = Overlay::Help,
+        }
+        Vec::new()
+    }
+
+    fn confirm_key(&mut self, key: &KeyEvent, question: Question) -> Vec<Command> {
+        let yes = matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter);
+        let no = matches!(key.code, KeyCode::Char('n' | 'N') | KeyCode::Esc);
+        match question {
+            _ if is_ctrl_c(key) && question != Question::Quit => self.request_quit(),
+            Question::Quit if yes || is_ctrl_c(key) => self.quit_after_stop(),
+            Question::Stop if yes => self.send_stop(),
+            Question::Rollback if yes => self.send_simple(Command::Rollback),
+            _ => {
+                if !no {
+                    self.overlay = Overlay::Confirm(question);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn edit_key(&mut self, key: &KeyEvent, mut editor: Editor) -> Vec<Command> {
+        match key.code {
+            _ if is_ctrl_c(key) => return self.request_quit(),
+            KeyCode::Esc => return Vec::new(),
+            KeyCode::Enter => match self.settings.parse(editor.setting, &editor.text) {
+                Ok(command) => return self.send_setting(command),
+                Err(message) => editor.error = Some(message),
+            },
+            KeyCode::Backspace => editor.backspace(),
+            KeyCode::Char(c) => editor.type_char(c),
+            _ => {}
+        }
+        self.overlay = Overlay::Edit(editor);
+        Vec::new()
+    }
+
+    fn request_quit(&mut self) -> Vec<Command> {
+        if self.has_ended() || self.exit == Exit::AfterFinish {
+            self.exit = Exit::Now;
+        } else if self.stop_sent {
+            self.exit = Exit::AfterFinish;
+            self.note_stopping();
+        } else {
+            self.ask(Question::Quit);
+        }
+        Vec::new()
+    }
+
+    fn ask(&mut self, question: Question) {
+        self.overlay = Overlay::Confirm(question);
+    }
+
+    /// Closes now when training is over, or after the trainer (told to stop) finishes.
+    fn quit_after_stop(&mut self) -> Vec<Command> {
+        if self.has_ended() {
+            self.exit = Exit::Now;
+            return Vec::new();
+        }
+        self.exit = Exit::AfterFinish;
+        self.send_stop()
+    }
+
+    fn send_stop(&mut self) -> Vec<Command> {
+        if !self.accepts_commands() {
+            return Vec::new();
+        }
+        self.stop_sent = true;
+        self.note_stopping();
+        vec![Command::Stop]
+    }
+
+    fn note_stopping(&mut self) {
+        self.flash = Some("stopping: a final evaluation runs first (q again: quit at once)".into());
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Command> {
+        self.pause_wanted = !self.pause_wanted;
+        vec![if self.pause_wanted {
+            Command::Pause
+        } else {
+            Command::Resume
+        }]
+    }
+
+    fn step_once(&mut self) -> Vec<Command> {
+        if !self.paused {
+            self.flash = Some("pause first (space); then . takes one step".into());
+            return Vec::new();
+        }
+        vec![Command::StepOnce]
+    }
+
+    /// Sends `command` if the trainer still takes commands (it may have ended while a
+    /// question was open); says why not otherwise.
+    fn send_simple(&mut self, command: Command) -> Vec<Command> {
+        if !self.accepts_commands() {
+            self.say_ended();
+            return Vec::new();
+        }
+        vec![command]
+    }
+
+    fn change_setting(&mut self, up: bool) -> Vec<Command> {
+        match self.settings.stepped(self.selected, up) {
+            Some(command) => self.send_setting(command),
+            None => {
+                self.flash = Some(format!("{} is at its limit", self.selected.label()));
+                Vec::new()
+            }
+        }
+    }
+
+    fn send_setting(&mut self, command: Command) -> Vec<Command> {
+        if !self.accepts_commands() || !self.settings.changes(command) {
+            return Vec::new();
+        }
+        self.settings.request(command);
+        vec![command]
+    }
+
+    fn browse(&mut self, delta: isize) {
+        if self.digits.has_data() {
+            self.digits.move_by(delta);
+        } else {
+            self.flash = Some("the test digits arrive when training starts".into());
+        }
+    }
+
+    fn mistake(&mut self, forward: bool) {
+        if !self.digits.jump_to_mistake(forward) {
+            let text = if self.digits.evaluated_at().is_some() {
+                "no misclassified digits"
+            } else {
+                "no predictions yet: they come with the first evaluation (t)"
+            };
+            self.flash = Some(text.into());
+        }
+    }
+
+    fn say_ended(&mut self) {
+        self.flash = Some(if self.has_ended() {
+            "training has ended".into()
+        } else {
+            "training is stopping".into()
+        });
+    }
+}

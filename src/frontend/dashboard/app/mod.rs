@@ -1,0 +1,378 @@
+//! The dashboard's state, apart from any drawing: fed by the trainer's events
+//! ([`App::update`]) and by keys ([`App::on_key`], which answers with the commands to send).
+//!
+//! Nothing here reads the clock or touches the terminal: the frame loop injects the elapsed
+//! time, so the same events and keys always give the same screen.
+
+pub mod digits;
+pub mod editor;
+pub mod input;
+pub mod keys;
+pub mod log;
+pub mod series;
+pub mod settings;
+pub mod update;
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::data::Progress;
+use crate::signals::Signal;
+use crate::train::{StepStats, Summary};
+
+pub use crate::train::Setting;
+pub use digits::{DigitView, DigitViewer};
+pub use editor::Editor;
+pub use keys::{Action, BINDINGS};
+pub use log::{EventLog, LogEntry, LogKind};
+pub use series::{Series, Window};
+pub use settings::Settings;
+
+/// Where the run is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Loading or downloading data; no step yet.
+    Preparing,
+    /// The trainer has started.
+    Training,
+    /// The trainer finished (all steps, or stopped early).
+    Finished(Summary),
+    /// The trainer failed with this message.
+    Failed(String),
+    /// A stop came while the data downloaded; nothing was trained.
+    StoppedBeforeTraining(String),
+}
+
+/// The state shown in the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Loading data.
+    Preparing,
+    /// Taking steps.
+    Running,
+    /// Held between steps.
+    Paused,
+    /// Evaluating on the test set.
+    Evaluating,
+    /// Asked to stop; finishing with a final evaluation.
+    Stopping,
+    /// Done.
+    Finished,
+    /// Failed.
+    Failed,
+    /// Stopped before any step.
+    Stopped,
+}
+
+impl RunState {
+    /// The word the status bar shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Preparing => "PREPARING",
+            RunState::Running => "RUNNING",
+            RunState::Paused => "PAUSED",
+            RunState::Evaluating => "EVALUATING",
+            RunState::Stopping => "STOPPING",
+            RunState::Finished => "FINISHED",
+            RunState::Failed => "FAILED",
+            RunState::Stopped => "STOPPED",
+        }
+    }
+}
+
+/// What covers the dashboard, if anything. Keys go to it first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Overlay {
+    /// Nothing.
+    #[default]
+    None,
+    /// The list of keys.
+    Help,
+    /// A yes-or-no question.
+    Confirm(Question),
+    /// Typing a value for a setting.
+    Edit(Editor),
+}
+
+/// A question that needs `y` before it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    /// Quit while training runs (training stops first).
+    Quit,
+    /// Stop training early.
+    Stop,
+    /// Go back to the newest checkpoint.
+    Rollback,
+}
+
+impl Question {
+    /// The question as the dialog asks it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Question::Quit => "Training is still running. Stop it and quit?",
+            Question::Stop => "Stop training now? The model is evaluated one last time.",
+            Question::Rollback => "Roll the model back to the newest checkpoint?",
+        }
+    }
+}
+
+/// Whether the dashboard should close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Exit {
+    /// Keep going.
+    #[default]
+    Stay,
+    /// Close once the trainer has finished (it was told to stop).
+    AfterFinish,
+    /// Close now.
+    Now,
+}
+
+/// One evaluation on the test set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalPoint {
+    /// The step after which it ran.
+    pub step: u64,
+    /// Test accuracy, 0..1.
+    pub accuracy: f64,
+    /// Test loss.
+    pub loss: f64,
+}
+
+/// Weight of the newest step in the throughput and step-time averages.
+const RATE_SMOOTHING: f64 = 0.1;
+
+/// Everything the dashboard shows and remembers.
+#[derive(Debug, Clone)]
+pub struct App {
+    phase: Phase,
+    paused: bool,
+    pause_wanted: bool,
+    eval_pending: bool,
+    stop_sent: bool,
+    note: Option<String>,
+    download: Option<Progress>,
+    first_step: u64,
+    total_steps: u64,
+    last_step: Option<StepStats>,
+    loss: Series,
+    accuracy: Series,
+    evaluations: Vec<EvalPoint>,
+    settings: Settings,
+    selected: Setting,
+    digits: DigitViewer,
+    log: EventLog,
+    window: Window,
+    smoothed: bool,
+    overlay: Overlay,
+    exit: Exit,
+    signal: Option<Signal>,
+    elapsed: Duration,
+    step_seconds: Option<f64>,
+    throughput: Option<f64>,
+    flash: Option<String>,
+}
+
+impl App {
+    /// A dashboard for a run with `config`, before any event has arrived.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            phase: Phase::Preparing,
+            paused: false,
+            pause_wanted: false,
+            eval_pending: false,
+            stop_sent: false,
+            note: Some("starting the trainer".into()),
+            download: None,
+            first_step: 0,
+            total_steps: config.train.steps,
+            last_step: None,
+            loss: Series::default(),
+            accuracy: Series::default(),
+            evaluations: Vec::new(),
+            settings: Settings::from_config(&config.train),
+            selected: Setting::LearningRate,
+            digits: DigitViewer::default(),
+            log: EventLog::default(),
+            window: Window::Recent,
+            smoothed: false,
+            overlay: Overlay::None,
+            exit: Exit::Stay,
+            signal: None,
+            elapsed: Duration::ZERO,
+            step_seconds: None,
+            throughput: None,
+            flash: None,
+        }
+    }
+
+    /// Sets the time since the dashboard opened (the frame loop calls this; tests pick it).
+    pub fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+    }
+
+    /// Time since the dashboard opened.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// The state for the status bar.
+    pub fn state(&self) -> RunState {
+        match &self.phase {
+            Phase::Finished(_) => RunState::Finished,
+            Phase::Failed(_) => RunState::Failed,
+            Phase::StoppedBeforeTraining(_) => RunState::Stopped,
+            _ if self.stop_sent => RunState::Stopping,
+            Phase::Preparing => RunState::Preparing,
+            Phase::Training if self.eval_pending => RunState::Evaluating,
+            Phase::Training if self.paused => RunState::Paused,
+            Phase::Training => RunState::Running,
+        }
+    }
+
+    /// Whether the screen changes on its own (training runs), so frames are drawn often.
+    pub fn is_busy(&self) -> bool {
+        !matches!(
+            self.state(),
+            RunState::Paused | RunState::Finished | RunState::Failed | RunState::Stopped
+        )
+    }
+
+    /// Whether the trainer still takes commands.
+    pub fn accepts_commands(&self) -> bool {
+        !self.has_ended() && !self.stop_sent
+    }
+
+    /// Whether the trainer has ended (finished, failed or stopped before training).
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Finished(_) | Phase::Failed(_) | Phase::StoppedBeforeTraining(_)
+        )
+    }
+
+    /// Where the run is.
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// The latest setup note (before training starts).
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// The latest download progress, while downloading.
+    pub fn download(&self) -> Option<&Progress> {
+        self.download.as_ref()
+    }
+
+    /// Steps the run is set to take.
+    pub fn total_steps(&self) -> u64 {
+        self.total_steps
+    }
+
+    /// The latest step's numbers.
+    pub fn last_step(&self) -> Option<&StepStats> {
+        self.last_step.as_ref()
+    }
+
+    /// Steps done (counting those of an earlier run this one resumes).
+    pub fn steps_done(&self) -> u64 {
+        self.last_step.map_or(self.first_step, |s| s.step)
+    }
+
+    /// Fraction of the planned steps done, 0..=1.
+    pub fn progress(&self) -> f64 {
+        if self.total_steps == 0 {
+            return 0.0;
+        }
+        (self.steps_done() as f64 / self.total_steps as f64).clamp(0.0, 1.0)
+    }
+
+    /// Estimated training time left, from the recent time per step.
+    pub fn eta(&self) -> Option<Duration> {
+        if self.phase != Phase::Training {
+            return None;
+        }
+        let remaining = self.total_steps.saturating_sub(self.steps_done()) as f64;
+        let seconds = self.step_seconds? * remaining;
+        Duration::try_from_secs_f64(seconds).ok()
+    }
+
+    /// Recent training throughput, images per second.
+    pub fn throughput(&self) -> Option<f64> {
+        self.throughput
+    }
+
+    /// Training loss per step.
+    pub fn loss(&self) -> &Series {
+        &self.loss
+    }
+
+    /// Batch accuracy per step.
+    pub fn accuracy(&self) -> &Series {
+        &self.accuracy
+    }
+
+    /// Every evaluation so far, oldest first.
+    pub fn evaluations(&self) -> &[EvalPoint] {
+        &self.evaluations
+    }
+
+    /// The live settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The setting the controls panel has selected.
+    pub fn selected(&self) -> Setting {
+        self.selected
+    }
+
+    /// The digit viewer.
+    pub fn digits(&self) -> &DigitViewer {
+        &self.digits
+    }
+
+    /// The event log.
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Which part of the run the charts show.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Whether the charts show moving averages.
+    pub fn smoothed(&self) -> bool {
+        self.smoothed
+    }
+
+    /// The overlay, if any.
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+
+    /// A short answer to the last key (e.g. why it did nothing).
+    pub fn flash(&self) -> Option<&str> {
+        self.flash.as_deref()
+    }
+
+    /// Whether the dashboard should close now.
+    pub fn should_quit(&self) -> bool {
+        match self.exit {
+            Exit::Stay => false,
+            Exit::Now => true,
+            Exit::AfterFinish => self.has_ended(),
+        }
+    }
+
+    /// The termination signal received, if any.
+    pub fn signal(&self) -> Option<Signal> {
+        self.signal
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,513 @@
+//! Unit tests of the dashboard state: events in, keys in, commands out.
+
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::*;
+use crate::data::{Split, CLASSES, IMAGE_PIXELS};
+use crate::signals::Signal;
+use crate::train::{
+    Command, Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
+};
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.train.steps = 1000;
+    config.train.eval_every = 100;
+    config
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
+    app.on_key(key(code))
+}
+
+fn ch(app: &mut App, c: char) -> Vec<Command> {
+    press(app, KeyCode::Char(c))
+}
+
+fn test_split(labels: &[u8]) -> Arc<Split> {
+    let images = vec![0u8; labels.len() * IMAGE_PIXELS];
+    Arc::new(Split::new(images, labels.to_vec()).expect("valid split"))
+}
+
+fn started() -> Event {
+    Event::Started(Started {
+        config: config(),
+        train_len: 600,
+        test: test_split(&[3, 1, 4, 1, 5]),
+        threads: 2,
+        first_step: 0,
+    })
+}
+
+fn step(n: u64, loss: f32) -> Event {
+    Event::Step(StepStats {
+        step: n,
+        total_steps: 1000,
+        epoch: n as f64 * 50.0 / 600.0,
+        loss,
+        accuracy: 0.5,
+        learning_rate: 1e-4,
+        batch_size: 50,
+        samples_per_sec: 500.0,
+        train_seconds: n as f64 * 0.1,
+    })
+}
+
+fn evaluation(step: u64, predictions: &[u8]) -> Event {
+    let mut p = vec![0.0; predictions.len() * CLASSES];
+    for (i, &c) in predictions.iter().enumerate() {
+        p[i * CLASSES + usize::from(c)] = 1.0;
+    }
+    Event::Evaluation(Evaluation {
+        step,
+        accuracy: 0.6,
+        loss: 0.9,
+        seconds: 1.0,
+        probabilities: Arc::new(p),
+    })
+}
+
+fn summary(steps: u64) -> Summary {
+    Summary {
+        steps,
+        stopped_early: steps < 1000,
+        test_accuracy: 0.97,
+        test_loss: 0.1,
+        train_seconds: 10.0,
+        wall_seconds: 12.0,
+        samples_per_sec: 500.0,
+        ..Default::default()
+    }
+}
+
+fn training() -> App {
+    let mut app = App::new(&config());
+    app.update(started());
+    app
+}
+
+#[test]
+fn keys_before_any_data_do_not_panic_and_send_only_what_the_trainer_can_queue() {
+    for binding in BINDINGS {
+        for &code in binding.keys {
+            let mut app = App::new(&config());
+            let commands = press(&mut app, code);
+            assert!(commands.len() <= 1, "{code:?}: {commands:?}");
+            let _ = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        }
+    }
+    let mut app = App::new(&config());
+    for code in [
+        KeyCode::Right,
+        KeyCode::Char('m'),
+        KeyCode::PageUp,
+        KeyCode::Char('M'),
+    ] {
+        assert!(press(&mut app, code).is_empty());
+        assert!(app.flash().is_some(), "{code:?} says why nothing happened");
+    }
+    assert_eq!(app.state(), RunState::Preparing);
+}
+
+#[test]
+fn every_key_in_every_state_is_safe() {
+    let keys: Vec<KeyCode> = BINDINGS
+        .iter()
+        .flat_map(|b| b.keys.iter().copied())
+        .chain([
+            KeyCode::Char('y'),
+            KeyCode::Char('n'),
+            KeyCode::Backspace,
+            KeyCode::Home,
+        ])
+        .collect();
+    let mut app = training();
+    for (i, &code) in keys.iter().cycle().take(keys.len() * 7).enumerate() {
+        let _ = press(&mut app, code);
+        if i % 5 == 0 {
+            app.update(step(i as u64 + 1, 1.0));
+        }
+    }
+    app.update(Event::Finished(summary(10)));
+    for &code in &keys {
+        let _ = press(&mut app, code);
+    }
+}
+
+#[test]
+fn space_pauses_and_resumes_and_the_state_follows_the_trainer() {
+    let mut app = training();
+    assert_eq!(app.state(), RunState::Running);
+    assert_eq!(ch(&mut app, ' '), vec![Command::Pause]);
+    assert_eq!(app.state(), RunState::Running, "until the trainer confirms");
+    app.update(Event::Paused {
+        paused: true,
+        step: 0,
+    });
+    assert_eq!(app.state(), RunState::Paused);
+    assert!(!app.is_busy());
+    assert_eq!(ch(&mut app, ' '), vec![Command::Resume]);
+    app.update(Event::Paused {
+        paused: false,
+        step: 0,
+    });
+    assert_eq!(app.state(), RunState::Running);
+    let texts: Vec<_> = app.log().entries().map(|e| e.text.clone()).collect();
+    assert!(texts.contains(&"paused".to_string()) && texts.contains(&"resumed".to_string()));
+}
+
+#[test]
+fn single_steps_only_while_paused() {
+    let mut app = training();
+    assert!(ch(&mut app, '.').is_empty());
+    assert!(app.flash().is_some());
+    app.update(Event::Paused {
+        paused: true,
+        step: 0,
+    });
+    assert_eq!(ch(&mut app, '.'), vec![Command::StepOnce]);
+}
+
+#[test]
+fn plus_and_minus_change_the_selected_setting() {
+    let mut app = training();
+    assert_eq!(
+        ch(&mut app, '+'),
+        vec![Command::Set(SettingValue::LearningRate(2e-4))]
+    );
+    assert_eq!(
+        ch(&mut app, '+'),
+        vec![Command::Set(SettingValue::LearningRate(4e-4))]
+    );
+    assert_eq!(
+        ch(&mut app, '-'),
+        vec![Command::Set(SettingValue::LearningRate(2e-4))]
+    );
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected(), Setting::BatchSize);
+    assert_eq!(
+        ch(&mut app, '+'),
+        vec![Command::Set(SettingValue::BatchSize(100))]
+    );
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        ch(&mut app, '-'),
+        vec![Command::Set(SettingValue::EvalEvery(50))]
+    );
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected(), Setting::BatchSize);
+}
+
+#[test]
+fn a_learning_rate_change_is_logged_with_step_setting_old_and_new() {
+    let mut app = training();
+    app.update(step(42, 1.0));
+    ch(&mut app, '+');
+    assert!(app.settings().is_pending(Setting::LearningRate));
+    app.update(Event::SettingChanged(SettingChange {
+        step: 42,
+        old: SettingValue::LearningRate(1e-4),
+        new: SettingValue::LearningRate(2e-4),
+    }));
+    assert!(!app.settings().is_pending(Setting::LearningRate));
+    let entry = app.log().last(1).next().cloned().expect("an entry");
+    assert_eq!(entry.step, Some(42));
+    assert_eq!(entry.kind, LogKind::Setting);
+    assert_eq!(entry.text, "learning rate 1.000e-4 → 2.000e-4");
+}
+
+#[test]
+fn typed_values_go_through_the_entry() {
+    let mut app = training();
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(app.overlay(), Overlay::Edit(_)));
+    for c in "3e-4".chars() {
+        assert!(ch(&mut app, c).is_empty(), "typing is not a command");
+    }
+    assert_eq!(app.state(), RunState::Running, "q and space are text here");
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        vec![Command::Set(SettingValue::LearningRate(3e-4))]
+    );
+    assert_eq!(app.overlay(), &Overlay::None);
+
+    press(&mut app, KeyCode::Enter);
+    ch(&mut app, '9');
+    ch(&mut app, '9');
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    match app.overlay() {
+        Overlay::Edit(editor) => assert!(editor.error.is_some()),
+        other => panic!("the entry should stay open, got {other:?}"),
+    }
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay(), &Overlay::None);
+}
+
+#[test]
+fn t_evaluates_and_shows_the_evaluating_state_until_the_result() {
+    let mut app = training();
+    assert_eq!(ch(&mut app, 't'), vec![Command::EvaluateNow]);
+    assert_eq!(app.state(), RunState::Evaluating);
+    app.update(evaluation(3, &[3, 1, 4, 1, 5]));
+    assert_eq!(app.state(), RunState::Running);
+    assert_eq!(app.evaluations().len(), 1);
+}
+
+#[test]
+fn steps_on_the_evaluation_interval_mean_an_evaluation_is_coming() {
+    let mut app = training();
+    app.update(step(99, 1.0));
+    assert_eq!(app.state(), RunState::Running);
+    app.update(step(100, 1.0));
+    assert_eq!(app.state(), RunState::Evaluating);
+}
+
+#[test]
+fn events_update_the_numbers() {
+    let mut app = training();
+    assert_eq!(app.total_steps(), 1000);
+    for n in 1..=10 {
+        app.update(step(n, 2.0 / n as f32));
+    }
+    assert_eq!(app.steps_done(), 10);
+    assert_eq!(app.loss().len(), 10);
+    assert_eq!(app.loss().latest(), Some(0.2));
+    assert!((app.progress() - 0.01).abs() < 1e-12);
+    assert!((app.throughput().unwrap_or(0.0) - 500.0).abs() < 1e-9);
+    let eta = app.eta().expect("an estimate").as_secs_f64();
+    assert!((eta - 990.0 * 0.1).abs() < 1e-6, "{eta}");
+}
+
+#[test]
+fn progress_is_clamped() {
+    let mut app = training();
+    let mut past = step(5000, 1.0);
+    if let Event::Step(s) = &mut past {
+        s.total_steps = 10;
+    }
+    app.update(past);
+    assert_eq!(app.progress(), 1.0);
+}
+
+#[test]
+fn quitting_while_training_asks_then_stops_and_waits_for_the_end() {
+    let mut app = training();
+    assert!(ch(&mut app, 'q').is_empty());
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
+    assert!(
+        press(&mut app, KeyCode::Esc).is_empty(),
+        "esc closes the question"
+    );
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert!(!app.should_quit());
+
+    ch(&mut app, 'q');
+    assert!(
+        ch(&mut app, 'q').is_empty(),
+        "q again leaves the question open"
+    );
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
+    assert_eq!(ch(&mut app, 'y'), vec![Command::Stop]);
+    assert_eq!(app.state(), RunState::Stopping);
+    assert!(!app.should_quit(), "waits for the final evaluation");
+    app.update(Event::Finished(summary(10)));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn ctrl_c_asks_too_and_a_second_quit_while_stopping_quits_at_once() {
+    let mut app = training();
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.on_key(ctrl_c).is_empty());
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
+    assert_eq!(app.on_key(ctrl_c), vec![Command::Stop]);
+    assert!(!app.should_quit());
+    ch(&mut app, 'q');
+    assert!(app.should_quit());
+}
+
+#[test]
+fn after_the_end_q_quits_without_asking_and_commands_are_not_sent() {
+    let mut app = training();
+    app.update(Event::Finished(summary(1000)));
+    assert_eq!(app.state(), RunState::Finished);
+    for c in [' ', '.', 't', '+', 'x'] {
+        assert!(ch(&mut app, c).is_empty(), "{c}");
+    }
+    assert!(!app.should_quit(), "the dashboard stays open");
+    ch(&mut app, 'q');
+    assert!(app.should_quit());
+}
+
+#[test]
+fn esc_closes_the_help_before_it_quits() {
+    let mut app = App::new(&config());
+    ch(&mut app, '?');
+    assert_eq!(app.overlay(), &Overlay::Help);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay(), &Overlay::None);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
+}
+
+#[test]
+fn x_asks_before_stopping() {
+    let mut app = training();
+    assert!(ch(&mut app, 'x').is_empty());
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Stop));
+    assert_eq!(ch(&mut app, 'y'), vec![Command::Stop]);
+    assert!(!app.should_quit(), "stopping is not quitting");
+    app.update(Event::Finished(summary(10)));
+    assert!(!app.should_quit());
+    assert_eq!(app.state(), RunState::Finished);
+}
+
+#[test]
+fn a_signal_stops_and_quits_after_the_end() {
+    let mut app = training();
+    assert_eq!(app.on_signal(Signal::TERMINATE), vec![Command::Stop]);
+    assert!(app.on_signal(Signal::TERMINATE).is_empty());
+    assert_eq!(app.signal(), Some(Signal::TERMINATE));
+    assert!(!app.should_quit());
+    app.update(Event::Finished(summary(10)));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn quitting_while_the_data_downloads_ends_when_the_trainer_gives_up() {
+    let mut app = App::new(&config());
+    app.update(Event::Preparing(
+        "downloading 4 MNIST file(s) into data".into(),
+    ));
+    assert_eq!(app.state(), RunState::Preparing);
+    ch(&mut app, 'q');
+    assert_eq!(ch(&mut app, 'y'), vec![Command::Stop]);
+    assert!(!app.should_quit(), "waits for the trainer to give up");
+    app.update(Event::StoppedBeforeTraining(
+        "the download was stopped".into(),
+    ));
+    assert_eq!(app.state(), RunState::Stopped);
+    assert!(!app.is_busy());
+    assert!(app.should_quit());
+    let last = app.log().last(1).next().cloned().expect("an entry");
+    assert_eq!(last.kind, LogKind::Info);
+    assert!(
+        last.text.contains("the download was stopped"),
+        "{}",
+        last.text
+    );
+}
+
+#[test]
+fn a_failure_is_shown_and_logged() {
+    let mut app = training();
+    app.update(Event::Failed("out of memory".into()));
+    assert_eq!(app.state(), RunState::Failed);
+    let last = app.log().last(1).next().cloned().expect("an entry");
+    assert_eq!(last.kind, LogKind::Error);
+    assert!(last.text.contains("out of memory"));
+    app.trainer_vanished();
+    assert_eq!(app.phase(), &Phase::Failed("out of memory".into()));
+}
+
+#[test]
+fn m_jumps_to_the_next_misclassified_digit() {
+    let mut app = training();
+    app.update(evaluation(100, &[3, 7, 4, 1, 0]));
+    ch(&mut app, 'm');
+    assert_eq!(app.digits().current().map(|d| d.index), Some(1));
+    ch(&mut app, 'm');
+    assert_eq!(app.digits().current().map(|d| d.index), Some(4));
+    ch(&mut app, 'M');
+    assert_eq!(app.digits().current().map(|d| d.index), Some(1));
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.digits().current().map(|d| d.index), Some(2));
+}
+
+#[test]
+fn w_and_s_toggle_the_chart_views() {
+    let mut app = training();
+    assert_eq!((app.window(), app.smoothed()), (Window::Recent, false));
+    ch(&mut app, 'w');
+    ch(&mut app, 's');
+    assert_eq!((app.window(), app.smoothed()), (Window::WholeRun, true));
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut app = training();
+    let mut release = key(KeyCode::Char(' '));
+    release.kind = KeyEventKind::Release;
+    assert!(app.on_key(release).is_empty());
+}
+
+#[test]
+fn c_saves_and_r_asks_before_rolling_back() {
+    let mut app = training();
+    assert_eq!(ch(&mut app, 'c'), vec![Command::SaveCheckpoint]);
+    assert!(ch(&mut app, 'r').is_empty());
+    assert_eq!(app.overlay(), &Overlay::Confirm(Question::Rollback));
+    assert!(ch(&mut app, 'n').is_empty());
+    assert_eq!(app.overlay(), &Overlay::None);
+    ch(&mut app, 'r');
+    assert_eq!(ch(&mut app, 'y'), vec![Command::Rollback]);
+}
+
+#[test]
+fn a_rollback_cuts_the_history_back_to_the_checkpoint() {
+    let mut app = training();
+    for n in 1..=30 {
+        app.update(step(n, 1.0));
+    }
+    app.update(evaluation(10, &[3, 1, 4, 1, 5]));
+    app.update(evaluation(30, &[3, 1, 4, 1, 5]));
+    app.update(Event::RolledBack(20));
+    assert_eq!(app.steps_done(), 20);
+    assert_eq!(app.loss().len(), 20);
+    assert_eq!(app.evaluations().len(), 1);
+    app.update(step(21, 1.0));
+    assert_eq!(app.loss().len(), 21);
+}
+
+#[test]
+fn divergence_and_record_errors_are_logged_as_errors() {
+    let mut app = training();
+    app.update(Event::Diverged("the loss became NaN at step 12".into()));
+    app.update(Event::Paused {
+        paused: true,
+        step: 0,
+    });
+    assert_eq!(app.state(), RunState::Paused);
+    app.update(Event::RecordError("disk full".into()));
+    let errors = app
+        .log()
+        .entries()
+        .filter(|e| e.kind == LogKind::Error)
+        .count();
+    assert_eq!(errors, 2);
+    app.update(Event::Checkpoint {
+        step: 12,
+        path: "runs/x/checkpoints/step-12".into(),
+    });
+    let last = app.log().last(1).next().cloned().expect("an entry");
+    assert!(last.text.contains("checkpoint"), "{}", last.text);
+}
+
+#[test]
+fn a_resumed_run_counts_from_its_first_step() {
+    let mut app = App::new(&config());
+    let mut event = started();
+    if let Event::Started(s) = &mut event {
+        s.first_step = 400;
+    }
+    app.update(event);
+    assert_eq!(app.steps_done(), 400);
+    app.update(step(401, 1.0));
+    assert_eq!(app.loss().len(), 1);
+}

@@ -1,0 +1,181 @@
+//! How the trainer's events change the dashboard's state.
+
+use crate::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
+
+use super::{App, EvalPoint, LogKind, Overlay, Phase, RATE_SMOOTHING};
+
+impl App {
+    /// Takes in one event from the trainer.
+    pub fn update(&mut self, event: Event) {
+        match event {
+            Event::Preparing(note) => {
+                self.log.push(None, LogKind::Info, note.clone());
+                self.note = Some(note);
+            }
+            Event::Download(progress) => {
+                if progress.done {
+                    let text = format!("downloaded {} from {}", progress.file, progress.mirror);
+                    self.log.push(None, LogKind::Info, text);
+                }
+                self.download = Some(progress);
+            }
+            Event::Started(started) => self.started(&started),
+            Event::Step(step) => self.step(&step),
+            Event::Evaluation(evaluation) => self.evaluated(&evaluation),
+            Event::SettingChanged(change) => self.setting_changed(&change),
+            Event::Paused { paused, .. } => {
+                self.paused = paused;
+                self.pause_wanted = paused;
+                let text = if paused { "paused" } else { "resumed" };
+                self.log.push(self.step_mark(), LogKind::Info, text);
+            }
+            Event::Diverged(message) => {
+                self.log.push(self.step_mark(), LogKind::Error, message);
+                self.flash = Some(
+                    "the loss diverged: lower the learning rate (-), roll back (r) or resume"
+                        .into(),
+                );
+            }
+            Event::Checkpoint { step, path } => {
+                let text = format!("checkpoint written to {}", path.display());
+                self.log.push(Some(step), LogKind::Info, text);
+            }
+            Event::RolledBack(step) => self.rolled_back(step),
+            Event::RecordError(message) => {
+                self.log.push(self.step_mark(), LogKind::Error, message);
+            }
+            Event::Finished(summary) => self.finished(summary),
+            Event::Failed(message) => self.failed(message),
+            Event::StoppedBeforeTraining(message) => self.stopped_before_training(message),
+        }
+    }
+
+    /// Notes that the trainer went away without saying how it ended.
+    pub fn trainer_vanished(&mut self) {
+        if !self.has_ended() {
+            self.failed("the trainer ended without a summary".into());
+        }
+    }
+
+    /// The step to log an entry at: none before training starts.
+    pub(super) fn step_mark(&self) -> Option<u64> {
+        (self.phase != Phase::Preparing).then(|| self.steps_done())
+    }
+
+    fn started(&mut self, started: &Started) {
+        self.phase = Phase::Training;
+        self.note = None;
+        self.download = None;
+        self.total_steps = started.config.train.steps;
+        self.first_step = started.first_step;
+        self.settings.set_train_len(started.train_len);
+        self.digits.set_test(started.test.clone());
+        let t = &started.config.train;
+        let text = format!(
+            "started: {} steps, {} images, {} threads",
+            t.steps, started.train_len, started.threads
+        );
+        self.log.push(Some(0), LogKind::Info, text);
+    }
+
+    fn step(&mut self, step: &StepStats) {
+        self.total_steps = step.total_steps;
+        self.loss.push(step.loss);
+        self.accuracy.push(step.accuracy);
+        if step.samples_per_sec.is_finite() && step.samples_per_sec > 0.0 {
+            let seconds = step.batch_size as f64 / step.samples_per_sec;
+            self.step_seconds = Some(average(self.step_seconds, seconds));
+            self.throughput = Some(average(self.throughput, step.samples_per_sec));
+        }
+        let every = self.settings.confirmed_eval_every();
+        let due = every > 0 && step.step.is_multiple_of(every);
+        self.eval_pending |= due || step.step >= step.total_steps;
+        self.last_step = Some(*step);
+    }
+
+    fn rolled_back(&mut self, step: u64) {
+        let kept = step.saturating_sub(self.first_step) as usize;
+        self.loss.truncate(kept);
+        self.accuracy.truncate(kept);
+        self.evaluations.retain(|e| e.step <= step);
+        if let Some(last) = &mut self.last_step {
+            last.step = step;
+        }
+        let text = format!("rolled back to the checkpoint of step {step}");
+        self.log.push(Some(step), LogKind::Info, text);
+    }
+
+    fn evaluated(&mut self, e: &Evaluation) {
+        self.eval_pending = false;
+        self.evaluations.push(EvalPoint {
+            step: e.step,
+            accuracy: e.accuracy,
+            loss: e.loss,
+        });
+        self.digits.set_predictions(e.step, e.probabilities.clone());
+        let text = format!(
+            "test accuracy {:.2}%, loss {:.4}",
+            e.accuracy * 100.0,
+            e.loss
+        );
+        self.log.push(Some(e.step), LogKind::Evaluation, text);
+    }
+
+    fn setting_changed(&mut self, change: &SettingChange) {
+        self.settings.confirm(change);
+        let name = change.setting().label();
+        let text = format!("{name} {} → {}", change.old, change.new);
+        self.log.push(Some(change.step), LogKind::Setting, text);
+    }
+
+    fn finished(&mut self, summary: Summary) {
+        self.end_training();
+        let how = if summary.stopped_early {
+            "stopped early"
+        } else {
+            "finished"
+        };
+        let text = format!(
+            "{how} after {} steps: test accuracy {:.2}%",
+            summary.steps,
+            summary.test_accuracy * 100.0
+        );
+        self.log
+            .push(Some(summary.steps), LogKind::Evaluation, text);
+        self.phase = Phase::Finished(summary);
+    }
+
+    fn failed(&mut self, message: String) {
+        self.end_training();
+        self.log.push(
+            self.step_mark(),
+            LogKind::Error,
+            format!("failed: {message}"),
+        );
+        self.phase = Phase::Failed(message);
+    }
+
+    fn stopped_before_training(&mut self, message: String) {
+        self.end_training();
+        self.log
+            .push(None, LogKind::Info, format!("stopped: {message}"));
+        self.phase = Phase::StoppedBeforeTraining(message);
+    }
+
+    fn end_training(&mut self) {
+        self.eval_pending = false;
+        self.paused = false;
+        self.pause_wanted = false;
+        self.note = None;
+        self.download = None;
+        self.settings.clear_pending();
+        if !matches!(self.overlay, Overlay::Help) {
+            self.overlay = Overlay::None;
+        }
+    }
+}
+
+/// An exponential moving average's next value.
+fn average(previous: Option<f64>, value: f64) -> f64 {
+    previous.map_or(value, |p| p + RATE_SMOOTHING * (value - p))
+}

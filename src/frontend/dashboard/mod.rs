@@ -1,0 +1,251 @@
+//! The dashboard's frame loop: drain the trainer's events, draw, wait for a key or the next
+//! frame, repeat. The trainer never waits for it: events come over an unbounded channel and
+//! are taken with `try_iter`, commands go back without blocking.
+//!
+//! Frames come about 10 times a second while training runs and only when something changed;
+//! when paused or finished, the loop wakes four times a second (once a second for the clock).
+//! Keys arrive from the [`input`] thread. If the terminal goes away (drawing fails), the run is
+//! treated as hung up: the trainer is told to stop and the program exits with 128 + SIGHUP once
+//! it has finished.
+//!
+//! A termination signal stops the trainer the same way. A second one does not kill the process
+//! from its handler while the dashboard holds the terminal: the frame loop sees it within a
+//! frame, gives the terminal back and the program exits with 128 + that signal at once.
+
+pub mod app;
+pub mod input;
+pub mod terminal;
+pub mod ui;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use flume::{Receiver, RecvTimeoutError};
+use ratatui::crossterm::event::Event as InputEvent;
+
+use crate::output::{note, StdoutLines};
+use crate::signals::{Signal, Signals};
+use crate::train::{Command, Outcome, Summary, TrainerHandle};
+use app::{App, Phase};
+use terminal::{Screen, TerminalGuard};
+
+/// Time between frames while training runs (10 a second): smooth enough for charts that move
+/// a step at a time, and every frame is CPU taken from the training threads on a small
+/// machine. Keys are answered at once, not at the next frame.
+const BUSY_FRAME: Duration = Duration::from_millis(100);
+/// Time between wake-ups while paused or finished.
+const IDLE_FRAME: Duration = Duration::from_millis(250);
+
+/// How the dashboard judges the run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DashboardOptions {
+    /// Final test accuracy below which the run counts as failed.
+    pub fail_under: Option<f64>,
+}
+
+/// Shows the dashboard over a running trainer until the user quits (or a termination signal
+/// arrives), then restores the terminal, prints the summary, and says how the run ended.
+///
+/// A second termination signal ends the dashboard at once: the terminal is restored and the
+/// outcome is [`Outcome::Interrupted`] by that signal, without waiting for the trainer.
+pub fn run(
+    handle: TrainerHandle,
+    mut app: App,
+    options: DashboardOptions,
+    signals: Arc<Signals>,
+) -> Result<Outcome> {
+    // From here until the terminal is given back, a second signal is ours to handle.
+    signals.defer_second(true);
+    let entered = TerminalGuard::enter().context("cannot set up the terminal");
+    let looped = entered.and_then(|(guard, mut screen)| {
+        let looped = input::spawn()
+            .context("cannot start the keyboard thread")
+            .and_then(|keys| frame_loop(&mut screen, &handle, &keys, &mut app, &signals));
+        drop(screen);
+        drop(guard);
+        looped
+    });
+    // The terminal is restored: a later second signal may exit from its handler. One that
+    // came before this line was recorded, and is acted on here.
+    signals.defer_second(false);
+    looped?;
+    if let Some(second) = signals.second() {
+        let outcome = Outcome::Interrupted {
+            signal: second,
+            summary: current_summary(&app),
+        };
+        note(format!("signal {second} again: quitting at once"));
+        print_ending(&app, &outcome);
+        return Ok(outcome);
+    }
+    let outcome = outcome(&app, options);
+    print_ending(&app, &outcome);
+    if app.has_ended() {
+        handle.join();
+    }
+    Ok(outcome)
+}
+
+/// Runs frames until the app says to quit.
+fn frame_loop(
+    screen: &mut Screen,
+    handle: &TrainerHandle,
+    keys: &Receiver<InputEvent>,
+    app: &mut App,
+    signals: &Signals,
+) -> Result<()> {
+    let start = Instant::now();
+    let mut dirty = true;
+    let mut shown_second = None;
+    let mut terminal_lost = false;
+    loop {
+        if signals.second().is_some() {
+            return Ok(());
+        }
+        if let Some(received) = signals.first() {
+            if app.signal().is_none() {
+                send(handle, app.on_signal(received));
+                dirty = true;
+            }
+        }
+        dirty |= drain(handle, app);
+        if app.should_quit() {
+            return Ok(());
+        }
+        app.set_elapsed(start.elapsed());
+        let second = app.elapsed().as_secs();
+        if !terminal_lost && (dirty || shown_second != Some(second)) {
+            if let Err(error) = screen.draw(|frame| ui::draw(frame, app)) {
+                if app.signal().is_none() && !lost(&error) {
+                    return Err(error).context("cannot draw the dashboard");
+                }
+                terminal_lost = true;
+                send(handle, app.on_signal(Signal::HANGUP));
+            }
+            dirty = false;
+            shown_second = Some(second);
+        }
+        let frame = if app.is_busy() {
+            BUSY_FRAME
+        } else {
+            IDLE_FRAME
+        };
+        dirty |= wait_for_input(keys, handle, app, frame);
+    }
+}
+
+/// Whether a drawing error means the terminal is gone (its pty closed).
+fn lost(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+    ) || error.raw_os_error() == Some(5) // EIO: the terminal hung up
+}
+
+/// Takes in every event waiting, without blocking. Returns whether there were any.
+fn drain(handle: &TrainerHandle, app: &mut App) -> bool {
+    let mut any = false;
+    for event in handle.events.try_iter() {
+        app.update(event);
+        any = true;
+    }
+    if !any && handle.events.is_disconnected() {
+        app.trainer_vanished();
+    }
+    any
+}
+
+/// Waits up to `frame` for keys or a resize and handles all that came. Returns whether the
+/// screen should be redrawn.
+fn wait_for_input(
+    keys: &Receiver<InputEvent>,
+    handle: &TrainerHandle,
+    app: &mut App,
+    frame: Duration,
+) -> bool {
+    let first = match keys.recv_timeout(frame) {
+        Ok(event) => event,
+        Err(RecvTimeoutError::Timeout) => return false,
+        Err(RecvTimeoutError::Disconnected) => {
+            // No keyboard any more: keep the frame rhythm without it.
+            std::thread::sleep(frame);
+            return false;
+        }
+    };
+    let mut redraw = false;
+    for event in std::iter::once(first).chain(keys.try_iter()) {
+        match event {
+            InputEvent::Key(key) => {
+                send(handle, app.on_key(key));
+                redraw = true;
+            }
+            InputEvent::Resize(..) => redraw = true,
+            _ => {}
+        }
+    }
+    redraw
+}
+
+/// Sends commands to the trainer; a trainer that has ended simply does not get them.
+fn send(handle: &TrainerHandle, commands: Vec<Command>) {
+    for command in commands {
+        handle.send(command);
+    }
+}
+
+/// How the run ended, judged as the headless reporter does.
+fn outcome(app: &App, options: DashboardOptions) -> Outcome {
+    let summary = match app.phase() {
+        Phase::Failed(message) => return Outcome::Failed(message.clone()),
+        Phase::StoppedBeforeTraining(message) => {
+            return Outcome::StoppedBeforeTraining {
+                signal: app.signal(),
+                message: message.clone(),
+            }
+        }
+        Phase::Finished(_) | Phase::Preparing | Phase::Training => current_summary(app),
+    };
+    Outcome::judge(summary, app.signal(), options.fail_under)
+}
+
+/// The trainer's summary once it finished; otherwise what is known of a run the user left
+/// before it finished.
+fn current_summary(app: &App) -> Summary {
+    if let Phase::Finished(summary) = app.phase() {
+        return summary.clone();
+    }
+    let last = app.evaluations().last();
+    let train_seconds = app.last_step().map_or(0.0, |s| s.train_seconds);
+    Summary {
+        steps: app.steps_done(),
+        stopped_early: true,
+        test_accuracy: last.map_or(0.0, |e| e.accuracy),
+        test_loss: last.map_or(f64::NAN, |e| e.loss),
+        train_seconds,
+        wall_seconds: app.elapsed().as_secs_f64(),
+        samples_per_sec: app.throughput().unwrap_or(0.0),
+        ..Default::default()
+    }
+}
+
+/// Prints the run's summary on the normal screen: the accuracy on stdout (as headless does),
+/// the details on stderr. Write errors (a terminal that went away) are ignored.
+fn print_ending(app: &App, outcome: &Outcome) {
+    let Some(summary) = outcome.summary() else {
+        return;
+    };
+    if !matches!(app.phase(), Phase::Finished(_)) {
+        note(format!(
+            "quit at step {} without waiting for the final evaluation",
+            summary.steps
+        ));
+        return;
+    }
+    StdoutLines::default().line(format!("test accuracy {:.4}", summary.test_accuracy));
+    note(summary.details());
+    if let Some(dir) = &summary.run_dir {
+        note(format!("run records in {}", dir.display()));
+    }
+}

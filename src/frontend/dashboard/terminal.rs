@@ -1,0 +1,116 @@
+//! Taking over the terminal and giving it back: raw mode and the alternate screen on entry,
+//! restored by a guard's `Drop`, by a panic on the dashboard's thread, or at exit.
+//!
+//! A panic on another thread (the trainer reports its own as a failure) must not scribble over
+//! the dashboard, so its message is kept and printed once the terminal is restored.
+
+use std::io::{self, Stdout, Write};
+use std::panic::PanicHookInfo;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
+use std::thread::{self, ThreadId};
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::event::DisableMouseCapture;
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::Terminal;
+
+/// Whether the terminal is in the dashboard's hands now.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The thread that draws the dashboard.
+static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+/// Panic reports from other threads, held while the dashboard is up.
+static HELD_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The terminal the dashboard draws on.
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// Owns the terminal's dashboard mode; dropping it restores the terminal and prints any
+/// panic reports held meanwhile.
+#[derive(Debug)]
+pub struct TerminalGuard {
+    _private: (),
+}
+
+impl TerminalGuard {
+    /// Installs the panic hook, enters raw mode and the alternate screen, hides the cursor.
+    pub fn enter() -> io::Result<(Self, Screen)> {
+        install_panic_hook();
+        let _ = UI_THREAD.set(thread::current().id());
+        ACTIVE.store(true, Ordering::SeqCst);
+        let guard = Self { _private: () };
+        enable_raw_mode()?;
+        execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+        let screen = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        Ok((guard, screen))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+        print_held_panics();
+    }
+}
+
+/// Gives the terminal back: leaves raw mode and the alternate screen, shows the cursor and
+/// turns mouse capture off. Does nothing if the dashboard does not hold the terminal.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let mut out = io::stdout();
+        let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, Show);
+        let _ = out.flush();
+    }
+}
+
+/// Prints, to stderr, the panic reports of other threads held while the dashboard was up.
+fn print_held_panics() {
+    let held = match HELD_PANICS.lock() {
+        Ok(mut held) => std::mem::take(&mut *held),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    let mut err = io::stderr();
+    for report in held {
+        let _ = writeln!(err, "{report}");
+    }
+}
+
+/// Chains a hook before the existing one (once per process): on the dashboard's thread it
+/// restores the terminal and then reports as usual; on other threads it holds the report.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_ui_thread = UI_THREAD.get() == Some(&thread::current().id());
+            if ACTIVE.load(Ordering::SeqCst) && !on_ui_thread {
+                hold(describe(info));
+                return;
+            }
+            restore();
+            previous(info);
+        }));
+    });
+}
+
+fn hold(report: String) {
+    match HELD_PANICS.lock() {
+        Ok(mut held) => held.push(report),
+        Err(poisoned) => poisoned.into_inner().push(report),
+    }
+}
+
+/// The standard library's panic message, as text.
+fn describe(info: &PanicHookInfo) -> String {
+    let payload = crate::panic_text::panic_text(info.payload());
+    let name = thread::current().name().unwrap_or("<unnamed>").to_string();
+    let location = info.location().map_or(String::new(), |l| {
+        format!(" at {}:{}:{}", l.file(), l.line(), l.column())
+    });
+    format!("thread '{name}' panicked{location}:\n{payload}")
+}

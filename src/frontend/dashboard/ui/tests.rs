@@ -1,0 +1,59 @@
+//! Drawing never panics, whatever the size and state.
+
+use std::sync::Arc;
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::render;
+use crate::config::Config;
+use crate::data::{Split, IMAGE_PIXELS};
+use crate::frontend::dashboard::app::App;
+use crate::train::{Event, Started, StepStats};
+
+fn app_with_data() -> App {
+    let mut app = App::new(&Config::default());
+    let split = Split::new(vec![200; 2 * IMAGE_PIXELS], vec![4, 2]).expect("valid split");
+    app.update(Event::Started(Started {
+        config: Config::default(),
+        train_len: 100,
+        test: Arc::new(split),
+        threads: 1,
+        first_step: 0,
+    }));
+    for step in 1..=3 {
+        app.update(Event::Step(StepStats {
+            step,
+            total_steps: 10,
+            epoch: 0.1,
+            loss: if step == 2 { f32::NAN } else { 1.0 },
+            accuracy: 2.0,
+            learning_rate: 1e-4,
+            batch_size: 50,
+            samples_per_sec: 0.0,
+            train_seconds: 0.0,
+        }));
+    }
+    app
+}
+
+#[test]
+fn every_size_from_nothing_to_wide_draws_without_panicking() {
+    let mut apps = vec![App::new(&Config::default()), app_with_data()];
+    let mut with_help = app_with_data();
+    with_help.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    apps.push(with_help);
+    let mut asking = app_with_data();
+    asking.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    apps.push(asking);
+    for app in &apps {
+        for width in (0..=140).step_by(7).chain([79, 80, 81]) {
+            for height in (0..=50).step_by(5).chain([23, 24, 25]) {
+                let area = Rect::new(0, 0, width, height);
+                let mut buf = Buffer::empty(area);
+                render(app, area, &mut buf);
+            }
+        }
+    }
+}

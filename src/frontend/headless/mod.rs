@@ -1,0 +1,126 @@
+//! The headless front-end: prints the trainer's events as lines, text ([`text`]) or JSON
+//! records ([`json`]), and judges the run at the end.
+//!
+//! Progress goes to stdout; notes about setup go to stderr. Nothing here panics on a closed
+//! stream. A closed stdout (`digitdash --headless | head -1`) means nobody reads the progress
+//! any more: the trainer is told to stop as on Ctrl-C (checkpoint and records written) and
+//! the run ends as if by SIGPIPE, status 141. Notes on a closed stderr are dropped.
+
+pub mod json;
+pub mod text;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::data::Progress;
+use crate::output::{note, StdoutLines};
+use crate::signals::{Signal, Signals};
+use crate::train::{Command, Event, Outcome, TrainerHandle};
+
+/// How the reporter prints and judges the run.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadlessOptions {
+    /// One JSON object per line instead of text.
+    pub json: bool,
+    /// Steps between progress lines.
+    pub log_every: u64,
+    /// Final test accuracy below which the run counts as failed.
+    pub fail_under: Option<f64>,
+}
+
+/// Turns the events that reach stdout into lines.
+pub trait Printer {
+    /// Prints one event (setup notes, download progress and warnings are handled before).
+    fn print(&mut self, event: &Event, out: &mut StdoutLines);
+}
+
+/// Prints the trainer's events until it finishes. On the first termination signal in
+/// `signals`, or when stdout turns out to be closed, the trainer is told to stop.
+pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Signals>) -> Outcome {
+    let mut printer: Box<dyn Printer> = if options.json {
+        Box::new(json::JsonPrinter)
+    } else {
+        Box::new(text::TextPrinter)
+    };
+    let mut out = StdoutLines::default();
+    let mut downloads = DownloadNotes::default();
+    let mut stop_sent = false;
+    let outcome = loop {
+        if !stop_sent {
+            if let Some(signal) = signals.first() {
+                stop_sent = true;
+                note(format!(
+                    "signal {signal} received: stopping after the current step, or now if the \
+                     data is still downloading (press Ctrl-C again to quit at once)"
+                ));
+                handle.send(Command::Stop);
+            } else if out.is_closed() {
+                stop_sent = true;
+                note("stdout was closed: stopping after the current step");
+                handle.send(Command::Stop);
+            }
+        }
+        let event = match handle.events.recv_timeout(Duration::from_millis(100)) {
+            Ok(event) => event,
+            Err(flume::RecvTimeoutError::Timeout) => continue,
+            Err(flume::RecvTimeoutError::Disconnected) => {
+                break Outcome::Failed("the trainer ended without a summary".into())
+            }
+        };
+        match event {
+            Event::Preparing(text) => note(text),
+            Event::Download(progress) => downloads.note(&progress),
+            Event::RecordError(message) => note(format!("warning: {message}")),
+            Event::Step(step) if !step.step.is_multiple_of(options.log_every) => {}
+            Event::Failed(message) => break Outcome::Failed(message),
+            Event::StoppedBeforeTraining(message) => {
+                break Outcome::StoppedBeforeTraining {
+                    signal: stop_cause(&signals, &out),
+                    message,
+                };
+            }
+            Event::Finished(summary) => {
+                printer.print(&Event::Finished(summary.clone()), &mut out);
+                break Outcome::judge(summary, stop_cause(&signals, &out), options.fail_under);
+            }
+            event => printer.print(&event, &mut out),
+        }
+    };
+    handle.join();
+    outcome
+}
+
+/// Why the run was told to stop, if it was: a signal wins over a closed stdout, which counts
+/// as SIGPIPE.
+fn stop_cause(signals: &Signals, out: &StdoutLines) -> Option<Signal> {
+    signals.first().or(out.is_closed().then_some(Signal::PIPE))
+}
+
+/// Download progress on stderr, at most one line a second per file and the last one.
+#[derive(Debug, Default)]
+struct DownloadNotes {
+    last: Option<Instant>,
+}
+
+impl DownloadNotes {
+    fn note(&mut self, p: &Progress) {
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if !(p.done || due) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let mb = |b: u64| b as f64 / 1e6;
+        let total = p
+            .total
+            .map_or(String::new(), |t| format!(" / {:.1}", mb(t)));
+        let state = if p.done { "verified" } else { "downloading" };
+        note(format!(
+            "{state} {}: {:.1}{total} MB from {}",
+            p.file,
+            mb(p.bytes),
+            p.mirror
+        ));
+    }
+}

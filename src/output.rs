@@ -1,0 +1,39 @@
+//! Lines on stdout and stderr that never panic on a closed stream: progress and results for
+//! scripts on stdout, notes for people on stderr.
+
+use std::fmt::Display;
+use std::io::{ErrorKind, Write};
+
+/// Writes `text` and a newline to stderr, ignoring errors: a closed or broken stderr (e.g.
+/// `2>&1 | head -1`) must neither panic nor end the run.
+pub fn note(text: impl Display) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// stdout, line by line, remembering when its reader went away.
+#[derive(Debug, Default)]
+pub struct StdoutLines {
+    closed: bool,
+}
+
+impl StdoutLines {
+    /// Writes `text` and a newline, flushed. A closed stdout (e.g. `| head -1`) is remembered
+    /// and nothing more is written; other write errors (a full disk under a redirect) are
+    /// ignored.
+    pub fn line(&mut self, text: impl Display) {
+        if self.closed {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let written = writeln!(out, "{text}").and_then(|()| out.flush());
+        if written.is_err_and(|e| e.kind() == ErrorKind::BrokenPipe) {
+            self.closed = true;
+        }
+    }
+
+    /// Whether a write failed because nobody reads stdout any more.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}

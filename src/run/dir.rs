@@ -1,0 +1,166 @@
+//! A run's folder: every path and file name in it, and which checkpoint is the newest.
+//!
+//! ```text
+//! runs/20261128-021500/
+//!     config.toml                      the settings the run goes on with
+//!     metrics.csv                      one row a step
+//!     events.jsonl                     one record an evaluation, setting change, stop, ...
+//!     checkpoints/step-00001000/       periodic checkpoints (the newest few are kept)
+//!     checkpoints/best-step-00000800/  the best evaluation so far
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+/// Settings file of a run.
+const CONFIG_FILE: &str = "config.toml";
+/// One CSV row a training step.
+const METRICS_FILE: &str = "metrics.csv";
+/// One JSON record an event.
+const EVENTS_FILE: &str = "events.jsonl";
+/// Folder of the checkpoints.
+const CHECKPOINTS_DIR: &str = "checkpoints";
+/// Weights file inside a checkpoint folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Metadata file inside a checkpoint folder.
+pub const META_FILE: &str = "checkpoint.json";
+
+/// Which of a run's checkpoints a folder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// Written every `run.checkpoint_every` steps and at the end; the newest few are kept.
+    Periodic,
+    /// The best evaluation so far; one is kept.
+    Best,
+}
+
+impl CheckpointKind {
+    /// The folder name's prefix, before the step number.
+    fn prefix(self) -> &'static str {
+        match self {
+            CheckpointKind::Periodic => "step-",
+            CheckpointKind::Best => "best-step-",
+        }
+    }
+}
+
+/// The folder of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// The run kept in `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// A new run's folder under `parent`, named by the current UTC time: `20261128-021500`.
+    pub fn timestamped(parent: &Path) -> Self {
+        Self::new(parent.join(timestamp_name(Timestamp::now())))
+    }
+
+    /// The folder itself.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The settings the run goes on with.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    /// One CSV row a training step.
+    pub fn metrics_file(&self) -> PathBuf {
+        self.root.join(METRICS_FILE)
+    }
+
+    /// One JSON record an event.
+    pub fn events_file(&self) -> PathBuf {
+        self.root.join(EVENTS_FILE)
+    }
+
+    /// The folder of the checkpoints.
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.root.join(CHECKPOINTS_DIR)
+    }
+
+    /// Whether the folder already holds a run's records.
+    pub fn holds_run(&self) -> bool {
+        self.metrics_file().exists()
+    }
+
+    /// The folder name of a checkpoint of `kind` at `step`.
+    pub fn checkpoint_name(kind: CheckpointKind, step: u64) -> String {
+        format!("{}{step:08}", kind.prefix())
+    }
+
+    /// Complete checkpoints of `kind` (folders with their metadata file), oldest first.
+    pub fn checkpoints(&self, kind: CheckpointKind) -> Vec<PathBuf> {
+        let prefix = kind.prefix();
+        let mut found: Vec<(u64, PathBuf)> = fs::read_dir(self.checkpoints_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let step = name.strip_prefix(prefix)?.parse().ok()?;
+                let path = entry.path();
+                path.join(META_FILE).is_file().then_some((step, path))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, path)| path).collect()
+    }
+
+    /// The newest periodic checkpoint: where a resume or a rollback goes on from.
+    pub fn latest_checkpoint(&self) -> Option<PathBuf> {
+        self.checkpoints(CheckpointKind::Periodic).pop()
+    }
+}
+
+/// A folder name for a run started at `time` (UTC): `20261128-021500`.
+fn timestamp_name(time: Timestamp) -> String {
+    time.strftime("%Y%m%d-%H%M%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_folders_are_named_by_their_utc_start() {
+        let time: Timestamp = "2024-02-29T23:59:58Z".parse().unwrap();
+        assert_eq!(timestamp_name(time), "20240229-235958");
+        assert_eq!(timestamp_name(Timestamp::UNIX_EPOCH), "19700101-000000");
+    }
+
+    #[test]
+    fn the_latest_checkpoint_is_the_highest_complete_periodic_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        assert_eq!(run.latest_checkpoint(), None);
+        for (kind, step, complete) in [
+            (CheckpointKind::Periodic, 900, true),
+            (CheckpointKind::Periodic, 1000, true),
+            (CheckpointKind::Periodic, 1100, false),
+            (CheckpointKind::Best, 1200, true),
+        ] {
+            let folder = run
+                .checkpoints_dir()
+                .join(RunDir::checkpoint_name(kind, step));
+            fs::create_dir_all(&folder).unwrap();
+            if complete {
+                fs::write(folder.join(META_FILE), "{}").unwrap();
+            }
+        }
+        let latest = run.latest_checkpoint().unwrap();
+        assert!(latest.ends_with("checkpoints/step-00001000"), "{latest:?}");
+        assert_eq!(run.checkpoints(CheckpointKind::Periodic).len(), 2);
+        let best = run.checkpoints(CheckpointKind::Best);
+        assert!(best[0].ends_with("best-step-00001200"), "{best:?}");
+    }
+}
