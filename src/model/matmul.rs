@@ -80,27 +80,31 @@ unsafe fn gemm_raw(
     accumulate: bool,
     parallelism: Parallelism,
 ) {
-    gemm::gemm(
-        lhs.rows,
-        rhs.cols,
-        lhs.cols,
-        dst,
-        1,
-        dst_row_stride as isize,
-        accumulate,
-        lhs.data.as_ptr(),
-        lhs.col_stride as isize,
-        lhs.row_stride as isize,
-        rhs.data.as_ptr(),
-        rhs.col_stride as isize,
-        rhs.row_stride as isize,
-        1.0,
-        1.0,
-        false,
-        false,
-        false,
-        parallelism,
-    );
+    // SAFETY: the caller guarantees `dst` as this function's contract says; `lhs` and `rhs`
+    // are borrowed slices whose strides and sizes `MatRef` keeps consistent.
+    unsafe {
+        gemm::gemm(
+            lhs.rows,
+            rhs.cols,
+            lhs.cols,
+            dst,
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    };
 }
 
 /// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]`, `dst` row-major with `n` columns.
@@ -156,6 +160,7 @@ pub fn matmul_rows_parallel(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, a
 struct SharedDst(*mut f32);
 // SAFETY: `matmul_cols_parallel` hands each thread a disjoint set of columns.
 unsafe impl Send for SharedDst {}
+// SAFETY: as for `Send`: no two threads touch the same element.
 unsafe impl Sync for SharedDst {}
 
 impl SharedDst {
@@ -165,7 +170,8 @@ impl SharedDst {
     /// # Safety
     /// `offset` must stay inside the allocation.
     unsafe fn at(self, offset: usize) -> *mut f32 {
-        self.0.add(offset)
+        // SAFETY: the caller keeps `offset` inside the allocation.
+        unsafe { self.0.add(offset) }
     }
 }
 
