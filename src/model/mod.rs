@@ -21,6 +21,7 @@ pub mod flatten;
 pub mod init;
 pub mod matmul;
 pub mod pool;
+pub mod probe;
 
 use std::sync::Mutex;
 

@@ -68,6 +68,16 @@ pub fn argmax(row: &[f32]) -> usize {
     best
 }
 
+/// Counts of (true class, predicted class) for rows of class scores (`CLASSES` per image,
+/// probabilities or logits) against the images' labels: `matrix[truth][predicted]`.
+pub fn confusion_matrix(scores: &[f32], labels: &[u8]) -> [[usize; CLASSES]; CLASSES] {
+    let mut matrix = [[0usize; CLASSES]; CLASSES];
+    for (row, &label) in scores.chunks(CLASSES).zip(labels) {
+        matrix[usize::from(label)][argmax(row)] += 1;
+    }
+    matrix
+}
+
 /// Numerically stable log-softmax of one row of logits.
 pub(crate) fn log_softmax(row: &[f32]) -> [f32; CLASSES] {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

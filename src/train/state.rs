@@ -9,7 +9,7 @@ use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
 use super::evaluate::{batch_accuracy, evaluate};
-use super::messages::{Evaluation, StepStats};
+use super::messages::{Evaluation, StepStats, Weights};
 use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError};
 use crate::config::{Config, TrainConfig};
@@ -95,6 +95,14 @@ impl TrainingState {
     /// The seed the data order really uses.
     pub fn seed(&self) -> u64 {
         self.order.seed()
+    }
+
+    /// The weights as they are now, shared.
+    pub fn weights(&self) -> Weights {
+        Weights {
+            step: self.step,
+            model: Arc::new(self.model.clone()),
+        }
     }
 
     /// Sets the probability of dropping units of the hidden layer from the next step on.

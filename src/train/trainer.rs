@@ -274,7 +274,12 @@ impl Trainer {
             test: Arc::new(self.data.test.clone()),
             threads: rayon::current_num_threads(),
             first_step: self.state.step(),
+            run_dir: self
+                .checkpointer
+                .as_ref()
+                .map(|c| c.run().path().to_path_buf()),
         }));
+        self.send(Event::Weights(self.state.weights()));
         while self.state.step() < self.config.train.steps {
             self.apply_commands();
             if self.control.stop {
@@ -400,6 +405,7 @@ impl Trainer {
             Command::EvaluateNow => self.control.evaluate = true,
             Command::SaveCheckpoint => self.control.save = true,
             Command::Rollback => self.control.rollback = true,
+            Command::ShareWeights => self.send(Event::Weights(self.state.weights())),
             Command::Set(value) => self.set(value),
         }
     }
@@ -490,6 +496,7 @@ impl Trainer {
                     self.send(Event::RecordError(e.to_string()));
                 }
                 self.emit(Event::RolledBack(meta.step));
+                self.send(Event::Weights(self.state.weights()));
             }
             Err(e) => self.send(Event::RecordError(e.to_string())),
         }
@@ -518,6 +525,7 @@ impl Trainer {
                 .map(|c| c.run().path().to_path_buf()),
             unsaved: self.checkpointer.as_ref().and_then(|c| c.unsaved(step)),
         };
+        self.send(Event::Weights(self.state.weights()));
         self.emit(Event::Finished(summary));
     }
 }

@@ -85,6 +85,7 @@ pub fn started() -> Event {
         test: test_split(),
         threads: 2,
         first_step: 0,
+        run_dir: None,
     })
 }
 

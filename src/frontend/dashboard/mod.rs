@@ -13,7 +13,9 @@
 //! frame, gives the terminal back and the program exits with 128 + that signal at once.
 
 pub mod app;
+pub mod effects;
 pub mod input;
+pub mod inspector;
 pub mod terminal;
 pub mod ui;
 
@@ -21,13 +23,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use flume::{Receiver, RecvTimeoutError};
-use ratatui::crossterm::event::Event as InputEvent;
+use flume::Receiver;
+use ratatui::crossterm::event::{Event as InputEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
 
 use crate::output::{note, StdoutLines};
 use crate::signals::{Signal, Signals};
-use crate::train::{Command, Outcome, Summary, TrainerHandle};
-use app::{App, Phase};
+use crate::train::{Command, Event, Outcome, Summary, TrainerHandle};
+use app::{App, Insight, Phase, Pointer, Stroke};
+use inspector::Inspector;
 use terminal::{Screen, TerminalGuard};
 
 /// Time between frames while training runs (10 a second): smooth enough for charts that move
@@ -95,10 +99,12 @@ fn frame_loop(
     app: &mut App,
     signals: &Signals,
 ) -> Result<()> {
+    let inspector = Inspector::spawn().context("cannot start the inspector thread")?;
     let start = Instant::now();
     let mut dirty = true;
     let mut shown_second = None;
     let mut terminal_lost = false;
+    let mut area = Rect::default();
     loop {
         if signals.second().is_some() {
             return Ok(());
@@ -109,14 +115,24 @@ fn frame_loop(
                 dirty = true;
             }
         }
-        dirty |= drain(handle, app);
+        dirty |= drain(handle, &inspector, app);
         if app.should_quit() {
             return Ok(());
         }
         app.set_elapsed(start.elapsed());
+        send(handle, app.tick());
+        dirty |= effects::carry_out(app, &inspector);
+        for insight in inspector.insights.try_iter() {
+            app.inspected(insight);
+            dirty = true;
+        }
         let second = app.elapsed().as_secs();
         if !terminal_lost && (dirty || shown_second != Some(second)) {
-            if let Err(error) = screen.draw(|frame| ui::draw(frame, app)) {
+            let drawn = screen.draw(|frame| {
+                area = frame.area();
+                ui::draw(frame, app);
+            });
+            if let Err(error) = drawn {
                 if app.signal().is_none() && !lost(&error) {
                     return Err(error).context("cannot draw the dashboard");
                 }
@@ -131,7 +147,7 @@ fn frame_loop(
         } else {
             IDLE_FRAME
         };
-        dirty |= wait_for_input(keys, handle, app, frame);
+        dirty |= wait_for_input(keys, &inspector, handle, app, frame, area);
     }
 }
 
@@ -144,10 +160,14 @@ fn lost(error: &std::io::Error) -> bool {
     ) || error.raw_os_error() == Some(5) // EIO: the terminal hung up
 }
 
-/// Takes in every event waiting, without blocking. Returns whether there were any.
-fn drain(handle: &TrainerHandle, app: &mut App) -> bool {
+/// Takes in every event waiting, without blocking; new weights go to the inspector too.
+/// Returns whether there were any.
+fn drain(handle: &TrainerHandle, inspector: &Inspector, app: &mut App) -> bool {
     let mut any = false;
     for event in handle.events.try_iter() {
+        if let Event::Weights(weights) = &event {
+            inspector.weights(weights.step, Arc::clone(&weights.model));
+        }
         app.update(event);
         any = true;
     }
@@ -157,19 +177,42 @@ fn drain(handle: &TrainerHandle, app: &mut App) -> bool {
     any
 }
 
-/// Waits up to `frame` for keys or a resize and handles all that came. Returns whether the
-/// screen should be redrawn.
+/// What ended a wait for input.
+enum Wake {
+    /// A key, a mouse event or a resize.
+    Input(InputEvent),
+    /// An answer of the inspector.
+    Insight(Insight),
+    /// The frame's time ran out.
+    Timeout,
+    /// A channel closed: no more input (or answers) will come.
+    Closed,
+}
+
+/// Waits up to `frame` for input or an answer of the inspector, and handles all that came.
+/// `area` is the screen as last drawn, for the mouse. Returns whether to redraw.
 fn wait_for_input(
     keys: &Receiver<InputEvent>,
+    inspector: &Inspector,
     handle: &TrainerHandle,
     app: &mut App,
     frame: Duration,
+    area: Rect,
 ) -> bool {
-    let first = match keys.recv_timeout(frame) {
-        Ok(event) => event,
-        Err(RecvTimeoutError::Timeout) => return false,
-        Err(RecvTimeoutError::Disconnected) => {
-            // No keyboard any more: keep the frame rhythm without it.
+    let wake = flume::Selector::new()
+        .recv(keys, |r| r.map_or(Wake::Closed, Wake::Input))
+        .recv(&inspector.insights, |r| r.map_or(Wake::Closed, Wake::Insight))
+        .wait_timeout(frame)
+        .unwrap_or(Wake::Timeout);
+    let first = match wake {
+        Wake::Input(event) => event,
+        Wake::Insight(insight) => {
+            app.inspected(insight);
+            return true;
+        }
+        Wake::Timeout => return false,
+        Wake::Closed => {
+            // No keyboard (or no inspector) any more: keep the frame rhythm without it.
             std::thread::sleep(frame);
             return false;
         }
@@ -181,11 +224,36 @@ fn wait_for_input(
                 send(handle, app.on_key(key));
                 redraw = true;
             }
+            InputEvent::Mouse(mouse) => redraw |= on_mouse(app, mouse, area),
             InputEvent::Resize(..) => redraw = true,
             _ => {}
         }
     }
     redraw
+}
+
+/// Hands a mouse event to the app as what it is over. Returns whether to redraw.
+fn on_mouse(app: &mut App, mouse: MouseEvent, area: Rect) -> bool {
+    let stroke = match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) | MouseEventKind::Drag(MouseButton::Left) => {
+            Stroke::Draw
+        }
+        MouseEventKind::Down(MouseButton::Right) | MouseEventKind::Drag(MouseButton::Right) => {
+            Stroke::Erase
+        }
+        MouseEventKind::Up(_) => {
+            app.on_pointer(Pointer::Release);
+            return false;
+        }
+        _ => return false,
+    };
+    match ui::hit(app, area, mouse.column, mouse.row) {
+        Some(hit) => {
+            app.on_pointer(Pointer::Press(hit, stroke));
+            true
+        }
+        None => false,
+    }
 }
 
 /// Sends commands to the trainer; a trainer that has ended simply does not get them.

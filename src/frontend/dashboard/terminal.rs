@@ -12,7 +12,7 @@ use std::thread::{self, ThreadId};
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
-use ratatui::crossterm::event::DisableMouseCapture;
+use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -37,14 +37,15 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    /// Installs the panic hook, enters raw mode and the alternate screen, hides the cursor.
+    /// Installs the panic hook, enters raw mode and the alternate screen, hides the cursor and
+/// turns mouse capture on (the restore turns it off).
     pub fn enter() -> io::Result<(Self, Screen)> {
         install_panic_hook();
         let _ = UI_THREAD.set(thread::current().id());
         ACTIVE.store(true, Ordering::SeqCst);
         let guard = Self { _private: () };
         enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+        execute!(io::stdout(), EnterAlternateScreen, Hide, EnableMouseCapture)?;
         let screen = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         Ok((guard, screen))
     }

@@ -58,7 +58,8 @@ impl Printer for TextPrinter {
             | Event::Paused { .. }
             | Event::RecordError(_)
             | Event::Failed(_)
-            | Event::StoppedBeforeTraining(_) => {}
+            | Event::StoppedBeforeTraining(_)
+            | Event::Weights(_) => {}
         }
     }
 }

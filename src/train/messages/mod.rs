@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::data::{Progress, Split};
+use crate::model::Network;
 
 pub use crate::settings::{Setting, SettingValue};
 pub use outcome::Outcome;
@@ -59,6 +60,25 @@ pub enum Event {
     Failed(String),
     /// A stop came before training began (while the data downloaded); nothing was trained.
     StoppedBeforeTraining(String),
+    /// A copy of the weights, for views that look inside the network: sent when asked
+    /// ([`Command::ShareWeights`]), when training starts, after a rollback and at the end.
+    Weights(Weights),
+}
+
+/// The network's weights after a step, shared without copying (the trainer's next update
+/// copies the tensors it changes).
+#[derive(Clone)]
+pub struct Weights {
+    /// Steps done when they were taken.
+    pub step: u64,
+    /// The network.
+    pub model: Arc<Network>,
+}
+
+impl std::fmt::Debug for Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Weights {{ step: {} }}", self.step)
+    }
 }
 
 /// The start of a run.
@@ -74,6 +94,8 @@ pub struct Started {
     pub threads: usize,
     /// Steps already done (non-zero when resuming).
     pub first_step: u64,
+    /// The run's folder, when it keeps records.
+    pub run_dir: Option<PathBuf>,
 }
 
 /// One training step.
@@ -176,6 +198,8 @@ pub enum Command {
     SaveCheckpoint,
     /// Go back to the newest checkpoint (weights, step, data order), keeping live settings.
     Rollback,
+    /// Send the current weights ([`Event::Weights`]) at the next step boundary.
+    ShareWeights,
 }
 
 /// How long a paused trainer waits for a command before checking again.

@@ -129,7 +129,8 @@ impl<'a> Record<'a> {
             Event::Preparing(_)
             | Event::Download(_)
             | Event::RecordError(_)
-            | Event::StoppedBeforeTraining(_) => return None,
+            | Event::StoppedBeforeTraining(_)
+            | Event::Weights(_) => return None,
         })
     }
 

@@ -73,14 +73,24 @@ impl DigitViewer {
 
     /// The image shown now, if the test set has arrived.
     pub fn current(&self) -> Option<DigitView<'_>> {
-        let test = self.test.as_deref().filter(|t| self.index < t.len())?;
+        self.view(self.index)
+    }
+
+    /// Test image `index` with what the latest evaluation said about it.
+    pub fn view(&self, index: usize) -> Option<DigitView<'_>> {
+        let test = self.test.as_deref().filter(|t| index < t.len())?;
         Some(DigitView {
-            index: self.index,
+            index,
             total: test.len(),
-            pixels: test.image(self.index),
-            label: test.label(self.index),
-            probabilities: self.probabilities_of(self.index),
+            pixels: test.image(index),
+            label: test.label(index),
+            probabilities: self.probabilities_of(index),
         })
+    }
+
+    /// The test set, once it has arrived.
+    pub fn test(&self) -> Option<&Split> {
+        self.test.as_deref()
     }
 
     /// Moves `delta` images on (or back), wrapping around the test set.

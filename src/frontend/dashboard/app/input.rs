@@ -9,7 +9,7 @@ use crate::train::Command;
 
 use super::digits::PAGE;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
-use super::{App, Editor, Exit, LogKind, Overlay, Question};
+use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question};
 
 impl App {
     /// Handles a key; returns the commands to send to the trainer, in order.
@@ -19,7 +19,7 @@ impl App {
         }
         self.flash = None;
         match std::mem::take(&mut self.overlay) {
-            Overlay::None => action_for(&key).map_or_else(Vec::new, |a| self.act(a)),
+            Overlay::None => action_for(&key, self.page).map_or_else(Vec::new, |a| self.act(a)),
             Overlay::Help => self.help_key(&key),
             Overlay::Confirm(question) => self.confirm_key(&key, question),
             Overlay::Edit(editor) => self.edit_key(&key, editor),
@@ -72,8 +72,60 @@ impl App {
             Action::PreviousMistake => self.mistake(false),
             Action::ToggleWindow => self.window = self.window.toggled(),
             Action::ToggleSmoothing => self.smoothed = !self.smoothed,
+            Action::ShowPage(page) => self.page = page,
+            Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
+            Action::NextCellImage => self.browse_cell(1),
+            Action::PreviousCellImage => self.browse_cell(-1),
+            Action::ToggleSaliency => self.look.toggle_saliency(),
+            Action::ToggleLayer => self.look.toggle_layer(),
+            Action::MoveCursor(dx, dy) => self.canvas.move_cursor(dx, dy),
+            Action::TogglePen => self.canvas.toggle_pen(),
+            Action::ClearCanvas => self.canvas.clear(),
+            Action::SaveDrawing => self.save_drawing(),
         }
         Vec::new()
+    }
+
+    /// Handles the mouse, once the layout has said what the pointer is over.
+    pub fn on_pointer(&mut self, pointer: Pointer) {
+        if self.overlay != Overlay::None {
+            return;
+        }
+        match pointer {
+            Pointer::Press(Hit::Tab(page), _) => self.page = page,
+            Pointer::Press(Hit::Cell(truth, predicted), _) if self.page == Page::Inspect => {
+                self.look.select_cell(truth, predicted);
+            }
+            Pointer::Press(Hit::Canvas(x, y), stroke) if self.page == Page::Draw => {
+                self.canvas.stroke_to(x, y, stroke);
+            }
+            Pointer::Press(..) => {}
+            Pointer::Release => self.canvas.end_stroke(),
+        }
+    }
+
+    fn browse_cell(&mut self, delta: isize) {
+        if self.look.confusion().is_none() {
+            self.flash = Some("no confusion matrix yet: it comes with the first evaluation (t)".into());
+        } else if !self.look.browse_cell(delta) {
+            self.flash = Some("no test images in this cell".into());
+        }
+    }
+
+    /// Queues the drawing, as the network sees it, to be written into the run folder.
+    fn save_drawing(&mut self) {
+        if self.canvas.is_blank() {
+            self.flash = Some("nothing drawn yet".into());
+            return;
+        }
+        let Some(dir) = self.run_dir.clone() else {
+            self.flash = Some("this run keeps no folder to save drawings in".into());
+            return;
+        };
+        self.effects.push(Effect::SaveDrawing {
+            dir,
+            pixels: self.canvas.as_mnist(),
+        });
     }
 
     fn help_key(&mut self, key: &KeyEvent) -> Vec<Command> {

@@ -1,6 +1,10 @@
 //! The key map: one table from keys to actions, read by the key handler and the help overlay.
+//! A key can mean different things on different pages; on a page that does not use it, it
+//! does nothing.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::page::Page;
 
 /// Something the user can ask for with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +51,26 @@ pub enum Action {
     ToggleWindow,
     /// Switch the charts between raw and smoothed values.
     ToggleSmoothing,
+    /// Open a page.
+    ShowPage(Page),
+    /// Move the confusion-matrix selection by (rows, columns).
+    MoveCell(isize, isize),
+    /// Show the next image of the selected cell.
+    NextCellImage,
+    /// Show the previous image of the selected cell.
+    PreviousCellImage,
+    /// Lay the occlusion map over the shown digit, or take it away.
+    ToggleSaliency,
+    /// Show the other convolution block's feature maps.
+    ToggleLayer,
+    /// Move the draw pad's cursor by (columns, rows).
+    MoveCursor(isize, isize),
+    /// Put the pen down or lift it.
+    TogglePen,
+    /// Wipe the draw pad.
+    ClearCanvas,
+    /// Save the drawing as a PNG into the run folder.
+    SaveDrawing,
 }
 
 impl Action {
@@ -71,6 +95,8 @@ impl Action {
 /// A row of the key map.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
+    /// The pages where it applies.
+    pub pages: &'static [Page],
     /// The keys that trigger it.
     pub keys: &'static [KeyCode],
     /// How the help overlay names the keys.
@@ -81,13 +107,26 @@ pub struct Binding {
     pub help: &'static str,
 }
 
+/// Every page.
+const ALL: &[Page] = &Page::ALL;
+/// The pages that show training and its controls.
+const TRAINING: &[Page] = &[Page::Training];
+/// The Inspect page.
+const INSPECT: &[Page] = &[Page::Inspect];
+/// The Draw page.
+const DRAW: &[Page] = &[Page::Draw];
+/// The pages where space pauses.
+const NOT_DRAW: &[Page] = &[Page::Training, Page::Inspect];
+
 const fn bind(
+    pages: &'static [Page],
     keys: &'static [KeyCode],
     label: &'static str,
     action: Action,
     help: &'static str,
 ) -> Binding {
     Binding {
+        pages,
         keys,
         label,
         action,
@@ -95,105 +134,200 @@ const fn bind(
     }
 }
 
-use KeyCode::{BackTab, Char, Down, Enter, Esc, Left, PageDown, PageUp, Right, Tab, Up};
+use KeyCode::{
+    BackTab, Backspace, Char, Delete, Down, Enter, Esc, Left, PageDown, PageUp, Right, Tab, Up,
+};
 
 /// Every key the dashboard knows, in the order the help overlay lists them. Ctrl-C quits too.
 pub const BINDINGS: &[Binding] = &[
     bind(
+        ALL,
+        &[Char('1')],
+        "1",
+        Action::ShowPage(Page::Training),
+        "page 1: training",
+    ),
+    bind(
+        ALL,
+        &[Char('2')],
+        "2",
+        Action::ShowPage(Page::Inspect),
+        "page 2: inspect the network",
+    ),
+    bind(
+        ALL,
+        &[Char('3')],
+        "3",
+        Action::ShowPage(Page::Draw),
+        "page 3: draw a digit",
+    ),
+    bind(
+        NOT_DRAW,
         &[Char(' ')],
         "space",
         Action::TogglePause,
         "pause or resume training",
     ),
     bind(
+        NOT_DRAW,
         &[Char('.')],
         ".",
         Action::StepOnce,
         "take one step while paused",
     ),
     bind(
+        ALL,
         &[Char('t')],
         "t",
         Action::EvaluateNow,
         "test now: evaluate on the test set",
     ),
     bind(
+        ALL,
         &[Char('x')],
         "x",
         Action::Stop,
         "stop training early (asks first)",
     ),
     bind(
+        ALL,
         &[Char('c')],
         "c",
         Action::SaveCheckpoint,
         "save a checkpoint now",
     ),
     bind(
+        ALL,
         &[Char('r')],
         "r",
         Action::Rollback,
         "roll back to the newest checkpoint",
     ),
     bind(
+        TRAINING,
         &[Up, BackTab],
         "↑ shift-tab",
         Action::PreviousSetting,
         "select the setting above",
     ),
     bind(
+        TRAINING,
         &[Down, Tab],
         "↓ tab",
         Action::NextSetting,
         "select the setting below",
     ),
     bind(
+        TRAINING,
         &[Char('+'), Char('=')],
         "+",
         Action::Increase,
         "raise it (lr ×2, dropout +0.1)",
     ),
     bind(
+        TRAINING,
         &[Char('-'), Char('_')],
         "-",
         Action::Decrease,
         "lower it (lr ÷2, dropout -0.1)",
     ),
-    bind(&[Enter], "enter", Action::Edit, "type a new value for it"),
-    bind(&[Right], "→", Action::NextDigit, "next test digit"),
-    bind(&[Left], "←", Action::PreviousDigit, "previous test digit"),
-    bind(&[PageDown], "pgdn", Action::NextPage, "100 digits on"),
-    bind(&[PageUp], "pgup", Action::PreviousPage, "100 digits back"),
+    bind(TRAINING, &[Enter], "enter", Action::Edit, "type a new value for it"),
+    bind(TRAINING, &[Right], "→", Action::NextDigit, "next test digit"),
+    bind(TRAINING, &[Left], "←", Action::PreviousDigit, "previous test digit"),
+    bind(TRAINING, &[PageDown], "pgdn", Action::NextPage, "100 digits on"),
+    bind(TRAINING, &[PageUp], "pgup", Action::PreviousPage, "100 digits back"),
     bind(
+        TRAINING,
         &[Char('m')],
         "m",
         Action::NextMistake,
         "next misclassified digit",
     ),
     bind(
+        TRAINING,
         &[Char('M')],
         "M",
         Action::PreviousMistake,
         "previous misclassified digit",
     ),
     bind(
+        TRAINING,
         &[Char('w')],
         "w",
         Action::ToggleWindow,
         "charts: recent steps or whole run",
     ),
     bind(
+        TRAINING,
         &[Char('s')],
         "s",
         Action::ToggleSmoothing,
         "charts: raw or smoothed",
     ),
-    bind(&[Char('?')], "?", Action::Help, "show or hide this help"),
+    bind(ALL, &[Char('?')], "?", Action::Help, "show or hide this help"),
     bind(
+        ALL,
         &[Char('q'), Esc],
         "q esc ctrl-c",
         Action::Quit,
         "quit (asks while training)",
+    ),
+    bind(INSPECT, &[Up], "↑", Action::MoveCell(-1, 0), "select the cell above"),
+    bind(INSPECT, &[Down], "↓", Action::MoveCell(1, 0), "select the cell below"),
+    bind(INSPECT, &[Left], "←", Action::MoveCell(0, -1), "select the cell to the left"),
+    bind(INSPECT, &[Right], "→", Action::MoveCell(0, 1), "select the cell to the right"),
+    bind(
+        INSPECT,
+        &[Char('n'), PageDown],
+        "n pgdn",
+        Action::NextCellImage,
+        "next test image of the selected cell",
+    ),
+    bind(
+        INSPECT,
+        &[Char('N'), PageUp],
+        "N pgup",
+        Action::PreviousCellImage,
+        "previous test image of the selected cell",
+    ),
+    bind(
+        INSPECT,
+        &[Char('o')],
+        "o",
+        Action::ToggleSaliency,
+        "occlusion map over the digit: where blanking a patch lowers the prediction most",
+    ),
+    bind(
+        INSPECT,
+        &[Char('a')],
+        "a",
+        Action::ToggleLayer,
+        "activations: conv1 (32 maps 14x14) or conv2 (64 maps 7x7)",
+    ),
+    bind(DRAW, &[Up], "↑", Action::MoveCursor(0, -1), "cursor up (draws with the pen down)"),
+    bind(DRAW, &[Down], "↓", Action::MoveCursor(0, 1), "cursor down"),
+    bind(DRAW, &[Left], "←", Action::MoveCursor(-1, 0), "cursor left"),
+    bind(DRAW, &[Right], "→", Action::MoveCursor(1, 0), "cursor right"),
+    bind(
+        DRAW,
+        &[Char(' ')],
+        "space",
+        Action::TogglePen,
+        "pen down or up (the mouse draws with the left button, erases with the right)",
+    ),
+    bind(
+        DRAW,
+        &[Backspace, Delete],
+        "backspace",
+        Action::ClearCanvas,
+        "clear the drawing",
+    ),
+    bind(
+        DRAW,
+        &[Char('s')],
+        "s",
+        Action::SaveDrawing,
+        "save the drawing as a 28x28 PNG in the run folder",
     ),
 ];
 
@@ -207,8 +341,9 @@ pub fn is_press(key: &KeyEvent) -> bool {
     key.kind != KeyEventKind::Release
 }
 
-/// The action bound to `key`, if any. Keys held with Ctrl or Alt mean nothing but Ctrl-C.
-pub fn action_for(key: &KeyEvent) -> Option<Action> {
+/// The action bound to `key` on `page`, if any. Keys held with Ctrl or Alt mean nothing but
+/// Ctrl-C.
+pub fn action_for(key: &KeyEvent, page: Page) -> Option<Action> {
     if is_ctrl_c(key) {
         return Some(Action::Quit);
     }
@@ -220,7 +355,7 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
     }
     BINDINGS
         .iter()
-        .find(|b| b.keys.contains(&key.code))
+        .find(|b| b.pages.contains(&page) && b.keys.contains(&key.code))
         .map(|b| b.action)
 }
 
@@ -233,27 +368,43 @@ mod tests {
     }
 
     #[test]
-    fn every_binding_is_found_and_keys_are_unique() {
-        let mut seen = Vec::new();
-        for b in BINDINGS {
-            for &code in b.keys {
-                assert!(!seen.contains(&code), "{code:?} bound twice");
-                seen.push(code);
-                assert_eq!(action_for(&key(code)), Some(b.action));
+    fn every_binding_is_found_and_keys_are_unique_on_each_page() {
+        for page in Page::ALL {
+            let mut seen = Vec::new();
+            for b in BINDINGS.iter().filter(|b| b.pages.contains(&page)) {
+                for &code in b.keys {
+                    assert!(!seen.contains(&code), "{code:?} bound twice on {page:?}");
+                    seen.push(code);
+                    assert_eq!(action_for(&key(code), page), Some(b.action));
+                }
             }
         }
     }
 
     #[test]
+    fn keys_mean_what_their_page_says_and_nothing_elsewhere() {
+        assert_eq!(action_for(&key(Char(' ')), Page::Training), Some(Action::TogglePause));
+        assert_eq!(action_for(&key(Char(' ')), Page::Draw), Some(Action::TogglePen));
+        assert_eq!(action_for(&key(Char('s')), Page::Draw), Some(Action::SaveDrawing));
+        assert_eq!(action_for(&key(Char('+')), Page::Inspect), None);
+        assert_eq!(action_for(&key(Char('o')), Page::Training), None);
+        assert_eq!(
+            action_for(&key(Char('3')), Page::Inspect),
+            Some(Action::ShowPage(Page::Draw))
+        );
+    }
+
+    #[test]
     fn modifiers_and_unknown_keys() {
         let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(&ctrl_c), Some(Action::Quit));
+        let page = Page::Training;
+        assert_eq!(action_for(&ctrl_c, page), Some(Action::Quit));
         let ctrl_q = KeyEvent::new(Char('q'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(&ctrl_q), None);
+        assert_eq!(action_for(&ctrl_q, page), None);
         let shift_m = KeyEvent::new(Char('M'), KeyModifiers::SHIFT);
-        assert_eq!(action_for(&shift_m), Some(Action::PreviousMistake));
-        assert_eq!(action_for(&key(Char('z'))), None);
-        assert_eq!(action_for(&key(KeyCode::F(5))), None);
+        assert_eq!(action_for(&shift_m, page), Some(Action::PreviousMistake));
+        assert_eq!(action_for(&key(Char('z')), page), None);
+        assert_eq!(action_for(&key(KeyCode::F(5)), page), None);
     }
 
     #[test]

@@ -4,11 +4,17 @@
 //! Nothing here reads the clock or touches the terminal: the frame loop injects the elapsed
 //! time, so the same events and keys always give the same screen.
 
+pub mod canvas;
+pub mod confusion;
 pub mod digits;
 pub mod editor;
 pub mod input;
+pub mod inspection;
 pub mod keys;
 pub mod log;
+pub mod look;
+pub mod page;
+pub mod pointer;
 pub mod series;
 pub mod settings;
 pub mod update;
@@ -18,10 +24,16 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::data::Progress;
 use crate::signals::Signal;
-use crate::train::{StepStats, Summary};
+use crate::train::{Command, StepStats, Summary};
 
 pub use crate::train::Setting;
+pub use canvas::{Canvas, Stroke};
+pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
+pub use inspection::{DigitInsight, DrawingInsight, Effect, Filters, InspectJob, Insight};
+pub use look::{ActivationLayer, Look};
+pub use page::Page;
+pub use pointer::{Hit, Pointer};
 pub use editor::Editor;
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
@@ -171,6 +183,11 @@ pub struct App {
     step_seconds: Option<f64>,
     throughput: Option<f64>,
     flash: Option<String>,
+    page: Page,
+    look: Look,
+    canvas: Canvas,
+    run_dir: Option<std::path::PathBuf>,
+    effects: Vec<Effect>,
 }
 
 impl App {
@@ -203,6 +220,11 @@ impl App {
             step_seconds: None,
             throughput: None,
             flash: None,
+            page: Page::Training,
+            look: Look::default(),
+            canvas: Canvas::default(),
+            run_dir: None,
+            effects: Vec::new(),
         }
     }
 
@@ -371,6 +393,91 @@ impl App {
     /// The termination signal received, if any.
     pub fn signal(&self) -> Option<Signal> {
         self.signal
+    }
+
+    /// The page shown.
+    pub fn page(&self) -> Page {
+        self.page
+    }
+
+    /// What the inspector has said about the network and the shown digit.
+    pub fn look(&self) -> &Look {
+        &self.look
+    }
+
+    /// The draw pad.
+    pub fn canvas(&self) -> &Canvas {
+        &self.canvas
+    }
+
+    /// The test-set index of the digit shown: on the Inspect page the selected image of the
+    /// selected confusion cell, elsewhere the viewer's.
+    pub fn shown_digit(&self) -> Option<DigitView<'_>> {
+        match self.cell_image() {
+            Some(index) if self.page == Page::Inspect => self.digits.view(index),
+            _ => self.digits.current(),
+        }
+    }
+
+    /// On the Inspect page, the test image the cell browser points at, if the cell has any.
+    fn cell_image(&self) -> Option<usize> {
+        let confusion = self.look.confusion()?;
+        let (truth, predicted) = self.look.cell();
+        confusion
+            .images(truth, predicted)
+            .get(self.look.cell_position())
+            .copied()
+    }
+
+    /// Takes the work queued for the frame loop: inspector jobs for what the shown views need
+    /// now, and files to write.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        if let Some(job) = self.digit_job() {
+            self.effects.push(Effect::Inspect(job));
+        }
+        if let Some(job) = self.drawing_job() {
+            self.effects.push(Effect::Inspect(job));
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// A job for the shown digit, when it or what the page needs of it changed.
+    fn digit_job(&mut self) -> Option<InspectJob> {
+        let view = self.shown_digit()?;
+        let inspecting = self.page == Page::Inspect;
+        let key = (view.index, inspecting, inspecting && self.look.saliency());
+        let image: Vec<f32> = view.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        if !self.look.digit_job_due(key) {
+            return None;
+        }
+        Some(InspectJob::Digit {
+            index: key.0,
+            image,
+            activations: key.1,
+            occlusion: key.2,
+        })
+    }
+
+    /// A job for the drawing, when the Draw page is open and the drawing changed.
+    fn drawing_job(&mut self) -> Option<InspectJob> {
+        let version = self.canvas.version();
+        if self.page != Page::Draw || !self.look.drawing_job_due(version) {
+            return None;
+        }
+        Some(InspectJob::Drawing {
+            version,
+            image: self.canvas.as_mnist(),
+        })
+    }
+
+    /// Commands the frame loop sends on its own: a request for fresh weights at most every
+    /// [`look::WEIGHTS_INTERVAL`] while the trainer's steps move on.
+    pub fn tick(&mut self) -> Vec<Command> {
+        let stale = self.look.weights_step() != Some(self.steps_done());
+        if stale && self.accepts_commands() && self.look.weights_request_due(self.elapsed) {
+            return vec![Command::ShareWeights];
+        }
+        Vec::new()
     }
 }
 

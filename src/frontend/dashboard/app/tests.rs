@@ -42,6 +42,7 @@ fn started() -> Event {
         test: test_split(&[3, 1, 4, 1, 5]),
         threads: 2,
         first_step: 0,
+        run_dir: None,
     })
 }
 

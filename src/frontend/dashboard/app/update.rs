@@ -2,7 +2,7 @@
 
 use crate::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
 
-use super::{App, EvalPoint, LogKind, Overlay, Phase, RATE_SMOOTHING};
+use super::{App, Confusion, EvalPoint, Insight, LogKind, Overlay, Phase, RATE_SMOOTHING};
 
 impl App {
     /// Takes in one event from the trainer.
@@ -47,7 +47,23 @@ impl App {
             Event::Finished(summary) => self.finished(summary),
             Event::Failed(message) => self.failed(message),
             Event::StoppedBeforeTraining(message) => self.stopped_before_training(message),
+            Event::Weights(weights) => self.look.weights_arrived(weights.step),
         }
+    }
+
+    /// Takes in an answer of the inspector thread.
+    pub fn inspected(&mut self, insight: Insight) {
+        self.look.take(insight);
+    }
+
+    /// Takes in how writing a drawing went.
+    pub fn drawing_saved(&mut self, result: Result<std::path::PathBuf, String>) {
+        let (kind, text) = match result {
+            Ok(path) => (LogKind::Info, format!("drawing saved to {}", path.display())),
+            Err(message) => (LogKind::Error, format!("cannot save the drawing: {message}")),
+        };
+        self.flash = Some(text.clone());
+        self.log.push(self.step_mark(), kind, text);
     }
 
     /// Notes that the trainer went away without saying how it ended.
@@ -70,6 +86,7 @@ impl App {
         self.first_step = started.first_step;
         self.settings.set_train_len(started.train_len);
         self.digits.set_test(started.test.clone());
+        self.run_dir.clone_from(&started.run_dir);
         let t = &started.config.train;
         let text = format!(
             "started: {} steps, {} images, {} threads",
@@ -113,6 +130,10 @@ impl App {
             loss: e.loss,
         });
         self.digits.set_predictions(e.step, e.probabilities.clone());
+        if let Some(test) = self.digits.test() {
+            let confusion = Confusion::new(e.step, &e.probabilities, test);
+            self.look.set_confusion(confusion);
+        }
         let text = format!(
             "test accuracy {:.2}%, loss {:.4}",
             e.accuracy * 100.0,

@@ -1,6 +1,9 @@
 //! The digit viewer: a test image in half-block characters (two pixel rows per character row,
 //! so pixels come out square: 28 columns by 14 rows), its true label, the model's prediction,
-//! and the ten class probabilities as bars.
+//! and the ten class probabilities as bars. The probabilities are the newest the inspector
+//! computed from the current weights (the panel says at which step), or else those of the
+//! latest evaluation. On the Inspect page the image is drawn in grey levels, with the
+//! occlusion map laid over it in red when asked for.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,9 +11,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::theme;
+use ratatui::style::Color;
+
+use super::{pixels, theme};
 use crate::data::{CLASSES, IMAGE_SIDE};
-use crate::frontend::dashboard::app::{App, DigitView};
+use crate::frontend::dashboard::app::{App, DigitView, Page};
+use crate::train::evaluate::argmax;
 
 /// Rows of the panel: the image's 14 rows and the border.
 pub const HEIGHT: u16 = IMAGE_SIDE as u16 / 2 + 2;
@@ -24,12 +30,15 @@ const EIGHTHS: [&str; 8] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"
 /// Draws the digit panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let digits = app.digits();
-    let view = digits.current();
+    let inspecting = app.page() == Page::Inspect;
+    let view = app.shown_digit();
     let title = view.map_or(" test digits ".into(), |d| {
         format!(" test digit {} / {} ", d.index + 1, d.total)
     });
     let mut block = Block::bordered().title(Span::styled(title, theme::title()));
-    if digits.evaluated_at().is_some() {
+    if inspecting {
+        block = inspect_titles(app, block);
+    } else if digits.evaluated_at().is_some() {
         block = block.title_top(
             Line::from(vec![
                 Span::styled(format!(" {} wrong ", digits.mistakes()), theme::dim()),
@@ -38,10 +47,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .right_aligned(),
         );
     }
-    block = block.title_bottom(Line::from(vec![
-        Span::styled(" ←→ ", theme::key()),
-        Span::styled("browse ", theme::dim()),
-    ]));
+    if !inspecting {
+        block = block.title_bottom(Line::from(vec![
+            Span::styled(" ←→ ", theme::key()),
+            Span::styled("browse ", theme::dim()),
+        ]));
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(view) = view else {
@@ -57,8 +68,75 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
     ])
     .areas(inner);
-    render_image(view.pixels, image, buf);
-    render_side(&view, digits.evaluated_at(), side, buf);
+    let live = app.look().digit(view.index);
+    if inspecting {
+        let overlay = live.and_then(|l| l.occlusion.as_deref()).filter(|_| app.look().saliency());
+        render_shaded(view.pixels, overlay, image, buf);
+    } else {
+        render_image(view.pixels, image, buf);
+    }
+    let source = match live {
+        Some(l) => Source::Live(&l.probabilities, l.step),
+        None => match (view.probabilities, digits.evaluated_at()) {
+            (Some(p), Some(step)) => Source::Evaluation(p, step),
+            _ => Source::Nothing,
+        },
+    };
+    render_side(&view, source, side, buf);
+}
+
+/// Where the probabilities shown come from.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    /// Computed from the weights of a step by the inspector.
+    Live(&'a [f32], u64),
+    /// From the evaluation after a step.
+    Evaluation(&'a [f32], u64),
+    /// None yet.
+    Nothing,
+}
+
+impl<'a> Source<'a> {
+    fn probabilities(self) -> Option<&'a [f32]> {
+        match self {
+            Source::Live(p, _) | Source::Evaluation(p, _) => Some(p),
+            Source::Nothing => None,
+        }
+    }
+}
+
+/// The Inspect page's titles: which cell is browsed, and its keys.
+fn inspect_titles<'a>(app: &App, block: Block<'a>) -> Block<'a> {
+    let look = app.look();
+    let (truth, predicted) = look.cell();
+    let count = look.confusion().map_or(0, |c| c.count(truth, predicted));
+    let position = if count == 0 {
+        "none".to_string()
+    } else {
+        format!("{} of {count}", look.cell_position() + 1)
+    };
+    let saliency = if look.saliency() { "on" } else { "off" };
+    block
+        .title_top(
+            Line::from(Span::styled(format!(" {truth}→{predicted}: {position} "), theme::dim()))
+                .right_aligned(),
+        )
+        .title_bottom(Line::from(vec![
+            Span::styled(" o ", theme::key()),
+            Span::styled(format!("occlusion {saliency} "), theme::dim()),
+        ]))
+}
+
+/// Draws 28x28 pixels in grey levels, red where `overlay` (0..1 per pixel) is high.
+fn render_shaded(pixels: &[u8], overlay: Option<&[f32]>, area: Rect, buf: &mut Buffer) {
+    let values: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+    pixels::paint(&values, IMAGE_SIDE, area, buf, |i, v| {
+        match overlay.map(|o| o[i]).filter(|&heat| heat > 0.25) {
+            // Red, brighter with the heat, over the grey of the ink.
+            Some(heat) => Color::Indexed(16 + 36 * (1 + (heat * 4.0).round() as u8).min(5) + (v * 2.0) as u8),
+            None => pixels::grey(v),
+        }
+    });
 }
 
 /// Draws 28x28 pixels as 14 rows of half blocks in the default foreground colour.
@@ -89,13 +167,14 @@ pub fn image_rows(pixels: &[u8]) -> Vec<String> {
 }
 
 /// The probability bars, then the true label and the prediction.
-fn render_side(view: &DigitView, evaluated_at: Option<u64>, area: Rect, buf: &mut Buffer) {
-    let prediction = view.prediction();
+fn render_side(view: &DigitView, source: Source, area: Rect, buf: &mut Buffer) {
+    let probabilities = source.probabilities();
+    // A class index below CLASSES (10), so it fits a u8.
+    let prediction = probabilities.map(|p| argmax(p) as u8);
     let bar_width = usize::from(area.width).saturating_sub(7);
     let mut lines: Vec<Line> = (0..CLASSES)
         .map(|class| {
-            let p = view
-                .probabilities
+            let p = probabilities
                 .and_then(|p| p.get(class).copied())
                 .unwrap_or(0.0);
             let style = class_style(class as u8, view.label, prediction);
@@ -118,9 +197,10 @@ fn render_side(view: &DigitView, evaluated_at: Option<u64>, area: Rect, buf: &mu
         ]),
         None => Line::styled("pred -", theme::dim()),
     });
-    lines.push(match evaluated_at {
-        Some(step) => Line::styled(format!("step {step}"), theme::dim()),
-        None => Line::styled("not tested", theme::dim()),
+    lines.push(match source {
+        Source::Live(_, step) => Line::styled(format!("live, step {step}"), theme::dim()),
+        Source::Evaluation(_, step) => Line::styled(format!("test, step {step}"), theme::dim()),
+        Source::Nothing => Line::styled("not scored yet", theme::dim()),
     });
     Paragraph::new(lines).render(area, buf);
 }
@@ -137,7 +217,7 @@ fn class_style(class: u8, label: u8, prediction: Option<u8>) -> Style {
 }
 
 /// `7 ████▌   97%`: the class, a bar `width` cells long at most, the percentage.
-fn probability_line(class: usize, p: f32, width: usize, style: Style) -> Line<'static> {
+pub fn probability_line(class: usize, p: f32, width: usize, style: Style) -> Line<'static> {
     let p = if p.is_finite() {
         p.clamp(0.0, 1.0)
     } else {

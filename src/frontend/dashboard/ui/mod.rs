@@ -1,42 +1,49 @@
 //! Drawing the dashboard: one file per panel, each a `render(app, area, buf)` that only reads
 //! the [`App`]. Nothing here reads the clock, so equal states draw equal screens.
 //!
-//! The layout, at the minimum size of 80x24 (wider and taller screens give the charts, the
-//! probability bars and the log more room):
+//! Every page shares the frame (at the minimum size of 80x24; larger screens give the panels
+//! more room):
 //!
 //! ```text
 //! ┌────────────────────────────────────────────────────────────────────────────┐
+//! │ digitdash  1 Training  2 Inspect  3 Draw                      tab bar 1 row│
 //! │ STATE  step N / TOTAL · epoch · elapsed · ETA · img/s            status  │ 2 rows
 //! │ lr · batch ·  [progress gauge..........................................]  │
-//! ├──────────────────────────────────┬─────────────────────────────────────────┤
-//! │ charts: loss, batch accuracy,    │ digit viewer: 28x14 half-block image,  │
-//! │ test accuracy (sparklines)       │ probabilities, true label, prediction  │ 16 rows
-//! │                                  ├─────────────────────────────────────────┤
-//! ├──────────────────────────────────┤ event log                               │
-//! │ controls: live settings, actions │                                         │
-//! ├──────────────────────────────────┴─────────────────────────────────────────┤
+//! ├────────────────────────────────────────────────────────────────────────────┤
+//! │ the page: [training] charts, controls, digit, log; [inspect] confusion   │
+//! │ matrix, digit with occlusion, activations, filters; [draw] pad, the      │
+//! │ network's view, its answer                                                │
+//! ├────────────────────────────────────────────────────────────────────────────┤
 //! │ footer: key hints, or the answer to the last key                           │ 1 row
 //! └────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! Overlays (help, questions) are drawn over the middle. Below 80x24, [`too_small`] says so.
+//! [`hit`] tells the frame loop what a mouse event at a screen cell is over.
 
 pub mod charts;
+pub mod confusion;
 pub mod controls;
 pub mod dialog;
 pub mod digit;
+pub mod draw;
 pub mod footer;
 pub mod format;
 pub mod help;
+pub mod inspect;
 pub mod log;
+pub mod pixels;
 pub mod status;
+pub mod tabs;
 pub mod theme;
+pub mod tiles;
 pub mod too_small;
+pub mod training;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
-use crate::frontend::dashboard::app::{App, Overlay, Setting};
+use crate::frontend::dashboard::app::{App, Hit, Overlay, Page};
 
 /// Narrowest terminal the layout fits.
 pub const MIN_WIDTH: u16 = 80;
@@ -44,17 +51,22 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 /// Rows of the status bar.
 const STATUS_ROWS: u16 = 2;
-/// Rows of the controls panel: its borders, one row per live setting and two of key hints.
-const CONTROLS_ROWS: u16 = Setting::ALL.len() as u16 + 4;
-/// Narrowest digit column: border, 28 image columns, a gap and 12 columns of bars.
-const DIGIT_MIN_WIDTH: u16 = digit::WIDTH_WITHOUT_BARS + 12;
-/// Widest digit column.
-const DIGIT_MAX_WIDTH: u16 = 64;
 
 /// Draws the whole dashboard into the frame.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     render(app, area, frame.buffer_mut());
+}
+
+/// The tab bar, status bar, page body and footer of a screen.
+fn frame_areas(area: Rect) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(STATUS_ROWS),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 /// Draws the whole dashboard into `buf` over `area`.
@@ -63,27 +75,33 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         too_small::render(app, area, buf);
         return;
     }
-    let [status_area, body, footer_area] = Layout::vertical([
-        Constraint::Length(STATUS_ROWS),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let digit_width = (area.width * 2 / 5).clamp(DIGIT_MIN_WIDTH, DIGIT_MAX_WIDTH);
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(digit_width)]).areas(body);
-    let [charts_area, controls_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(CONTROLS_ROWS)]).areas(left);
-    let [digit_area, log_area] =
-        Layout::vertical([Constraint::Length(digit::HEIGHT), Constraint::Fill(1)]).areas(right);
-
+    let [tabs_area, status_area, body, footer_area] = frame_areas(area);
+    tabs::render(app, tabs_area, buf);
     status::render(app, status_area, buf);
-    charts::render(app, charts_area, buf);
-    controls::render(app, controls_area, buf);
-    digit::render(app, digit_area, buf);
-    log::render(app, log_area, buf);
+    match app.page() {
+        Page::Training => training::render(app, body, buf),
+        Page::Inspect => inspect::render(app, body, buf),
+        Page::Draw => draw::render(app, body, buf),
+    }
     footer::render(app, footer_area, buf);
     render_overlay(app, area, body, buf);
+}
+
+/// What the screen cell (`x`, `y`) of a dashboard drawn over `area` is, for the mouse: a tab,
+/// a confusion-matrix cell on the Inspect page, or a point of the pad on the Draw page.
+pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let [tabs_area, _, body, _] = frame_areas(area);
+    if y == tabs_area.y {
+        return tabs::tab_at(tabs_area, x).map(Hit::Tab);
+    }
+    match app.page() {
+        Page::Training => None,
+        Page::Inspect => inspect::cell_at(body, x, y).map(|(t, p)| Hit::Cell(t, p)),
+        Page::Draw => draw::canvas_point(body, x, y).map(|(px, py)| Hit::Canvas(px, py)),
+    }
 }
 
 /// Draws the open overlay, if any: help over the whole `screen`, questions over the `body`.

@@ -21,6 +21,7 @@ fn app_with_data() -> App {
         test: Arc::new(split),
         threads: 1,
         first_step: 0,
+        run_dir: None,
     }));
     for step in 1..=3 {
         app.update(Event::Step(StepStats {

@@ -1,0 +1,91 @@
+//! What the dashboard asks the inspector thread to compute from the latest weights, and what
+//! comes back. The app only decides what it needs; the work happens off the UI thread.
+
+use std::path::PathBuf;
+
+use crate::model::probe::Activations;
+
+/// Work for the inspector thread; it redoes the latest job of each kind when new weights
+/// arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InspectJob {
+    /// Score a test digit.
+    Digit {
+        /// Its index in the test set.
+        index: usize,
+        /// Its pixels, 0..1.
+        image: Vec<f32>,
+        /// Also compute the feature maps.
+        activations: bool,
+        /// Also compute the occlusion map of the predicted class.
+        occlusion: bool,
+    },
+    /// Score a drawing (already preprocessed as MNIST was).
+    Drawing {
+        /// The drawing's version.
+        version: u64,
+        /// Its pixels, 0..1.
+        image: Vec<f32>,
+    },
+}
+
+/// A result of the inspector thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Insight {
+    /// A test digit scored.
+    Digit(DigitInsight),
+    /// A drawing scored.
+    Drawing(DrawingInsight),
+    /// The first layer's filters of new weights.
+    Filters(Filters),
+}
+
+/// What the network said about a test digit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigitInsight {
+    /// The digit's index in the test set.
+    pub index: usize,
+    /// The step of the weights used.
+    pub step: u64,
+    /// Ten class probabilities.
+    pub probabilities: Vec<f32>,
+    /// The feature maps, when asked for.
+    pub activations: Option<Activations>,
+    /// How much each pixel matters to the predicted class (0..1), when asked for.
+    pub occlusion: Option<Vec<f32>>,
+}
+
+/// What the network said about a drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawingInsight {
+    /// The drawing's version.
+    pub version: u64,
+    /// The step of the weights used.
+    pub step: u64,
+    /// Ten class probabilities.
+    pub probabilities: Vec<f32>,
+}
+
+/// The first convolution's filters at some step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filters {
+    /// The step of the weights.
+    pub step: u64,
+    /// 32 filters of 5x5 weights, filter after filter.
+    pub weights: Vec<f32>,
+}
+
+/// Work for the frame loop that is not the trainer's: inspection and files.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Hand a job to the inspector thread.
+    Inspect(InspectJob),
+    /// Write the drawing as a 28x28 PNG (MNIST polarity: light ink on black) under the first
+    /// free name `drawing-NNN.png` in a folder.
+    SaveDrawing {
+        /// The folder (the run's).
+        dir: PathBuf,
+        /// The pixels, 0..1.
+        pixels: Vec<f32>,
+    },
+}

@@ -1,0 +1,65 @@
+//! The tab bar on the top line: one tab per page, the open one highlighted; a click on a tab
+//! opens its page.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::theme;
+use crate::frontend::dashboard::app::{App, Page};
+
+/// Text before the first tab.
+const LEAD: &str = " digitdash ";
+
+/// The tab's label, e.g. ` 2 Inspect `.
+fn label(page: Page) -> String {
+    format!(" {} {} ", page.key(), page.title())
+}
+
+/// Draws the tab bar.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![Span::styled(LEAD, theme::title())];
+    for page in Page::ALL {
+        let style = if page == app.page() {
+            theme::selected()
+        } else {
+            theme::dim()
+        };
+        spans.push(Span::styled(label(page), style));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled("? keys", theme::dim()));
+    Line::from(spans).render(area, buf);
+}
+
+/// The page whose tab covers column `x` of a tab bar drawn at `area`.
+pub fn tab_at(area: Rect, x: u16) -> Option<Page> {
+    let mut start = area.x + LEAD.chars().count() as u16;
+    for page in Page::ALL {
+        let width = label(page).chars().count() as u16;
+        if (start..start + width).contains(&x) {
+            return Some(page);
+        }
+        start += width + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clicks_land_on_the_tab_under_them() {
+        let area = Rect::new(0, 0, 80, 1);
+        // " digitdash " is 11 columns; " 1 Training " spans 11..23, then a gap.
+        assert_eq!(tab_at(area, 10), None);
+        assert_eq!(tab_at(area, 11), Some(Page::Training));
+        assert_eq!(tab_at(area, 22), Some(Page::Training));
+        assert_eq!(tab_at(area, 23), None);
+        assert_eq!(tab_at(area, 24), Some(Page::Inspect));
+        assert_eq!(tab_at(area, 36), Some(Page::Draw));
+        assert_eq!(tab_at(area, 70), None);
+    }
+}
