@@ -6,7 +6,7 @@
 //! temporary file is removed and the next mirror is tried, so a half-downloaded or wrong file
 //! never carries a final name. Temporary files left by an interrupted earlier run are removed
 //! before starting. Files already present (under any accepted spelling, see
-//! [`crate::data::mnist::find_file`]) are left alone; the IDX reader checks them.
+//! [`crate::data::find_file`]) are left alone; the IDX reader checks them.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -17,27 +17,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::error::DataError;
-use super::mnist;
-
-/// The four MNIST files: standard name and SHA-256 of the gzipped original.
-pub const MNIST_FILES: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte.gz",
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    ),
-    (
-        "train-labels-idx1-ubyte.gz",
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    ),
-    (
-        "t10k-images-idx3-ubyte.gz",
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    ),
-    (
-        "t10k-labels-idx1-ubyte.gz",
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    ),
-];
+use super::files::{find_file, MNIST_FILES};
 
 /// Mirrors tried by default, in order; a file's URL is the mirror followed by its name.
 pub const DEFAULT_MIRRORS: [&str; 2] = [
@@ -92,11 +72,11 @@ pub struct Progress {
     pub done: bool,
 }
 
-/// The four MNIST files with their built-in checksums.
+/// The four MNIST files with their built-in checksums (from [`MNIST_FILES`]).
 pub fn default_files() -> Vec<RemoteFile> {
     MNIST_FILES
         .iter()
-        .map(|&(name, sha256)| RemoteFile::new(name, sha256))
+        .map(|file| RemoteFile::new(file.name, file.sha256))
         .collect()
 }
 
@@ -156,7 +136,7 @@ pub fn download_missing_until(
     remove_stale_parts(dir, files);
     let agent = agent();
     for file in files {
-        if mnist::find_file(dir, &file.name).is_none() {
+        if find_file(dir, &file.name).is_none() {
             download_one(&agent, dir, mirrors, file, progress, stop)?;
         }
     }
@@ -479,7 +459,7 @@ mod tests {
     #[test]
     fn default_files_match_the_standard_names() {
         let names: Vec<String> = default_files().into_iter().map(|f| f.name).collect();
-        assert_eq!(names, crate::data::error::MNIST_FILE_NAMES);
+        assert_eq!(names, crate::data::files::MNIST_FILE_NAMES);
         assert!(default_files().iter().all(|f| f.sha256.len() == 64));
     }
 
