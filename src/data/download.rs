@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::durable::sync_dir;
+
 use super::error::DataError;
 use super::files::{find_file, MNIST_FILES};
 
@@ -237,7 +239,7 @@ fn fetch(
     let mut part = PartFile::create(dir, &file.name)?;
     let (bytes, digest) = copy_hashing(response.into_reader(), &mut part, &mut reporter, stop)?;
     check_digest(&file.sha256, &digest, bytes)?;
-    part.persist(&dir.join(&file.name))?;
+    part.persist(dir, &file.name)?;
     reporter.finish(bytes);
     Ok(())
 }
@@ -297,12 +299,7 @@ fn copy_hashing(
         }
         reporter.update(bytes);
     }
-    Ok((bytes, hex(&hasher.finalize())))
-}
-
-/// Lowercase hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((bytes, format!("{:x}", hasher.finalize())))
 }
 
 /// Checks a downloaded file's digest against the expected one.
@@ -408,15 +405,16 @@ impl PartFile {
         result.map_err(|cause| local("write", &self.path, cause))
     }
 
-    /// Syncs the data to disk and renames the file to `dest`.
-    fn persist(mut self, dest: &Path) -> Result<(), Failure> {
+    /// Syncs the data to disk and renames the file to `name` in `dir`, its folder.
+    fn persist(mut self, dir: &Path, name: &str) -> Result<(), Failure> {
         if let Some(file) = self.file.take() {
             file.sync_all()
                 .map_err(|cause| local("write", &self.path, cause))?;
         }
-        fs::rename(&self.path, dest).map_err(|cause| local("rename into place", dest, cause))?;
+        let dest = dir.join(name);
+        fs::rename(&self.path, &dest).map_err(|cause| local("rename into place", &dest, cause))?;
         self.path = PathBuf::new();
-        sync_dir(dest.parent());
+        sync_dir(dir);
         Ok(())
     }
 }
@@ -427,13 +425,6 @@ impl Drop for PartFile {
         if !self.path.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.path);
         }
-    }
-}
-
-/// Best effort: makes a rename in `dir` durable (works on Unix; elsewhere does nothing).
-fn sync_dir(dir: Option<&Path>) {
-    if let Some(dir) = dir {
-        let _ = File::open(dir).and_then(|d| d.sync_all());
     }
 }
 
@@ -465,7 +456,7 @@ mod tests {
 
     #[test]
     fn hex_and_digest_check() {
-        let digest = hex(&Sha256::digest(b"abc"));
+        let digest = format!("{:x}", Sha256::digest(b"abc"));
         let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(digest, expected);
         assert!(check_digest(&expected.to_uppercase(), &digest, 3).is_ok());

@@ -14,6 +14,8 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::durable::write_atomic;
+
 use super::error::DataError;
 pub use super::format::{IMAGES_HEADER_LEN, IMAGES_MAGIC, LABELS_HEADER_LEN, LABELS_MAGIC};
 
@@ -198,12 +200,13 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-/// Writes `bytes` to `path`, gzipped if `gzipped` is true.
+/// Writes `bytes` to `path`, gzipped if `gzipped` is true. The file is replaced whole or not
+/// at all (see [`write_atomic`]), so a reader never sees half of it.
 pub fn write_file(path: &Path, bytes: &[u8], gzipped: bool) -> Result<(), DataError> {
     let result = if gzipped {
-        fs::write(path, gzip(bytes))
+        write_atomic(path, &gzip(bytes))
     } else {
-        fs::write(path, bytes)
+        write_atomic(path, bytes)
     };
     result.map_err(|cause| DataError::Io {
         action: "write",
