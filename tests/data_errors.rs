@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use digitdash::data::error::MNIST_FILE_NAMES;
+use digitdash::data::MNIST_FILE_NAMES;
 use digitdash::data::{load, missing_files, DataError, Mnist, Split, IMAGE_PIXELS};
 
 /// A valid, tiny MNIST-shaped dataset.

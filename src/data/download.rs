@@ -6,7 +6,7 @@
 //! temporary file is removed and the next mirror is tried, so a half-downloaded or wrong file
 //! never carries a final name. Temporary files left by an interrupted earlier run are removed
 //! before starting. Files already present (under any accepted spelling, see
-//! [`crate::data::mnist::find_file`]) are left alone; the IDX reader checks them.
+//! [`crate::data::find_file`]) are left alone; the IDX reader checks them.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -16,28 +16,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::error::DataError;
-use super::mnist;
+use crate::durable::sync_dir;
 
-/// The four MNIST files: standard name and SHA-256 of the gzipped original.
-pub const MNIST_FILES: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte.gz",
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    ),
-    (
-        "train-labels-idx1-ubyte.gz",
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    ),
-    (
-        "t10k-images-idx3-ubyte.gz",
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    ),
-    (
-        "t10k-labels-idx1-ubyte.gz",
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    ),
-];
+use super::error::DataError;
+use super::files::{find_file, MNIST_FILES};
 
 /// Mirrors tried by default, in order; a file's URL is the mirror followed by its name.
 pub const DEFAULT_MIRRORS: [&str; 2] = [
@@ -92,11 +74,11 @@ pub struct Progress {
     pub done: bool,
 }
 
-/// The four MNIST files with their built-in checksums.
+/// The four MNIST files with their built-in checksums (from [`MNIST_FILES`]).
 pub fn default_files() -> Vec<RemoteFile> {
     MNIST_FILES
         .iter()
-        .map(|&(name, sha256)| RemoteFile::new(name, sha256))
+        .map(|file| RemoteFile::new(file.name, file.sha256))
         .collect()
 }
 
@@ -156,7 +138,7 @@ pub fn download_missing_until(
     remove_stale_parts(dir, files);
     let agent = agent();
     for file in files {
-        if mnist::find_file(dir, &file.name).is_none() {
+        if find_file(dir, &file.name).is_none() {
             download_one(&agent, dir, mirrors, file, progress, stop)?;
         }
     }
@@ -257,7 +239,7 @@ fn fetch(
     let mut part = PartFile::create(dir, &file.name)?;
     let (bytes, digest) = copy_hashing(response.into_reader(), &mut part, &mut reporter, stop)?;
     check_digest(&file.sha256, &digest, bytes)?;
-    part.persist(&dir.join(&file.name))?;
+    part.persist(dir, &file.name)?;
     reporter.finish(bytes);
     Ok(())
 }
@@ -317,12 +299,7 @@ fn copy_hashing(
         }
         reporter.update(bytes);
     }
-    Ok((bytes, hex(&hasher.finalize())))
-}
-
-/// Lowercase hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((bytes, format!("{:x}", hasher.finalize())))
 }
 
 /// Checks a downloaded file's digest against the expected one.
@@ -428,15 +405,16 @@ impl PartFile {
         result.map_err(|cause| local("write", &self.path, cause))
     }
 
-    /// Syncs the data to disk and renames the file to `dest`.
-    fn persist(mut self, dest: &Path) -> Result<(), Failure> {
+    /// Syncs the data to disk and renames the file to `name` in `dir`, its folder.
+    fn persist(mut self, dir: &Path, name: &str) -> Result<(), Failure> {
         if let Some(file) = self.file.take() {
             file.sync_all()
                 .map_err(|cause| local("write", &self.path, cause))?;
         }
-        fs::rename(&self.path, dest).map_err(|cause| local("rename into place", dest, cause))?;
+        let dest = dir.join(name);
+        fs::rename(&self.path, &dest).map_err(|cause| local("rename into place", &dest, cause))?;
         self.path = PathBuf::new();
-        sync_dir(dest.parent());
+        sync_dir(dir);
         Ok(())
     }
 }
@@ -447,13 +425,6 @@ impl Drop for PartFile {
         if !self.path.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.path);
         }
-    }
-}
-
-/// Best effort: makes a rename in `dir` durable (works on Unix; elsewhere does nothing).
-fn sync_dir(dir: Option<&Path>) {
-    if let Some(dir) = dir {
-        let _ = File::open(dir).and_then(|d| d.sync_all());
     }
 }
 
@@ -479,13 +450,13 @@ mod tests {
     #[test]
     fn default_files_match_the_standard_names() {
         let names: Vec<String> = default_files().into_iter().map(|f| f.name).collect();
-        assert_eq!(names, crate::data::error::MNIST_FILE_NAMES);
+        assert_eq!(names, crate::data::files::MNIST_FILE_NAMES);
         assert!(default_files().iter().all(|f| f.sha256.len() == 64));
     }
 
     #[test]
     fn hex_and_digest_check() {
-        let digest = hex(&Sha256::digest(b"abc"));
+        let digest = format!("{:x}", Sha256::digest(b"abc"));
         let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(digest, expected);
         assert!(check_digest(&expected.to_uppercase(), &digest, 3).is_ok());

@@ -11,14 +11,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-/// The standard names of the four MNIST files, in the order train images, train labels, test
-/// images, test labels (the gzipped spelling; the raw spelling drops `.gz`).
-pub const MNIST_FILE_NAMES: [&str; 4] = [
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-];
+use super::files::MNIST_FILE_NAMES;
+use super::format::{IMAGES_MAGIC, LABELS_MAGIC};
 
 /// What to do about a damaged file.
 const REFETCH_HINT: &str = "Delete it so digitdash downloads it again (data.download = true), \
@@ -229,15 +223,14 @@ fn download_message(file: &str, attempts: &[(String, String)], dir: &Path) -> St
 /// What a magic number stands for.
 fn magic_name(magic: u32) -> &'static str {
     match magic {
-        crate::data::idx::IMAGES_MAGIC => "images",
-        crate::data::idx::LABELS_MAGIC => "labels",
+        IMAGES_MAGIC => "images",
+        LABELS_MAGIC => "labels",
         _ => "unknown",
     }
 }
 
 /// A guess at what the file is, given the magic number found.
 fn magic_guess(expected: u32, found: u32) -> &'static str {
-    use crate::data::idx::{IMAGES_MAGIC, LABELS_MAGIC};
     match (expected, found) {
         (IMAGES_MAGIC, LABELS_MAGIC) => " — is this a labels file?",
         (LABELS_MAGIC, IMAGES_MAGIC) => " — is this an images file?",

@@ -4,7 +4,7 @@
 //! the data bytes. MNIST uses two kinds: images (magic 2051, dimensions count x rows x cols) and
 //! labels (magic 2049, dimension count). Files may be gzipped or raw; which one is decided by the
 //! gzip magic bytes `1f 8b` at the start, never by the file name. The reader is generic over the
-//! image size; the MNIST loader in [`crate::data::mnist`] checks for 28x28.
+//! image size; the MNIST loader, [`crate::data::load`], checks for 28x28.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -14,16 +14,10 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::error::DataError;
+use crate::durable::write_atomic;
 
-/// Magic number of an IDX images file (unsigned bytes, 3 dimensions): 0x00000803.
-pub const IMAGES_MAGIC: u32 = 0x0000_0803;
-/// Magic number of an IDX labels file (unsigned bytes, 1 dimension): 0x00000801.
-pub const LABELS_MAGIC: u32 = 0x0000_0801;
-/// Bytes in an images header: magic, count, rows, cols.
-pub const IMAGES_HEADER_LEN: usize = 16;
-/// Bytes in a labels header: magic, count.
-pub const LABELS_HEADER_LEN: usize = 8;
+use super::error::DataError;
+pub use super::format::{IMAGES_HEADER_LEN, IMAGES_MAGIC, LABELS_HEADER_LEN, LABELS_MAGIC};
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -206,12 +200,13 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-/// Writes `bytes` to `path`, gzipped if `gzipped` is true.
+/// Writes `bytes` to `path`, gzipped if `gzipped` is true. The file is replaced whole or not
+/// at all (see [`write_atomic`]), so a reader never sees half of it.
 pub fn write_file(path: &Path, bytes: &[u8], gzipped: bool) -> Result<(), DataError> {
     let result = if gzipped {
-        fs::write(path, gzip(bytes))
+        write_atomic(path, &gzip(bytes))
     } else {
-        fs::write(path, bytes)
+        write_atomic(path, bytes)
     };
     result.map_err(|cause| DataError::Io {
         action: "write",

@@ -1,13 +1,29 @@
-//! MNIST data: the IDX reader, the in-memory dataset and its batches, and the downloader.
+//! MNIST data: the file table, the IDX reader, the in-memory dataset and its batches, the
+//! epoch order, and the downloader.
+//!
+//! The submodules depend on each other in one direction only: `shape`, `format` and `files`
+//! import nothing from here; `error` uses `files` and `format`; `idx` uses `error` and `format`;
+//! `split` and `load` build on those; `order` stands alone; `download` uses `files` and `error`.
 
 pub mod download;
 pub mod error;
+mod files;
+mod format;
 pub mod idx;
-pub mod mnist;
+mod load;
+mod order;
+mod shape;
+mod split;
 
 pub use download::{
     default_files, default_mirrors, download_missing, download_missing_until, Progress, RemoteFile,
     DEFAULT_MIRRORS,
 };
-pub use error::{DataError, MNIST_FILE_NAMES};
-pub use mnist::{load, missing_files, EpochOrder, Mnist, Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+pub use error::DataError;
+pub use files::{
+    candidate_names, find_file, missing_files, MnistFile, MNIST_FILES, MNIST_FILE_NAMES,
+};
+pub use load::{load, load_split};
+pub use order::EpochOrder;
+pub use shape::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+pub use split::{Mnist, Split};
