@@ -152,7 +152,10 @@ mod tests {
             assert!((x - y).abs() < 1e-6, "{x} vs {y}");
         }
         assert!((whole.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-        assert!(a.conv1.iter().chain(&a.conv2).all(|&v| v >= 0.0), "after ReLU");
+        assert!(
+            a.conv1.iter().chain(&a.conv2).all(|&v| v >= 0.0),
+            "after ReLU"
+        );
     }
 
     #[test]

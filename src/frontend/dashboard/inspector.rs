@@ -13,7 +13,7 @@ use std::thread;
 use dfdx::prelude::*;
 use flume::{Receiver, Sender};
 
-use super::app::{DigitInsight, DrawingInsight, Filters, InspectJob, Insight};
+use super::app::{DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
 use crate::model::{probe, Network};
 use crate::train::evaluate::argmax;
 
@@ -99,7 +99,10 @@ fn serve(inbox: &Receiver<Request>, outbox: &Sender<Insight>) {
         };
         if new_weights {
             let weights = probe::first_layer_filters(&model);
-            if outbox.send(Insight::Filters(Filters { step, weights })).is_err() {
+            if outbox
+                .send(Insight::Filters(Filters { step, weights }))
+                .is_err()
+            {
                 return;
             }
             jobs = desk.digit.iter().chain(&desk.drawing).cloned().collect();

@@ -201,7 +201,9 @@ fn wait_for_input(
 ) -> bool {
     let wake = flume::Selector::new()
         .recv(keys, |r| r.map_or(Wake::Closed, Wake::Input))
-        .recv(&inspector.insights, |r| r.map_or(Wake::Closed, Wake::Insight))
+        .recv(&inspector.insights, |r| {
+            r.map_or(Wake::Closed, Wake::Insight)
+        })
         .wait_timeout(frame)
         .unwrap_or(Wake::Timeout);
     let first = match wake {

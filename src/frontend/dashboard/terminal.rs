@@ -38,7 +38,7 @@ pub struct TerminalGuard {
 
 impl TerminalGuard {
     /// Installs the panic hook, enters raw mode and the alternate screen, hides the cursor and
-/// turns mouse capture on (the restore turns it off).
+    /// turns mouse capture on (the restore turns it off).
     pub fn enter() -> io::Result<(Self, Screen)> {
         install_panic_hook();
         let _ = UI_THREAD.set(thread::current().id());

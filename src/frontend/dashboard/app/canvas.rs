@@ -88,7 +88,8 @@ impl Canvas {
     /// way is inked.
     pub fn move_cursor(&mut self, dx: isize, dy: isize) {
         let from = self.cursor_point();
-        let clamp = |v: usize, d: isize| (v as isize + d).clamp(0, IMAGE_SIDE as isize - 1) as usize;
+        let clamp =
+            |v: usize, d: isize| (v as isize + d).clamp(0, IMAGE_SIDE as isize - 1) as usize;
         self.cursor = (clamp(self.cursor.0, dx), clamp(self.cursor.1, dy));
         if self.pen_down {
             let to = self.cursor_point();
@@ -134,16 +135,22 @@ impl Canvas {
         let stamps = (length * 2.0).ceil().max(1.0) as usize;
         for k in 0..=stamps {
             let t = k as f32 / stamps as f32;
-            self.stamp(from.0 + t * (to.0 - from.0), from.1 + t * (to.1 - from.1), stroke);
+            self.stamp(
+                from.0 + t * (to.0 - from.0),
+                from.1 + t * (to.1 - from.1),
+                stroke,
+            );
         }
     }
 
     /// One dab of the soft round brush centred at (`x`, `y`) (pixel centres sit at .5).
     fn stamp(&mut self, x: f32, y: f32, stroke: Stroke) {
         let reach = BRUSH_CORE + BRUSH_EDGE;
-        let rows = (y - reach).floor().max(0.0) as usize..((y + reach).ceil() as usize).min(IMAGE_SIDE);
+        let rows =
+            (y - reach).floor().max(0.0) as usize..((y + reach).ceil() as usize).min(IMAGE_SIDE);
         for row in rows {
-            let cols = (x - reach).floor().max(0.0) as usize..((x + reach).ceil() as usize).min(IMAGE_SIDE);
+            let cols = (x - reach).floor().max(0.0) as usize
+                ..((x + reach).ceil() as usize).min(IMAGE_SIDE);
             for col in cols {
                 let d = ((col as f32 + 0.5 - x).powi(2) + (row as f32 + 0.5 - y).powi(2)).sqrt();
                 let strength = ((reach - d) / BRUSH_EDGE).clamp(0.0, 1.0);
@@ -299,7 +306,10 @@ mod tests {
         }
         let out = to_mnist(&ink);
         let (cx, cy) = centre_of_mass(&out, IMAGE_SIDE);
-        assert!((cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5, "{cx} {cy}");
+        assert!(
+            (cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5,
+            "{cx} {cy}"
+        );
         let first_column = (0..IMAGE_SIDE).find(|&x| (0..IMAGE_SIDE).any(|y| at(&out, x, y) > 0.0));
         assert!(first_column.unwrap() > 14 - 5, "{first_column:?}");
     }

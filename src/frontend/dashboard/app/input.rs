@@ -106,7 +106,8 @@ impl App {
 
     fn browse_cell(&mut self, delta: isize) {
         if self.look.confusion().is_none() {
-            self.flash = Some("no confusion matrix yet: it comes with the first evaluation (t)".into());
+            self.flash =
+                Some("no confusion matrix yet: it comes with the first evaluation (t)".into());
         } else if !self.look.browse_cell(delta) {
             self.flash = Some("no test images in this cell".into());
         }

@@ -231,11 +231,41 @@ pub const BINDINGS: &[Binding] = &[
         Action::Decrease,
         "lower it (lr ÷2, dropout -0.1)",
     ),
-    bind(TRAINING, &[Enter], "enter", Action::Edit, "type a new value for it"),
-    bind(TRAINING, &[Right], "→", Action::NextDigit, "next test digit"),
-    bind(TRAINING, &[Left], "←", Action::PreviousDigit, "previous test digit"),
-    bind(TRAINING, &[PageDown], "pgdn", Action::NextPage, "100 digits on"),
-    bind(TRAINING, &[PageUp], "pgup", Action::PreviousPage, "100 digits back"),
+    bind(
+        TRAINING,
+        &[Enter],
+        "enter",
+        Action::Edit,
+        "type a new value for it",
+    ),
+    bind(
+        TRAINING,
+        &[Right],
+        "→",
+        Action::NextDigit,
+        "next test digit",
+    ),
+    bind(
+        TRAINING,
+        &[Left],
+        "←",
+        Action::PreviousDigit,
+        "previous test digit",
+    ),
+    bind(
+        TRAINING,
+        &[PageDown],
+        "pgdn",
+        Action::NextPage,
+        "100 digits on",
+    ),
+    bind(
+        TRAINING,
+        &[PageUp],
+        "pgup",
+        Action::PreviousPage,
+        "100 digits back",
+    ),
     bind(
         TRAINING,
         &[Char('m')],
@@ -264,7 +294,13 @@ pub const BINDINGS: &[Binding] = &[
         Action::ToggleSmoothing,
         "charts: raw or smoothed",
     ),
-    bind(ALL, &[Char('?')], "?", Action::Help, "show or hide this help"),
+    bind(
+        ALL,
+        &[Char('?')],
+        "?",
+        Action::Help,
+        "show or hide this help",
+    ),
     bind(
         ALL,
         &[Char('q'), Esc],
@@ -272,10 +308,34 @@ pub const BINDINGS: &[Binding] = &[
         Action::Quit,
         "quit (asks while training)",
     ),
-    bind(INSPECT, &[Up], "↑", Action::MoveCell(-1, 0), "select the cell above"),
-    bind(INSPECT, &[Down], "↓", Action::MoveCell(1, 0), "select the cell below"),
-    bind(INSPECT, &[Left], "←", Action::MoveCell(0, -1), "select the cell to the left"),
-    bind(INSPECT, &[Right], "→", Action::MoveCell(0, 1), "select the cell to the right"),
+    bind(
+        INSPECT,
+        &[Up],
+        "↑",
+        Action::MoveCell(-1, 0),
+        "select the cell above",
+    ),
+    bind(
+        INSPECT,
+        &[Down],
+        "↓",
+        Action::MoveCell(1, 0),
+        "select the cell below",
+    ),
+    bind(
+        INSPECT,
+        &[Left],
+        "←",
+        Action::MoveCell(0, -1),
+        "select the cell to the left",
+    ),
+    bind(
+        INSPECT,
+        &[Right],
+        "→",
+        Action::MoveCell(0, 1),
+        "select the cell to the right",
+    ),
     bind(
         INSPECT,
         &[Char('n'), PageDown],
@@ -304,10 +364,22 @@ pub const BINDINGS: &[Binding] = &[
         Action::ToggleLayer,
         "activations: conv1 (32 maps 14x14) or conv2 (64 maps 7x7)",
     ),
-    bind(DRAW, &[Up], "↑", Action::MoveCursor(0, -1), "cursor up (draws with the pen down)"),
+    bind(
+        DRAW,
+        &[Up],
+        "↑",
+        Action::MoveCursor(0, -1),
+        "cursor up (draws with the pen down)",
+    ),
     bind(DRAW, &[Down], "↓", Action::MoveCursor(0, 1), "cursor down"),
     bind(DRAW, &[Left], "←", Action::MoveCursor(-1, 0), "cursor left"),
-    bind(DRAW, &[Right], "→", Action::MoveCursor(1, 0), "cursor right"),
+    bind(
+        DRAW,
+        &[Right],
+        "→",
+        Action::MoveCursor(1, 0),
+        "cursor right",
+    ),
     bind(
         DRAW,
         &[Char(' ')],
@@ -383,9 +455,18 @@ mod tests {
 
     #[test]
     fn keys_mean_what_their_page_says_and_nothing_elsewhere() {
-        assert_eq!(action_for(&key(Char(' ')), Page::Training), Some(Action::TogglePause));
-        assert_eq!(action_for(&key(Char(' ')), Page::Draw), Some(Action::TogglePen));
-        assert_eq!(action_for(&key(Char('s')), Page::Draw), Some(Action::SaveDrawing));
+        assert_eq!(
+            action_for(&key(Char(' ')), Page::Training),
+            Some(Action::TogglePause)
+        );
+        assert_eq!(
+            action_for(&key(Char(' ')), Page::Draw),
+            Some(Action::TogglePen)
+        );
+        assert_eq!(
+            action_for(&key(Char('s')), Page::Draw),
+            Some(Action::SaveDrawing)
+        );
         assert_eq!(action_for(&key(Char('+')), Page::Inspect), None);
         assert_eq!(action_for(&key(Char('o')), Page::Training), None);
         assert_eq!(

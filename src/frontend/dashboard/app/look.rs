@@ -151,7 +151,8 @@ impl Look {
         if count == 0 {
             return false;
         }
-        self.cell_position = (self.cell_position as isize + delta).rem_euclid(count as isize) as usize;
+        self.cell_position =
+            (self.cell_position as isize + delta).rem_euclid(count as isize) as usize;
         true
     }
 

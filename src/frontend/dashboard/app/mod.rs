@@ -30,13 +30,13 @@ pub use crate::train::Setting;
 pub use canvas::{Canvas, Stroke};
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
-pub use inspection::{DigitInsight, DrawingInsight, Effect, Filters, InspectJob, Insight};
+pub use editor::Editor;
+pub use inspection::{DigitInsight, DrawingInsight, Effect, Filters, Insight, InspectJob};
+pub use keys::{Action, BINDINGS};
+pub use log::{EventLog, LogEntry, LogKind};
 pub use look::{ActivationLayer, Look};
 pub use page::Page;
 pub use pointer::{Hit, Pointer};
-pub use editor::Editor;
-pub use keys::{Action, BINDINGS};
-pub use log::{EventLog, LogEntry, LogKind};
 pub use series::{Series, Window};
 pub use settings::Settings;
 

@@ -59,8 +59,14 @@ impl App {
     /// Takes in how writing a drawing went.
     pub fn drawing_saved(&mut self, result: Result<std::path::PathBuf, String>) {
         let (kind, text) = match result {
-            Ok(path) => (LogKind::Info, format!("drawing saved to {}", path.display())),
-            Err(message) => (LogKind::Error, format!("cannot save the drawing: {message}")),
+            Ok(path) => (
+                LogKind::Info,
+                format!("drawing saved to {}", path.display()),
+            ),
+            Err(message) => (
+                LogKind::Error,
+                format!("cannot save the drawing: {message}"),
+            ),
         };
         self.flash = Some(text.clone());
         self.log.push(self.step_mark(), kind, text);

@@ -68,7 +68,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// One row: the true class, its cells, its accuracy.
-fn row(confusion: &Confusion, truth: usize, selected: (usize, usize), cell: u16, acc: u16) -> Line<'static> {
+fn row(
+    confusion: &Confusion,
+    truth: usize,
+    selected: (usize, usize),
+    cell: u16,
+    acc: u16,
+) -> Line<'static> {
     let max = confusion.max_count().max(1) as f32;
     let mut spans = vec![Span::styled(format!("{truth} "), theme::dim())];
     for predicted in 0..CLASSES {
@@ -77,7 +83,13 @@ fn row(confusion: &Confusion, truth: usize, selected: (usize, usize), cell: u16,
         // Shade by the square root of the count, so a handful of mistakes still shows.
         let level = (count as f32 / max).sqrt();
         let mut style = Style::new().bg(pixels::grey(level * 0.6));
-        style = style.fg(if truth == predicted { Color::Green } else if count > 0 { Color::Red } else { Color::DarkGray });
+        style = style.fg(if truth == predicted {
+            Color::Green
+        } else if count > 0 {
+            Color::Red
+        } else {
+            Color::DarkGray
+        });
         if selected == (truth, predicted) {
             style = theme::selected();
         }

@@ -70,7 +70,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     .areas(inner);
     let live = app.look().digit(view.index);
     if inspecting {
-        let overlay = live.and_then(|l| l.occlusion.as_deref()).filter(|_| app.look().saliency());
+        let overlay = live
+            .and_then(|l| l.occlusion.as_deref())
+            .filter(|_| app.look().saliency());
         render_shaded(view.pixels, overlay, image, buf);
     } else {
         render_image(view.pixels, image, buf);
@@ -118,8 +120,11 @@ fn inspect_titles<'a>(app: &App, block: Block<'a>) -> Block<'a> {
     let saliency = if look.saliency() { "on" } else { "off" };
     block
         .title_top(
-            Line::from(Span::styled(format!(" {truth}→{predicted}: {position} "), theme::dim()))
-                .right_aligned(),
+            Line::from(Span::styled(
+                format!(" {truth}→{predicted}: {position} "),
+                theme::dim(),
+            ))
+            .right_aligned(),
         )
         .title_bottom(Line::from(vec![
             Span::styled(" o ", theme::key()),
@@ -133,7 +138,9 @@ fn render_shaded(pixels: &[u8], overlay: Option<&[f32]>, area: Rect, buf: &mut B
     pixels::paint(&values, IMAGE_SIDE, area, buf, |i, v| {
         match overlay.map(|o| o[i]).filter(|&heat| heat > 0.25) {
             // Red, brighter with the heat, over the grey of the ink.
-            Some(heat) => Color::Indexed(16 + 36 * (1 + (heat * 4.0).round() as u8).min(5) + (v * 2.0) as u8),
+            Some(heat) => {
+                Color::Indexed(16 + 36 * (1 + (heat * 4.0).round() as u8).min(5) + (v * 2.0) as u8)
+            }
             None => pixels::grey(v),
         }
     });

@@ -73,7 +73,11 @@ pub fn canvas_point(body: Rect, x: u16, y: u16) -> Option<(f32, f32)> {
 
 fn render_pad(app: &App, area: Rect, buf: &mut Buffer) {
     let canvas = app.canvas();
-    let pen = if canvas.pen_down() { "pen down" } else { "pen up" };
+    let pen = if canvas.pen_down() {
+        "pen down"
+    } else {
+        "pen up"
+    };
     let block = Block::bordered()
         .title(Span::styled(" draw ", theme::title()))
         .title_bottom(Span::styled(format!(" {pen} "), theme::dim()));
@@ -81,7 +85,11 @@ fn render_pad(app: &App, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let (cx, cy) = canvas.cursor();
     let cursor = cy * IMAGE_SIDE + cx;
-    let cursor_colour = if canvas.pen_down() { Color::Red } else { Color::Yellow };
+    let cursor_colour = if canvas.pen_down() {
+        Color::Red
+    } else {
+        Color::Yellow
+    };
     pixels::paint(canvas.ink(), IMAGE_SIDE, inner, buf, |i, v| {
         if i == cursor {
             cursor_colour
@@ -115,11 +123,27 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
             ));
             let width = usize::from(inner.width).saturating_sub(7);
             for class in 0..CLASSES {
-                let style = if class == best { theme::good() } else { Style::new() };
-                lines.push(digit::probability_line(class, a.probabilities[class], width, style));
+                let style = if class == best {
+                    theme::good()
+                } else {
+                    Style::new()
+                };
+                lines.push(digit::probability_line(
+                    class,
+                    a.probabilities[class],
+                    width,
+                    style,
+                ));
             }
-            let stale = if a.version == canvas.version() { "" } else { " (updating)" };
-            lines.push(Line::styled(format!("weights of step {}{stale}", a.step), theme::dim()));
+            let stale = if a.version == canvas.version() {
+                ""
+            } else {
+                " (updating)"
+            };
+            lines.push(Line::styled(
+                format!("weights of step {}{stale}", a.step),
+                theme::dim(),
+            ));
         }
         None => {
             lines.push(Line::styled("prediction -", theme::dim()));

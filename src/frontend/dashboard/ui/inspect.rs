@@ -71,7 +71,11 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
         let block = panel(format!(" {name} activations "), "a", "conv1 / conv2");
         let inner = block.inner(area);
         block.render(area, buf);
-        placeholder("the shown digit's feature maps appear once the weights arrive", inner, buf);
+        placeholder(
+            "the shown digit's feature maps appear once the weights arrive",
+            inner,
+            buf,
+        );
         return;
     };
     let (values, side) = match layer {
@@ -84,7 +88,13 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
         side,
         shade: Shade::Grey { max },
     };
-    render_tiles(&set, format!(" {name} activations after pooling, black 0 to white {max:.2} "), ("a", "conv1 / conv2"), area, buf);
+    render_tiles(
+        &set,
+        format!(" {name} activations after pooling, black 0 to white {max:.2} "),
+        ("a", "conv1 / conv2"),
+        area,
+        buf,
+    );
 }
 
 /// The first layer's 32 filters.
@@ -93,7 +103,11 @@ fn render_filters(app: &App, area: Rect, buf: &mut Buffer) {
         let block = panel(" conv1 filters ".into(), "", "");
         let inner = block.inner(area);
         block.render(area, buf);
-        placeholder("the first layer's 5x5 filters appear once the weights arrive", inner, buf);
+        placeholder(
+            "the first layer's 5x5 filters appear once the weights arrive",
+            inner,
+            buf,
+        );
         return;
     };
     let max = filters.weights.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -102,7 +116,10 @@ fn render_filters(app: &App, area: Rect, buf: &mut Buffer) {
         side: KERNEL,
         shade: Shade::Signed { max },
     };
-    let title = format!(" conv1 filters, step {}: red < 0 < blue, ±{max:.2} ", filters.step);
+    let title = format!(
+        " conv1 filters, step {}: red < 0 < blue, ±{max:.2} ",
+        filters.step
+    );
     render_tiles(&set, title, ("", ""), area, buf);
 }
 
@@ -113,11 +130,15 @@ fn render_tiles(set: &TileSet, title: String, key: (&str, &str), area: Rect, buf
     block.render(area, buf);
     let shown = tiles::render(set, inner, buf);
     if shown < set.count() {
-        let note = format!(" {shown} of {} shown: a larger terminal shows all ", set.count());
+        let note = format!(
+            " {shown} of {} shown: a larger terminal shows all ",
+            set.count()
+        );
         let y = area.y + area.height.saturating_sub(1);
         let x = area.x + 1;
         if area.height > 1 {
-            Line::from(Span::styled(note, theme::dim())).render(Rect::new(x, y, area.width.saturating_sub(2), 1), buf);
+            Line::from(Span::styled(note, theme::dim()))
+                .render(Rect::new(x, y, area.width.saturating_sub(2), 1), buf);
         }
     }
 }

@@ -41,7 +41,11 @@ impl Shade {
 
 /// A grey from black (0) to white (1) on the palette's 24-step ramp, black itself below it.
 pub fn grey(level: f32) -> Color {
-    let level = if level.is_finite() { level.clamp(0.0, 1.0) } else { 0.0 };
+    let level = if level.is_finite() {
+        level.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     if level < 0.5 / 25.0 {
         return Color::Indexed(16);
     }
@@ -103,9 +107,21 @@ mod tests {
         let shade = Shade::Signed { max: 0.5 };
         assert_eq!(shade.color(0.0), Color::Indexed(16));
         assert_eq!(shade.color(0.5), Color::Indexed(16 + 5), "brightest blue");
-        assert_eq!(shade.color(-0.5), Color::Indexed(16 + 36 * 5), "brightest red");
-        assert_eq!(shade.color(-5.0), shade.color(-0.5), "clamped at the maximum");
-        assert_eq!(shade.color(0.25), Color::Indexed(16 + 3), "half way rounds up");
+        assert_eq!(
+            shade.color(-0.5),
+            Color::Indexed(16 + 36 * 5),
+            "brightest red"
+        );
+        assert_eq!(
+            shade.color(-5.0),
+            shade.color(-0.5),
+            "clamped at the maximum"
+        );
+        assert_eq!(
+            shade.color(0.25),
+            Color::Indexed(16 + 3),
+            "half way rounds up"
+        );
     }
 
     #[test]
@@ -127,10 +143,20 @@ mod tests {
     #[test]
     fn two_pixel_rows_share_a_cell() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 3, 2));
-        paint(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0], 3, buf.area, &mut buf, |_, v| grey(v));
+        paint(
+            &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            3,
+            buf.area,
+            &mut buf,
+            |_, v| grey(v),
+        );
         assert_eq!(buf[(0, 0)].symbol(), "▀");
         assert_eq!(buf[(0, 0)].fg, Color::Indexed(255));
         assert_eq!(buf[(0, 0)].bg, Color::Indexed(16));
-        assert_eq!(buf[(0, 1)].bg, Color::Reset, "an odd last row has no lower pixel");
+        assert_eq!(
+            buf[(0, 1)].bg,
+            Color::Reset,
+            "an odd last row has no lower pixel"
+        );
     }
 }

@@ -41,7 +41,9 @@ pub struct Grid {
 /// factor (dividing `side`, down to at most 4 pixels a side) that shows every map, else the
 /// one that shows the most. Tiles are one cell apart.
 pub fn grid(count: usize, side: usize, width: u16, height: u16) -> Grid {
-    let factors: Vec<usize> = (1..=side).filter(|f| side % f == 0 && side / f >= 4).collect();
+    let factors: Vec<usize> = (1..=side)
+        .filter(|f| side % f == 0 && side / f >= 4)
+        .collect();
     let layout = |factor: usize| {
         let small = side / factor;
         let columns = (usize::from(width) + 1) / (small + 1);
@@ -57,7 +59,11 @@ pub fn grid(count: usize, side: usize, width: u16, height: u16) -> Grid {
     candidates
         .iter()
         .find(|g| g.shown == count)
-        .or_else(|| candidates.iter().max_by_key(|g| (g.shown, usize::MAX - g.factor)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .max_by_key(|g| (g.shown, usize::MAX - g.factor))
+        })
         .copied()
         .unwrap_or(Grid {
             factor: 1,
@@ -93,12 +99,23 @@ mod tests {
     fn maps_shrink_only_as_far_as_needed_to_show_them_all() {
         // 32 maps of 14x14 in 70x23 cells: at full size 4 a row, 2 rows (8); at 7x7 (tiles
         // 7x4 plus gaps) 8 a row, 4 rows: all 32.
-        assert_eq!(grid(32, 14, 70, 23), Grid { factor: 2, columns: 8, rows: 4, shown: 32 });
+        assert_eq!(
+            grid(32, 14, 70, 23),
+            Grid {
+                factor: 2,
+                columns: 8,
+                rows: 4,
+                shown: 32
+            }
+        );
         // Room for every map at full size: no shrinking.
         assert_eq!(grid(4, 14, 40, 20).factor, 1);
         // Too little room: the most that fit, at the smallest size allowed (7x7 here).
         let tight = grid(64, 7, 20, 4);
-        assert_eq!((tight.factor, tight.columns, tight.rows, tight.shown), (1, 2, 1, 2));
+        assert_eq!(
+            (tight.factor, tight.columns, tight.rows, tight.shown),
+            (1, 2, 1, 2)
+        );
         // 5x5 filters never shrink below 4 pixels a side: factor 1 only.
         assert_eq!(grid(32, 5, 35, 8).factor, 1);
         assert_eq!(grid(32, 5, 35, 8).shown, 12);
@@ -108,7 +125,11 @@ mod tests {
     #[test]
     fn rendering_draws_the_tiles_it_counts() {
         let values = vec![1.0f32; 3 * 25];
-        let tiles = TileSet { values: &values, side: 5, shade: Shade::Grey { max: 1.0 } };
+        let tiles = TileSet {
+            values: &values,
+            side: 5,
+            shade: Shade::Grey { max: 1.0 },
+        };
         let mut buf = Buffer::empty(Rect::new(0, 0, 17, 3));
         assert_eq!(render(&tiles, buf.area, &mut buf), 3);
         assert_eq!(buf[(0, 0)].symbol(), "▀");

@@ -21,9 +21,11 @@ pub fn digit_width(width: u16) -> u16 {
 
 /// Draws the page into `body`.
 pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(digit_width(body.width))])
-            .areas(body);
+    let [left, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(digit_width(body.width)),
+    ])
+    .areas(body);
     let [charts_area, controls_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(CONTROLS_ROWS)]).areas(left);
     let [digit_area, log_area] =
