@@ -120,3 +120,61 @@ fn finished_run_stays_open_120x40() {
 fn too_small_terminal_says_what_it_needs_60x20() {
     insta::assert_snapshot!(screen(&paused_after_300_steps(), 60, 20));
 }
+
+/// The Inspect page after 300 steps: the matrix of the evaluation at step 300 with a cell of
+/// mistakes selected, the inspector's filters and feature maps, the occlusion overlay on.
+fn inspecting_after_300_steps() -> App {
+    let mut app = paused_after_300_steps();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char('o'));
+    let index = app.shown_digit().expect("test digits").index;
+    script::insights(index)
+        .into_iter()
+        .for_each(|i| app.inspected(i));
+    app
+}
+
+#[test]
+fn inspect_page_80x24() {
+    insta::assert_snapshot!(screen(&inspecting_after_300_steps(), 80, 24));
+}
+
+#[test]
+fn inspect_page_120x40() {
+    insta::assert_snapshot!(screen(&inspecting_after_300_steps(), 120, 40));
+}
+
+/// The Draw page with a vertical stroke drawn by keyboard and the inspector's answer.
+fn drawing_a_one() -> App {
+    let mut app = paused_after_300_steps();
+    press(&mut app, KeyCode::Char('3'));
+    for _ in 0..9 {
+        press(&mut app, KeyCode::Up);
+    }
+    press(&mut app, KeyCode::Char(' '));
+    for _ in 0..18 {
+        press(&mut app, KeyCode::Down);
+    }
+    let version = app.canvas().version();
+    app.inspected(script::drawing_insight(version));
+    app
+}
+
+#[test]
+fn draw_page_80x24() {
+    insta::assert_snapshot!(screen(&drawing_a_one(), 80, 24));
+}
+
+#[test]
+fn draw_page_120x40() {
+    insta::assert_snapshot!(screen(&drawing_a_one(), 120, 40));
+}
+
+#[test]
+fn help_on_the_draw_page_lists_its_keys_80x24() {
+    let mut app = drawing_a_one();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}

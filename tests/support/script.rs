@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+use digitdash::frontend::dashboard::app::{DigitInsight, DrawingInsight, Filters, Insight};
+use digitdash::model::probe::Activations;
 use digitdash::train::{
     Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
 };
@@ -159,5 +161,46 @@ pub fn finished(steps: u64, accuracy: f64) -> Event {
         wall_seconds: 31.0,
         samples_per_sec: 812.0,
         ..Default::default()
+    })
+}
+
+/// What the inspector would say after step 300: the first layer's filters (a signed ramp),
+/// feature maps and live probabilities for test digit `index`, with an occlusion map.
+pub fn insights(index: usize) -> Vec<Insight> {
+    let ramp = |n: usize, scale: f32, offset: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 37 % 101) as f32 / 100.0 - offset) * scale)
+            .collect()
+    };
+    let mut probabilities = vec![0.01f32; CLASSES];
+    probabilities[7] = 0.83;
+    probabilities[9] = 0.08;
+    vec![
+        Insight::Filters(Filters {
+            step: 300,
+            weights: ramp(32 * 25, 0.4, 0.5),
+        }),
+        Insight::Digit(DigitInsight {
+            index,
+            step: 300,
+            probabilities: probabilities.clone(),
+            activations: Some(Activations {
+                conv1: ramp(32 * 14 * 14, 2.0, 0.0),
+                conv2: ramp(64 * 7 * 7, 3.0, 0.0),
+                probabilities,
+            }),
+            occlusion: Some(ramp(IMAGE_PIXELS, 1.0, 0.0)),
+        }),
+    ]
+}
+
+/// The inspector's answer for a drawing of `version` that looks like a 1.
+pub fn drawing_insight(version: u64) -> Insight {
+    let mut probabilities = vec![0.005f32; CLASSES];
+    probabilities[1] = 0.955;
+    Insight::Drawing(DrawingInsight {
+        version,
+        step: 300,
+        probabilities,
     })
 }

@@ -355,14 +355,14 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('o')],
         "o",
         Action::ToggleSaliency,
-        "occlusion map over the digit: where blanking a patch lowers the prediction most",
+        "overlay an occlusion saliency map",
     ),
     bind(
         INSPECT,
         &[Char('a')],
         "a",
         Action::ToggleLayer,
-        "activations: conv1 (32 maps 14x14) or conv2 (64 maps 7x7)",
+        "activations: conv1 or conv2 maps",
     ),
     bind(
         DRAW,
@@ -385,7 +385,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char(' ')],
         "space",
         Action::TogglePen,
-        "pen down or up (the mouse draws with the left button, erases with the right)",
+        "pen down or up; the mouse draws too",
     ),
     bind(
         DRAW,
@@ -399,7 +399,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('s')],
         "s",
         Action::SaveDrawing,
-        "save the drawing as a 28x28 PNG in the run folder",
+        "save a 28x28 PNG to the run folder",
     ),
 ];
 

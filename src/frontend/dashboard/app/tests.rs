@@ -512,3 +512,179 @@ fn a_resumed_run_counts_from_its_first_step() {
     app.update(step(401, 1.0));
     assert_eq!(app.loss().len(), 1);
 }
+
+fn started_in(run_dir: &std::path::Path) -> Event {
+    let Event::Started(mut s) = started() else {
+        unreachable!()
+    };
+    s.run_dir = Some(run_dir.to_path_buf());
+    Event::Started(s)
+}
+
+fn jobs(app: &mut App) -> Vec<InspectJob> {
+    app.take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Inspect(job) => Some(job),
+            Effect::SaveDrawing { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn number_keys_and_tab_clicks_switch_pages() {
+    let mut app = training();
+    assert_eq!(app.page(), Page::Training);
+    ch(&mut app, '2');
+    assert_eq!(app.page(), Page::Inspect);
+    ch(&mut app, '3');
+    assert_eq!(app.page(), Page::Draw);
+    app.on_pointer(Pointer::Press(Hit::Tab(Page::Training), Stroke::Draw));
+    assert_eq!(app.page(), Page::Training);
+}
+
+#[test]
+fn keys_a_page_does_not_use_do_nothing_there() {
+    let mut app = training();
+    ch(&mut app, '2');
+    let before = app.settings().clone();
+    assert!(ch(&mut app, '+').is_empty());
+    assert_eq!(app.settings(), &before);
+    ch(&mut app, '3');
+    assert!(
+        ch(&mut app, ' ').is_empty(),
+        "space is the pen on the Draw page, not pause"
+    );
+    assert!(app.canvas().pen_down());
+    assert!(!app.canvas().is_blank());
+    ch(&mut app, '1');
+    assert_eq!(ch(&mut app, ' '), vec![Command::Pause]);
+}
+
+#[test]
+fn weights_are_asked_for_as_steps_go_by_at_most_twice_a_second() {
+    let mut app = training();
+    app.set_elapsed(Duration::from_millis(100));
+    app.update(step(1, 1.0));
+    assert_eq!(app.tick(), vec![Command::ShareWeights]);
+    app.set_elapsed(Duration::from_millis(300));
+    app.update(step(2, 1.0));
+    assert!(app.tick().is_empty(), "too soon after the last request");
+    app.set_elapsed(Duration::from_millis(700));
+    assert_eq!(app.tick(), vec![Command::ShareWeights]);
+    let model = Arc::new(crate::model::build(
+        &dfdx::prelude::Cpu::default(),
+        crate::model::Init::FanIn,
+    ));
+    app.update(Event::Weights(crate::train::messages::Weights {
+        step: 2,
+        model,
+    }));
+    app.set_elapsed(Duration::from_millis(2000));
+    assert!(
+        app.tick().is_empty(),
+        "the inspector has the weights of the latest step"
+    );
+}
+
+#[test]
+fn the_shown_digit_is_scored_again_only_when_what_is_asked_changes() {
+    let mut app = training();
+    let first = jobs(&mut app);
+    assert!(
+        matches!(
+            first.as_slice(),
+            [InspectJob::Digit {
+                index: 0,
+                activations: false,
+                occlusion: false,
+                ..
+            }]
+        ),
+        "{first:?}"
+    );
+    assert!(jobs(&mut app).is_empty());
+    press(&mut app, KeyCode::Right);
+    assert!(matches!(
+        jobs(&mut app).as_slice(),
+        [InspectJob::Digit { index: 1, .. }]
+    ));
+    ch(&mut app, '2');
+    assert!(matches!(
+        jobs(&mut app).as_slice(),
+        [InspectJob::Digit {
+            activations: true,
+            occlusion: false,
+            ..
+        }]
+    ));
+    ch(&mut app, 'o');
+    assert!(matches!(
+        jobs(&mut app).as_slice(),
+        [InspectJob::Digit {
+            activations: true,
+            occlusion: true,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn a_confusion_cell_chooses_the_digits_the_inspect_page_shows() {
+    let mut app = training();
+    // Labels 3 1 4 1 5; predictions 3 7 4 7 5: cell (1, 7) holds images 1 and 3.
+    app.update(evaluation(100, &[3, 7, 4, 7, 5]));
+    ch(&mut app, '2');
+    app.on_pointer(Pointer::Press(Hit::Cell(1, 7), Stroke::Draw));
+    assert_eq!(app.look().cell(), (1, 7));
+    assert_eq!(app.shown_digit().unwrap().index, 1);
+    ch(&mut app, 'n');
+    assert_eq!(app.shown_digit().unwrap().index, 3);
+    ch(&mut app, 'n');
+    assert_eq!(app.shown_digit().unwrap().index, 1, "wraps around the cell");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.look().cell(), (0, 7));
+    ch(&mut app, 'n');
+    assert_eq!(app.flash(), Some("no test images in this cell"));
+    ch(&mut app, '1');
+    assert_eq!(
+        app.shown_digit().unwrap().index,
+        0,
+        "the Training page keeps its own digit"
+    );
+}
+
+#[test]
+fn drawing_with_the_mouse_and_saving_into_the_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(&config());
+    app.update(started_in(dir.path()));
+    ch(&mut app, '3');
+    ch(&mut app, 's');
+    assert_eq!(app.flash(), Some("nothing drawn yet"));
+    app.on_pointer(Pointer::Press(Hit::Canvas(14.5, 4.0), Stroke::Draw));
+    app.on_pointer(Pointer::Press(Hit::Canvas(14.5, 24.0), Stroke::Draw));
+    app.on_pointer(Pointer::Release);
+    assert!(!app.canvas().is_blank());
+    let version = app.canvas().version();
+    let effects = app.take_effects();
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Inspect(InspectJob::Drawing { version: v, .. }) if *v == version)
+    ));
+    ch(&mut app, 's');
+    let saved = app.take_effects();
+    assert!(
+        matches!(saved.as_slice(), [Effect::SaveDrawing { dir: d, pixels }] if d == dir.path() && pixels.len() == IMAGE_PIXELS),
+        "{saved:?}"
+    );
+}
+
+#[test]
+fn clicks_on_cells_or_the_pad_do_nothing_on_other_pages() {
+    let mut app = training();
+    app.update(evaluation(100, &[3, 7, 4, 7, 5]));
+    app.on_pointer(Pointer::Press(Hit::Cell(1, 7), Stroke::Draw));
+    assert_eq!(app.look().cell(), (0, 0));
+    app.on_pointer(Pointer::Press(Hit::Canvas(3.0, 3.0), Stroke::Draw));
+    assert!(app.canvas().is_blank());
+}

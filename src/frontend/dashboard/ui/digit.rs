@@ -205,8 +205,8 @@ fn render_side(view: &DigitView, source: Source, area: Rect, buf: &mut Buffer) {
         None => Line::styled("pred -", theme::dim()),
     });
     lines.push(match source {
-        Source::Live(_, step) => Line::styled(format!("live, step {step}"), theme::dim()),
-        Source::Evaluation(_, step) => Line::styled(format!("test, step {step}"), theme::dim()),
+        Source::Live(_, step) => Line::styled(format!("live @{step}"), theme::dim()),
+        Source::Evaluation(_, step) => Line::styled(format!("test @{step}"), theme::dim()),
         Source::Nothing => Line::styled("not scored yet", theme::dim()),
     });
     Paragraph::new(lines).render(area, buf);

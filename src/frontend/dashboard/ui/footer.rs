@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::theme;
-use crate::frontend::dashboard::app::{App, RunState};
+use crate::frontend::dashboard::app::{App, Page, RunState};
 
 /// Draws the footer.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -17,18 +17,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     line.render(area, buf);
 }
 
-/// The keys most worth knowing now.
+/// The keys most worth knowing now, on the open page.
 fn hints(app: &App) -> Line<'static> {
     let mut pairs = vec![("?", "help")];
-    if app.accepts_commands() {
-        let pause = if app.state() == RunState::Paused {
-            "resume"
-        } else {
-            "pause"
-        };
-        pairs.extend([("space", pause), ("+-", "change")]);
+    let pause = if app.state() == RunState::Paused {
+        "resume"
+    } else {
+        "pause"
+    };
+    match app.page() {
+        Page::Training => {
+            if app.accepts_commands() {
+                pairs.extend([("space", pause), ("+-", "change")]);
+            }
+            pairs.extend([("←→", "digits"), ("m", "next wrong")]);
+        }
+        Page::Inspect => {
+            if app.accepts_commands() {
+                pairs.push(("space", pause));
+            }
+            pairs.extend([
+                ("←↑↓→", "cell"),
+                ("n", "its digits"),
+                ("o", "occlusion"),
+                ("a", "layer"),
+            ]);
+        }
+        Page::Draw => pairs.extend([("space", "pen"), ("⌫", "clear"), ("s", "save")]),
     }
-    pairs.extend([("←→", "digits"), ("m", "next wrong"), ("q", "quit")]);
+    pairs.extend([("1 2 3", "pages"), ("q", "quit")]);
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in pairs {
         spans.push(Span::styled(key, theme::key()));

@@ -1,4 +1,5 @@
-//! The help overlay: every key, from the same table the key handler reads.
+//! The help overlay: the open page's keys, then those that work on every page, from the same
+//! table the key handler reads.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -6,24 +7,41 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::theme;
-use crate::frontend::dashboard::app::BINDINGS;
+use crate::frontend::dashboard::app::keys::Binding;
+use crate::frontend::dashboard::app::{Page, BINDINGS};
 
 /// Columns of the key names.
 const KEY_WIDTH: usize = 13;
 /// Columns of one column of keys, border excluded.
 const COLUMN_WIDTH: u16 = 50;
 
-/// Draws the help box over the middle of `area`.
-pub fn render(area: Rect, buf: &mut Buffer) {
-    let lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!(" {:<KEY_WIDTH$}", b.label), theme::key()),
-                Span::raw(b.help),
-            ])
-        })
-        .collect();
+/// The help's lines for `page`: a heading, its own keys, a heading, the keys of every page.
+fn lines(page: Page) -> Vec<Line<'static>> {
+    let row = |b: &Binding| {
+        Line::from(vec![
+            Span::styled(format!(" {:<KEY_WIDTH$}", b.label), theme::key()),
+            Span::raw(b.help),
+        ])
+    };
+    let everywhere = |b: &&Binding| b.pages.len() == Page::ALL.len();
+    let mut lines = vec![Line::styled(
+        format!("{} {} page", page.key(), page.title()),
+        theme::title(),
+    )];
+    lines.extend(
+        BINDINGS
+            .iter()
+            .filter(|b| b.pages.contains(&page) && !everywhere(b))
+            .map(row),
+    );
+    lines.push(Line::styled("every page", theme::title()));
+    lines.extend(BINDINGS.iter().filter(everywhere).map(row));
+    lines
+}
+
+/// Draws the help box for `page` over the middle of `area`.
+pub fn render(page: Page, area: Rect, buf: &mut Buffer) {
+    let lines = lines(page);
     let rows = area.height.saturating_sub(2).max(1);
     let columns = lines.len().div_ceil(usize::from(rows)).max(1) as u16;
     let height = (lines.len() as u16).div_ceil(columns) + 2;
@@ -44,5 +62,27 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     let per_column = usize::from(height - 2);
     for (chunk, column) in lines.chunks(per_column.max(1)).zip(areas.iter()) {
         Paragraph::new(chunk.to_vec()).render(*column, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_page_lists_its_own_keys_and_the_common_ones_once() {
+        for page in Page::ALL {
+            let text: Vec<String> = lines(page).iter().map(|l| l.to_string()).collect();
+            let own = BINDINGS.iter().filter(|b| b.pages.contains(&page)).count();
+            assert_eq!(text.len(), own + 2, "{page:?}: two headings and every key");
+            assert!(text.iter().any(|l| l.contains("quit")));
+        }
+        let draw: String = lines(Page::Draw).iter().map(|l| l.to_string()).collect();
+        assert!(draw.contains("pen down or up") && !draw.contains("pause or resume"));
+        let training: String = lines(Page::Training)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(training.contains("pause or resume") && !training.contains("occlusion"));
     }
 }

@@ -90,7 +90,7 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
     };
     render_tiles(
         &set,
-        format!(" {name} activations after pooling, black 0 to white {max:.2} "),
+        format!(" {name} activations, 0 to {max:.2} "),
         ("a", "conv1 / conv2"),
         area,
         buf,
@@ -117,7 +117,7 @@ fn render_filters(app: &App, area: Rect, buf: &mut Buffer) {
         shade: Shade::Signed { max },
     };
     let title = format!(
-        " conv1 filters, step {}: red < 0 < blue, ±{max:.2} ",
+        " conv1 filters @{}: red −, blue +, ±{max:.2} ",
         filters.step
     );
     render_tiles(&set, title, ("", ""), area, buf);
@@ -129,11 +129,10 @@ fn render_tiles(set: &TileSet, title: String, key: (&str, &str), area: Rect, buf
     let inner = block.inner(area);
     block.render(area, buf);
     let shown = tiles::render(set, inner, buf);
-    if shown < set.count() {
-        let note = format!(
-            " {shown} of {} shown: a larger terminal shows all ",
-            set.count()
-        );
+    if shown == 0 {
+        placeholder("a taller terminal shows these tiles", inner, buf);
+    } else if shown < set.count() {
+        let note = format!(" {shown} of {} shown, enlarge for all ", set.count());
         let y = area.y + area.height.saturating_sub(1);
         let x = area.x + 1;
         if area.height > 1 {

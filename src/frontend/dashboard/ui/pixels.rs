@@ -144,7 +144,7 @@ mod tests {
     fn two_pixel_rows_share_a_cell() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 3, 2));
         paint(
-            &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
             3,
             buf.area,
             &mut buf,
