@@ -34,9 +34,9 @@ fn step_of(screen: &str) -> Option<u64> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-/// The first line of the screen (the status line).
+/// The status line: the second line of the screen, under the tab bar.
 fn status(screen: &str) -> &str {
-    screen.lines().next().unwrap_or("")
+    screen.lines().nth(1).unwrap_or("")
 }
 
 /// The shell command that runs the dashboard in the session's folder, then reports its exit

@@ -16,10 +16,43 @@ const PALETTE: [&str; 16] = [
 ];
 
 /// The look of a run of characters.
+/// A terminal colour: one of the 256 palette entries, or a true colour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Colour {
+    Indexed(usize),
+    Rgb(usize, usize, usize),
+}
+
+impl Colour {
+    /// The colour as `#rrggbb`: the 16 theme colours, xterm's 6x6x6 cube and grey ramp.
+    fn hex(self) -> String {
+        match self {
+            Colour::Indexed(c) if c < 16 => PALETTE[c].to_string(),
+            Colour::Indexed(c) if c < 232 => {
+                let level = |v: usize| if v == 0 { 0 } else { 55 + 40 * v };
+                let c = c - 16;
+                format!(
+                    "#{:02x}{:02x}{:02x}",
+                    level(c / 36),
+                    level(c / 6 % 6),
+                    level(c % 6)
+                )
+            }
+            Colour::Indexed(c) => {
+                let grey = 8 + 10 * (c.min(255) - 232);
+                format!("#{grey:02x}{grey:02x}{grey:02x}")
+            }
+            Colour::Rgb(r, g, b) => {
+                format!("#{:02x}{:02x}{:02x}", r.min(255), g.min(255), b.min(255))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Pen {
-    fg: Option<usize>,
-    bg: Option<usize>,
+    fg: Option<Colour>,
+    bg: Option<Colour>,
     bold: bool,
     dim: bool,
     reverse: bool,
@@ -38,16 +71,20 @@ impl Pen {
                 22 => (self.bold, self.dim) = (false, false),
                 7 => self.reverse = true,
                 27 => self.reverse = false,
-                c @ 30..=37 => self.fg = Some(c - 30),
-                c @ 90..=97 => self.fg = Some(c - 90 + 8),
+                c @ 30..=37 => self.fg = Some(Colour::Indexed(c - 30)),
+                c @ 90..=97 => self.fg = Some(Colour::Indexed(c - 90 + 8)),
                 39 => self.fg = None,
-                c @ 40..=47 => self.bg = Some(c - 40),
-                c @ 100..=107 => self.bg = Some(c - 100 + 8),
+                c @ 40..=47 => self.bg = Some(Colour::Indexed(c - 40)),
+                c @ 100..=107 => self.bg = Some(Colour::Indexed(c - 100 + 8)),
                 49 => self.bg = None,
                 38 | 48 => {
-                    // 256-colour or RGB: keep the first 16 colours, skip the rest.
+                    // 256-colour (5;N) or RGB (2;R;G;B).
                     let colour = match codes.get(i + 1) {
-                        Some(5) => codes.get(i + 2).copied().filter(|&c| c < 16),
+                        Some(5) => codes.get(i + 2).copied().map(Colour::Indexed),
+                        Some(2) => match (codes.get(i + 2), codes.get(i + 3), codes.get(i + 4)) {
+                            (Some(&r), Some(&g), Some(&b)) => Some(Colour::Rgb(r, g, b)),
+                            _ => None,
+                        },
                         _ => None,
                     };
                     if codes[i] == 38 {
@@ -65,8 +102,8 @@ impl Pen {
 
     /// Text and background colours, after reversal.
     fn colours(&self) -> (String, Option<String>) {
-        let fg = self.fg.map_or(FOREGROUND, |c| PALETTE[c]).to_string();
-        let bg = self.bg.map(|c| PALETTE[c].to_string());
+        let fg = self.fg.map_or(FOREGROUND.to_string(), Colour::hex);
+        let bg = self.bg.map(Colour::hex);
         if self.reverse {
             (bg.unwrap_or_else(|| BACKGROUND.into()), Some(fg))
         } else {

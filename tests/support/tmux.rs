@@ -65,6 +65,14 @@ impl Tmux {
         assert!(out.status.success(), "send-keys -l {text:?}");
     }
 
+    /// Sends raw bytes as input, as a terminal would (e.g. mouse reports).
+    pub fn bytes(&self, bytes: &[u8]) {
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut args = vec!["send-keys", "-t", "main", "-H"];
+        args.extend(hex.iter().map(String::as_str));
+        assert!(self.run(&args).status.success(), "send-keys -H {hex:?}");
+    }
+
     /// The screen as plain text.
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "main"]).stdout).into()

@@ -39,7 +39,8 @@ pub struct Grid {
 
 /// The grid for `count` maps of `side` pixels in `width` x `height` cells: the smallest shrink
 /// factor (dividing `side`, down to at most 4 pixels a side) that shows every map, else the
-/// one that shows the most. Tiles are one cell apart.
+/// one that shows the most. Tiles are one column apart; rows of tiles touch (an odd number of
+/// pixel rows leaves half a cell empty below each tile).
 pub fn grid(count: usize, side: usize, width: u16, height: u16) -> Grid {
     let factors: Vec<usize> = (1..=side)
         .filter(|f| side % f == 0 && side / f >= 4)
@@ -47,7 +48,7 @@ pub fn grid(count: usize, side: usize, width: u16, height: u16) -> Grid {
     let layout = |factor: usize| {
         let small = side / factor;
         let columns = (usize::from(width) + 1) / (small + 1);
-        let rows = (usize::from(height) + 1) / (small.div_ceil(2) + 1);
+        let rows = usize::from(height) / small.div_ceil(2);
         Grid {
             factor,
             columns,
@@ -84,7 +85,7 @@ pub fn render(tiles: &TileSet, area: Rect, buf: &mut Buffer) -> usize {
         let map = &tiles.values[i * plane..(i + 1) * plane];
         let pixels = shrink(map, tiles.side, g.factor);
         let x = area.x + (i % g.columns) as u16 * (tile_w + 1);
-        let y = area.y + (i / g.columns) as u16 * (tile_h + 1);
+        let y = area.y + (i / g.columns) as u16 * tile_h;
         let cell = Rect::new(x, y, tile_w, tile_h).intersection(area);
         paint(&pixels, small, cell, buf, |_, v| tiles.shade.color(v));
     }
@@ -97,14 +98,14 @@ mod tests {
 
     #[test]
     fn maps_shrink_only_as_far_as_needed_to_show_them_all() {
-        // 32 maps of 14x14 in 70x23 cells: at full size 4 a row, 2 rows (8); at 7x7 (tiles
-        // 7x4 plus gaps) 8 a row, 4 rows: all 32.
+        // 32 maps of 14x14 in 70x23 cells: at full size 4 a row, 3 rows (12); at 7x7 (tiles
+        // 7x4 and a gap) 8 a row, 5 rows: all 32.
         assert_eq!(
             grid(32, 14, 70, 23),
             Grid {
                 factor: 2,
                 columns: 8,
-                rows: 4,
+                rows: 5,
                 shown: 32
             }
         );
