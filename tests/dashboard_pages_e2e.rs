@@ -12,6 +12,7 @@ mod common;
 #[path = "support/svg.rs"]
 mod svg;
 #[path = "support/tmux.rs"]
+#[allow(dead_code)] // each test binary uses part of it
 mod tmux;
 
 use std::path::{Path, PathBuf};

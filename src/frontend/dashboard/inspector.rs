@@ -41,6 +41,7 @@ impl Inspector {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "inspector-pool".into())
+            .start_handler(|_| yield_to_training())
             .build()
             .map_err(io::Error::other)?;
         thread::Builder::new()
@@ -57,6 +58,19 @@ impl Inspector {
     /// Asks a question about the weights.
     pub fn ask(&self, job: InspectJob) {
         let _ = self.requests.send(Request::Job(job));
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10, Linux), so that on a busy
+/// machine the inspector's passes wait for the training threads rather than the other way
+/// round. Best effort: where it fails, the thread keeps its priority.
+fn yield_to_training() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid` has no preconditions; `setpriority` on the calling thread's id only
+    // changes that thread's nice value and reports failure through its return value.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 

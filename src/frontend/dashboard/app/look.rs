@@ -7,8 +7,10 @@ use super::confusion::Confusion;
 use super::inspection::{DigitInsight, DrawingInsight, Filters, Insight};
 use crate::data::CLASSES;
 
-/// The shortest time between two requests for fresh weights while training runs.
-pub const WEIGHTS_INTERVAL: Duration = Duration::from_millis(500);
+/// The shortest time between two requests for fresh weights while training runs: live
+/// predictions and filters follow training once a second, and each copy costs the trainer
+/// one copy of the tensors its next update writes.
+pub const WEIGHTS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Which block's feature maps the Inspect page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -228,8 +230,8 @@ mod tests {
     fn weights_are_asked_for_at_most_every_interval() {
         let mut look = Look::default();
         assert!(look.weights_request_due(Duration::from_millis(100)));
-        assert!(!look.weights_request_due(Duration::from_millis(599)));
-        assert!(look.weights_request_due(Duration::from_millis(600)));
+        assert!(!look.weights_request_due(Duration::from_millis(1099)));
+        assert!(look.weights_request_due(Duration::from_millis(1100)));
     }
 
     #[test]

@@ -18,29 +18,53 @@ use crate::data::{CLASSES, IMAGE_SIDE};
 use crate::frontend::dashboard::app::App;
 use crate::train::evaluate::argmax;
 
-/// Columns of a bordered 28-pixel-wide image.
+/// Columns of a bordered 28-pixel-wide image at half-block size.
 const PAD_WIDTH: u16 = IMAGE_SIDE as u16 + 2;
+/// Rows of a bordered 28-pixel image at half-block size.
+const PAD_HEIGHT: u16 = IMAGE_SIDE as u16 / 2 + 2;
 
-/// The pad, the network's view and the answer.
-fn areas(body: Rect) -> [Rect; 3] {
-    let [top, _] =
-        Layout::vertical([Constraint::Length(digit::HEIGHT + 1), Constraint::Fill(1)]).areas(body);
-    Layout::horizontal([
-        Constraint::Length(PAD_WIDTH),
-        Constraint::Length(PAD_WIDTH),
+/// How large the pad is drawn: 1, a pixel a half-block (28x14 cells), or 2, a pixel two
+/// cells wide and one tall (56x28 cells), where the screen has room.
+fn zoom(body: Rect) -> u16 {
+    let big_w = 2 * IMAGE_SIDE as u16 + 2;
+    let big_h = IMAGE_SIDE as u16 + 2;
+    if body.width >= big_w + PAD_WIDTH + 20 && body.height >= big_h + 2 {
+        2
+    } else {
+        1
+    }
+}
+
+/// The pad, the network's view, the answer and the key help.
+fn areas(body: Rect) -> [Rect; 4] {
+    let z = zoom(body);
+    let pad_height = if z == 2 {
+        IMAGE_SIDE as u16 + 2
+    } else {
+        PAD_HEIGHT
+    };
+    let [top, help] =
+        Layout::vertical([Constraint::Length(pad_height + 1), Constraint::Fill(1)]).areas(body);
+    let [pad, right] = Layout::horizontal([
+        Constraint::Length(z * IMAGE_SIDE as u16 + 2),
         Constraint::Fill(1),
     ])
-    .areas(top)
+    .areas(top);
+    let [seen, answer] =
+        Layout::horizontal([Constraint::Length(PAD_WIDTH), Constraint::Fill(1)]).areas(right);
+    let [seen, _] =
+        Layout::vertical([Constraint::Length(PAD_HEIGHT), Constraint::Fill(1)]).areas(seen);
+    let [answer, _] =
+        Layout::vertical([Constraint::Length(PAD_HEIGHT), Constraint::Fill(1)]).areas(answer);
+    [pad, seen, answer, help]
 }
 
 /// Draws the page into `body`.
 pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
-    let [pad, seen, answer] = areas(body);
-    render_pad(app, pad, buf);
+    let [pad, seen, answer, help] = areas(body);
+    render_pad(app, pad, zoom(body), buf);
     render_seen(app, seen, buf);
     render_answer(app, answer, buf);
-    let [_, help] =
-        Layout::vertical([Constraint::Length(digit::HEIGHT + 1), Constraint::Fill(1)]).areas(body);
     Paragraph::new(Line::from(vec![
         Span::styled(" mouse ", theme::key()),
         Span::styled("left draws, right erases  ", theme::dim()),
@@ -61,17 +85,28 @@ pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
 pub fn canvas_point(body: Rect, x: u16, y: u16) -> Option<(f32, f32)> {
     let [pad, ..] = areas(body);
     let inner = Block::bordered().inner(pad);
-    let inside = (inner.x..inner.x + IMAGE_SIDE as u16).contains(&x)
-        && (inner.y..inner.y + IMAGE_SIDE as u16 / 2).contains(&y);
+    let side = IMAGE_SIDE as u16;
+    let (cell_w, cell_h) = if zoom(body) == 2 {
+        (0.5, 1.0)
+    } else {
+        (1.0, 2.0)
+    };
+    let (width, height) = if zoom(body) == 2 {
+        (2 * side, side)
+    } else {
+        (side, side / 2)
+    };
+    let inside =
+        (inner.x..inner.x + width).contains(&x) && (inner.y..inner.y + height).contains(&y);
     inside.then(|| {
         (
-            f32::from(x - inner.x) + 0.5,
-            f32::from(y - inner.y) * 2.0 + 1.0,
+            (f32::from(x - inner.x) + 0.5) * cell_w,
+            (f32::from(y - inner.y) + 0.5) * cell_h,
         )
     })
 }
 
-fn render_pad(app: &App, area: Rect, buf: &mut Buffer) {
+fn render_pad(app: &App, area: Rect, zoom: u16, buf: &mut Buffer) {
     let canvas = app.canvas();
     let pen = if canvas.pen_down() {
         "pen down"
@@ -90,13 +125,28 @@ fn render_pad(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         Color::Yellow
     };
-    pixels::paint(canvas.ink(), IMAGE_SIDE, inner, buf, |i, v| {
+    let colour = |i: usize, v: f32| {
         if i == cursor {
             cursor_colour
         } else {
             pixels::grey(v)
         }
-    });
+    };
+    if zoom == 1 {
+        pixels::paint(canvas.ink(), IMAGE_SIDE, inner, buf, colour);
+        return;
+    }
+    for (i, &v) in canvas.ink().iter().enumerate() {
+        let (x, y) = ((i % IMAGE_SIDE) as u16 * 2, (i / IMAGE_SIDE) as u16);
+        for dx in 0..2 {
+            let cell = (inner.x + x + dx, inner.y + y);
+            if inner.contains(cell.into()) {
+                buf[cell]
+                    .set_symbol(" ")
+                    .set_style(Style::new().bg(colour(i, v)));
+            }
+        }
+    }
 }
 
 fn render_seen(app: &App, area: Rect, buf: &mut Buffer) {
@@ -151,4 +201,25 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screen_cells_map_to_pad_pixels_at_both_sizes() {
+        // 80x20 body: half-block pad, inner area from (1, 1); a cell is 1x2 pixels.
+        let small = Rect::new(0, 0, 80, 20);
+        assert_eq!(zoom(small), 1);
+        assert_eq!(canvas_point(small, 1, 1), Some((0.5, 1.0)));
+        assert_eq!(canvas_point(small, 28, 14), Some((27.5, 27.0)));
+        assert_eq!(canvas_point(small, 29, 5), None);
+        // 120x36 body: a pixel is two cells wide and one tall.
+        let large = Rect::new(0, 3, 120, 36);
+        assert_eq!(zoom(large), 2);
+        assert_eq!(canvas_point(large, 1, 4), Some((0.25, 0.5)));
+        assert_eq!(canvas_point(large, 56, 31), Some((27.75, 27.5)));
+        assert_eq!(canvas_point(large, 57, 10), None);
+    }
 }

@@ -43,7 +43,7 @@ pub struct Grid {
 /// pixel rows leaves half a cell empty below each tile).
 pub fn grid(count: usize, side: usize, width: u16, height: u16) -> Grid {
     let factors: Vec<usize> = (1..=side)
-        .filter(|f| side % f == 0 && side / f >= 4)
+        .filter(|&f| side.is_multiple_of(f) && side / f >= 4)
         .collect();
     let layout = |factor: usize| {
         let small = side / factor;

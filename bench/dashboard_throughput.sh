@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Training throughput with the dashboard open on a page, against headless, measured
+# alternately so both see the same machine. Prints each pair and the mean ratio.
+#
+#   bench/dashboard_throughput.sh [PAGE] [PAIRS] [STEPS]
+#
+# PAGE is 1, 2 or 3 (default 2, Inspect); needs tmux, a release build and MNIST in
+# DIGITDASH_DATA_DIR (default ../shared/mnist).
+set -euo pipefail
+page="${1:-2}" pairs="${2:-3}" steps="${3:-400}"
+cd "$(dirname "$0")/.."
+bin="$PWD/target/release/digitdash"
+data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
+work="$(mktemp -d)"
+trap 'tmux -L dd-tput kill-server 2>/dev/null; rm -rf "$work"' EXIT
+args=(--data-dir "$data" --steps "$steps" --eval-every 0)
+
+rate() { sed -n 's/.*(\([0-9.]*\) images\/s).*/\1/p' "$1" | tail -1; }
+
+headless() {
+    "$bin" --headless "${args[@]}" --run-dir "$work/h$1" >/dev/null 2>"$work/h$1.err"
+    rate "$work/h$1.err"
+}
+
+dashboard() {
+    local log="$work/d$1.err"
+    tmux -L dd-tput -f /dev/null new-session -d -s m -x 120 -y 40 \
+        "'$bin' ${args[*]} --run-dir '$work/d$1' 2>'$log'; tmux -L dd-tput wait-for -S done"
+    sleep 1
+    tmux -L dd-tput send-keys -t m "$page"
+    until tmux -L dd-tput capture-pane -p -t m | grep -q FINISHED; do sleep 0.5; done
+    tmux -L dd-tput send-keys -t m q
+    tmux -L dd-tput wait-for done
+    tmux -L dd-tput kill-server 2>/dev/null || true
+    rate "$log"
+}
+
+total=0
+for i in $(seq "$pairs"); do
+    h=$(headless "$i")
+    d=$(dashboard "$i")
+    r=$(awk -v d="$d" -v h="$h" 'BEGIN { printf "%.3f", d / h }')
+    echo "pair $i: headless $h images/s, dashboard page $page $d images/s, ratio $r"
+    total=$(awk -v t="$total" -v r="$r" 'BEGIN { print t + r }')
+done
+awk -v t="$total" -v n="$pairs" 'BEGIN { printf "mean ratio %.3f over %d pairs\n", t / n, n }'
