@@ -6,10 +6,10 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::render;
+use super::{hit, render};
 use crate::config::Config;
 use crate::data::{Split, IMAGE_PIXELS};
-use crate::frontend::dashboard::app::App;
+use crate::frontend::dashboard::app::{App, Hit};
 use crate::train::{Event, Started, StepStats};
 
 fn app_with_data() -> App {
@@ -48,13 +48,36 @@ fn every_size_from_nothing_to_wide_draws_without_panicking() {
     let mut asking = app_with_data();
     asking.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
     apps.push(asking);
+    for page in ['2', '3'] {
+        for mut app in [App::new(&Config::default()), app_with_data()] {
+            app.on_key(KeyEvent::new(KeyCode::Char(page), KeyModifiers::NONE));
+            apps.push(app);
+        }
+    }
+    let mut sizes = 0;
     for app in &apps {
         for width in (0..=140).step_by(7).chain([79, 80, 81]) {
             for height in (0..=50).step_by(5).chain([23, 24, 25]) {
                 let area = Rect::new(0, 0, width, height);
                 let mut buf = Buffer::empty(area);
                 render(app, area, &mut buf);
+                // The pointer maps only to cells that exist on that screen.
+                for (x, y) in [
+                    (0, 0),
+                    (width / 2, height / 2),
+                    (width.saturating_sub(1), height.saturating_sub(1)),
+                ] {
+                    if let Some(Hit::Canvas(px, py)) = hit(app, area, x, y) {
+                        assert!((0.0..28.0).contains(&px) && (0.0..28.0).contains(&py));
+                    }
+                }
+                sizes += 1;
             }
         }
     }
+    assert_eq!(
+        sizes,
+        apps.len() * 24 * 14,
+        "every size of every app was drawn"
+    );
 }
