@@ -8,6 +8,7 @@ use clap::Parser;
 
 use digitdash::app::App;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
+use digitdash::commands::{eval, predict};
 use digitdash::config::{Config, ConfigError};
 use digitdash::headless::{self, note, HeadlessOptions, Outcome};
 use digitdash::run::checkpoint;
@@ -15,7 +16,7 @@ use digitdash::run::records::timestamp_name;
 use digitdash::run::CheckpointError;
 use digitdash::train::RunSetup;
 use digitdash::tui::{self, DashboardOptions};
-use digitdash::{bench, inspect, signals, train};
+use digitdash::{bench, signals, train};
 
 fn main() -> ExitCode {
     digitdash::alloc::keep_freed_memory();
@@ -43,11 +44,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Eval { checkpoint }) => {
             let config = resolve_config(&cli.run)?;
-            inspect::run_eval(checkpoint, &config.data.dir)?;
+            eval::run(checkpoint, &config.data.dir)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
-            inspect::run_predict(checkpoint, images)?;
+            predict::run(checkpoint, images)?;
             Ok(ExitCode::SUCCESS)
         }
         None => train_with_front_end(&cli.run),

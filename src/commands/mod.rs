@@ -1,0 +1,10 @@
+//! The subcommands besides training, one module each, and what `eval` and `predict` share.
+
+/// A saved model on the CPU: loading a checkpoint and classifying images with it.
+pub mod checkpoint_model;
+/// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
+pub mod eval;
+/// `digitdash predict`: classifying PNG images of digits with a saved model.
+pub mod predict;
+/// Printing a report to stdout, where a closed pipe is not an error.
+mod stdout;
