@@ -8,9 +8,6 @@
 
 pub mod alloc;
 pub mod app;
-pub mod bench;
-pub mod bench_compare;
-pub mod bench_layers;
 pub mod cli;
 pub mod commands;
 pub mod config;

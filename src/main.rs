@@ -8,7 +8,7 @@ use clap::Parser;
 
 use digitdash::app::App;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
-use digitdash::commands::{eval, predict};
+use digitdash::commands::{bench, eval, predict};
 use digitdash::config::{Config, ConfigError};
 use digitdash::headless::{self, note, HeadlessOptions, Outcome};
 use digitdash::run::checkpoint;
@@ -16,7 +16,7 @@ use digitdash::run::records::timestamp_name;
 use digitdash::run::CheckpointError;
 use digitdash::train::RunSetup;
 use digitdash::tui::{self, DashboardOptions};
-use digitdash::{bench, signals, train};
+use digitdash::{signals, train};
 
 fn main() -> ExitCode {
     digitdash::alloc::keep_freed_memory();

@@ -7,7 +7,7 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use serde::Serialize;
 
-use crate::bench::median;
+use super::stats::median;
 use crate::model::Network;
 
 /// Median timings of one layer at the benchmark's batch size.

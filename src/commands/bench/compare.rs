@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bench::{measure, median, BenchReport};
+use super::measure::{measure, BenchReport};
+use super::stats::median;
 use crate::cli::BenchArgs;
 
 /// One round: the reference's figures, then ours.
