@@ -1,8 +1,8 @@
 //! The timings of `digitdash bench`: training steps on random data, inference over the test
 //! set, peak memory and each layer's share.
 //!
-//! The keys of the JSON form match those of the PyTorch reference,
-//! `shared/bench/torch_reference.py`, so the two can be compared side by side.
+//! The keys of the JSON form match those of the PyTorch reference, `bench/torch_reference.py`,
+//! so the two can be compared side by side.
 
 use std::time::Instant;
 

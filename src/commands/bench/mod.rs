@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod layers;
 pub mod measure;
+pub mod reference;
 pub mod stats;
 
 use anyhow::Result;
