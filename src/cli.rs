@@ -114,16 +114,19 @@ pub struct BenchArgs {
     /// Rounds of (reference, digitdash) with --compare.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Python interpreter that has torch installed, for --compare.
-    #[arg(long, default_value = "/tmp/torchref/bin/python", value_name = "PATH")]
-    pub python: PathBuf,
-    /// The reference script, for --compare.
+    /// Python interpreter that has torch installed, for --compare (set one up with
+    /// bench/requirements.txt, as the README's Speed section says).
     #[arg(
         long,
-        default_value = "../shared/bench/torch_reference.py",
+        env = "DIGITDASH_PYTHON",
+        default_value = "python3",
         value_name = "PATH"
     )]
-    pub reference: PathBuf,
+    pub python: PathBuf,
+    /// The reference script, for --compare [default: the built-in copy of
+    /// bench/torch_reference.py].
+    #[arg(long, value_name = "PATH")]
+    pub reference: Option<PathBuf>,
 }
 
 /// The config file to read: `--config` if given, else `./config.toml` if it exists.

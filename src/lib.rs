@@ -20,16 +20,12 @@
 //! ```
 
 pub mod alloc;
-pub mod bench;
-pub mod bench_compare;
-pub mod bench_layers;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod durable;
 pub mod frontend;
-pub mod image;
-pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod panic_text;

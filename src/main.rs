@@ -7,13 +7,14 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
+use digitdash::commands::{bench, eval, predict};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::{self, app::App, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
 use digitdash::run::{checkpoint, CheckpointError, RunDir};
 use digitdash::train::{Outcome, RunSetup, RunStart};
-use digitdash::{bench, inspect, signals, train};
+use digitdash::{signals, train};
 
 fn main() -> ExitCode {
     digitdash::alloc::keep_freed_memory();
@@ -41,11 +42,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Eval { checkpoint }) => {
             let config = resolve_config(&cli.run)?;
-            inspect::run_eval(checkpoint, &config.data.dir)?;
+            eval::run(checkpoint, &config.data.dir)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
-            inspect::run_predict(checkpoint, images)?;
+            predict::run(checkpoint, images)?;
             Ok(ExitCode::SUCCESS)
         }
         None => train_with_front_end(&cli.run),

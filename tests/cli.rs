@@ -103,6 +103,88 @@ fn fail_under_exits_non_zero_when_accuracy_is_short() {
     assert!(err.contains("below --fail-under 1"), "{err}");
 }
 
+/// How to set up the PyTorch reference: every "no PyTorch" error of `bench --compare` shows it.
+const BENCH_SETUP: &str =
+    "python3 -m venv .venv-bench && .venv-bench/bin/pip install -r bench/requirements.txt";
+
+/// Runs `bench --compare` with `python` as the interpreter and returns (exit code, stderr);
+/// stdout must stay empty.
+fn compare_with(
+    ws: &Workspace,
+    python: &str,
+    env: &[(&str, &std::path::Path)],
+) -> (Option<i32>, String) {
+    let mut command = ws.command(&[
+        "bench",
+        "--compare",
+        "--rounds",
+        "1",
+        "--steps",
+        "1",
+        "--python",
+        python,
+    ]);
+    command.env_remove("DIGITDASH_PYTHON");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let (out, err) = texts(&output);
+    assert_eq!(out, "", "{err}");
+    assert!(
+        !err.contains("round 1"),
+        "the interpreter is checked before the rounds: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    (output.status.code(), err)
+}
+
+#[test]
+fn bench_compare_without_the_interpreter_prints_the_install_command() {
+    let ws = Workspace::new();
+    let (code, err) = compare_with(&ws, "/nonexistent/python", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("/nonexistent/python"), "{err}");
+    assert!(err.contains(BENCH_SETUP), "{err}");
+    assert!(err.contains("--python .venv-bench/bin/python"), "{err}");
+    assert!(
+        err.contains("DIGITDASH_PYTHON=.venv-bench/bin/python"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_compare_with_a_python_that_lacks_torch_prints_the_install_command() {
+    // A `torch` module that fails to import, first on the module path: python3 lacks torch
+    // even where it is installed.
+    let ws = Workspace::new();
+    let shadow = ws.dir.path().join("no-torch");
+    std::fs::create_dir(&shadow).unwrap();
+    std::fs::write(
+        shadow.join("torch.py"),
+        "raise ModuleNotFoundError(\"No module named 'torch'\")\n",
+    )
+    .unwrap();
+    let (code, err) = compare_with(&ws, "python3", &[("PYTHONPATH", &shadow)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(BENCH_SETUP), "{err}");
+    assert!(err.contains("--python .venv-bench/bin/python"), "{err}");
+    let has_python3 = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_python3 {
+        assert!(err.contains("python3 cannot import torch"), "{err}");
+        assert!(err.contains("No module named 'torch'"), "{err}");
+    } else {
+        assert!(
+            err.contains("cannot run the Python interpreter python3"),
+            "{err}"
+        );
+    }
+}
+
 /// Runs with a config text and returns (exit code, stderr).
 fn run_with_config(text: &str, args: &[&str]) -> (Option<i32>, String) {
     let ws = Workspace::new();

@@ -28,7 +28,7 @@ fn save_drawing(dir: &Path, pixels: &[f32]) -> Result<PathBuf, String> {
         .map(|n| dir.join(format!("drawing-{n:03}.png")))
         .find(|p| !p.exists())
         .ok_or_else(|| format!("{} holds too many drawings", dir.display()))?;
-    crate::image::write_png(&path, pixels, IMAGE_SIDE)
+    crate::commands::predict::png::write_png(&path, pixels, IMAGE_SIDE)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }

@@ -1,13 +1,13 @@
 //! `digitdash bench --compare`: the PyTorch reference and digitdash measured alternately in
 //! one run, so both see the same machine, and their ratios.
 
-use std::process::Command;
-
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bench::{measure, median, BenchReport};
+use super::measure::{measure, BenchReport};
+use super::reference::{number, Reference};
+use super::stats::median;
 use crate::cli::BenchArgs;
 
 /// One round: the reference's figures, then ours.
@@ -23,55 +23,14 @@ pub struct Round {
     pub images_per_s: f64,
 }
 
-/// Runs the reference script once and returns its JSON line.
-fn run_reference(args: &BenchArgs) -> Result<Value> {
-    if !args.reference.is_file() {
-        bail!(
-            "the PyTorch reference script {} is not there: pass its path with --reference",
-            args.reference.display()
-        );
-    }
-    let output = Command::new(&args.python)
-        .arg(&args.reference)
-        .args(["--steps", &args.steps.to_string(), "--batch", &args.batch_size.to_string()])
-        .output()
-        .with_context(|| {
-            format!(
-                "cannot run the reference with {} (install it as the header of {} says, or pass --python)",
-                args.python.display(),
-                args.reference.display()
-            )
-        })?;
-    if !output.status.success() {
-        bail!(
-            "the reference {} failed: {}",
-            args.reference.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_default();
-    serde_json::from_str(line)
-        .with_context(|| format!("the reference printed no JSON line: {stdout}"))
-}
-
-fn number(v: &Value, key: &str) -> Result<f64> {
-    v[key]
-        .as_f64()
-        .with_context(|| format!("the reference's JSON lacks {key}"))
-}
-
 /// Alternates reference and digitdash `args.rounds` times and prints the ratios.
 pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
+    let pytorch = Reference::prepare(&args.python, args.reference.as_deref())?;
     let mut rounds = Vec::new();
     let mut last: Option<(Value, BenchReport)> = None;
     for round in 1..=args.rounds.max(1) {
         eprintln!("round {round}: PyTorch reference ...");
-        let reference = run_reference(args)?;
+        let reference = pytorch.run(args.steps, args.batch_size)?;
         eprintln!("round {round}: digitdash ...");
         let ours = measure(args, data_dir)?;
         rounds.push(Round {

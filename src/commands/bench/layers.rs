@@ -7,8 +7,8 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use serde::Serialize;
 
-use crate::bench::median;
-use crate::model::Network;
+use super::stats::median;
+use crate::model::{Flatten, ImageShape, Layers, Network, FLAT};
 
 /// Median timings of one layer at the benchmark's batch size.
 #[derive(Debug, Clone, Serialize)]
@@ -54,16 +54,15 @@ macro_rules! time_layer {
 
 /// Times each layer of `model` on a batch of `batch` random images.
 pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> Vec<LayerTiming> {
-    let x: Tensor<(usize, Const<1>, Const<28>, Const<28>), f32, Cpu> =
-        device.sample_uniform_like(&(batch, Const, Const, Const));
-    let p1 = model.0.forward(x.clone());
-    let p2 = model.1.forward(p1.clone());
-    let flat = model.2.forward(p2);
-    let h = model.3.forward(flat.clone());
+    let x: Tensor<ImageShape, f32, Cpu> = device.sample_uniform_like(&(batch, Const, Const, Const));
+    let p1 = model.conv1().forward(x.clone());
+    let p2 = model.conv2().forward(p1.clone());
+    let flat = Flatten::<FLAT>.forward(p2);
+    let h = model.hidden().forward(flat.clone());
     vec![
-        time_layer!("conv1 5x5x32, relu, pool", model.0, x, reps),
-        time_layer!("conv2 5x5x64, relu, pool", model.1, p1, reps),
-        time_layer!("dense 3136 -> 1024, relu", model.3, flat, reps),
-        time_layer!("dense 1024 -> 10", model.5, h, reps),
+        time_layer!("conv1 5x5x32, relu, pool", model.conv1(), x, reps),
+        time_layer!("conv2 5x5x64, relu, pool", model.conv2(), p1, reps),
+        time_layer!("dense 3136 -> 1024, relu", model.hidden(), flat, reps),
+        time_layer!("dense 1024 -> 10", model.output(), h, reps),
     ]
 }

@@ -1,7 +1,8 @@
-//! `digitdash bench`: how fast one training step and inference run on this machine.
+//! The timings of `digitdash bench`: training steps on random data, inference over the test
+//! set, peak memory and each layer's share.
 //!
-//! The keys of the JSON line match `shared/bench/torch_reference.py`, so the two can be
-//! compared side by side.
+//! The keys of the JSON form match those of the PyTorch reference, `bench/torch_reference.py`,
+//! so the two can be compared side by side.
 
 use std::time::Instant;
 
@@ -10,7 +11,8 @@ use dfdx::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::bench_layers::{time_layers, LayerTiming};
+use super::layers::{time_layers, LayerTiming};
+use super::stats::{median, peak_rss_mb};
 use crate::cli::BenchArgs;
 use crate::data::{self, Split};
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
@@ -43,20 +45,6 @@ pub struct BenchReport {
     pub batch_size: usize,
     /// Each layer's forward and backward time.
     pub layers: Vec<LayerTiming>,
-}
-
-/// Runs the benchmark and prints its figures.
-pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
-    if args.compare {
-        return crate::bench_compare::compare(args, data_dir);
-    }
-    let report = measure(args, data_dir)?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_text(&report, args.steps);
-    }
-    Ok(())
 }
 
 /// Measures training steps, inference and memory.
@@ -118,13 +106,6 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
 }
 
 /// The MNIST test set when the data folder has it, else 10,000 random images.
-/// Sorts `values` and returns the middle one (the upper one of an even count); `values` must
-/// not be empty.
-pub(crate) fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn inference_set(data_dir: &std::path::Path, rng: &mut StdRng) -> (Split, String) {
     if let Ok(mnist) = data::load(data_dir) {
         return (
@@ -137,41 +118,4 @@ fn inference_set(data_dir: &std::path::Path, rng: &mut StdRng) -> (Split, String
     let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..CLASSES as u8)).collect();
     let split = Split::new(images, labels).expect("image and label counts agree");
     (split, "10,000 random images (no MNIST found)".into())
-}
-
-/// Peak resident set size of this process in MB (Linux; 0 where unknown).
-pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn print_text(r: &BenchReport, steps: usize) {
-    println!(
-        "digitdash bench ({} threads; the network without dropout, as the PyTorch reference)",
-        r.threads
-    );
-    println!(
-        "  training step, batch {}: median {:.1} ms (min {:.1}, max {:.1}, {} steps), {:.0} images/s",
-        r.batch_size, r.train_step_ms_median, r.train_step_ms_min, r.train_step_ms_max, steps,
-        r.train_samples_per_s
-    );
-    println!(
-        "  inference: {:.0} images/s on the {}",
-        r.inference_images_per_s, r.inference_data
-    );
-    println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
-    println!("  per layer (median ms):       forward   backward");
-    for l in &r.layers {
-        println!(
-            "    {:<28} {:>8.2} {:>10.2}",
-            l.layer, l.forward_ms, l.backward_ms
-        );
-    }
 }

@@ -1,0 +1,52 @@
+//! `digitdash bench` prints its own figures as text or one JSON line; `--compare` hands over
+//! to [`compare`].
+
+pub mod compare;
+pub mod layers;
+pub mod measure;
+pub mod reference;
+pub mod stats;
+
+use anyhow::Result;
+
+use crate::cli::BenchArgs;
+pub use measure::{measure, BenchReport};
+
+/// Runs the benchmark and prints its figures.
+pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
+    if args.compare {
+        return compare::compare(args, data_dir);
+    }
+    let report = measure(args, data_dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_text(&report, args.steps);
+    }
+    Ok(())
+}
+
+/// The report as text: the steps, inference, memory and the per-layer table.
+fn print_text(r: &BenchReport, steps: usize) {
+    println!(
+        "digitdash bench ({} threads; the network without dropout, as the PyTorch reference)",
+        r.threads
+    );
+    println!(
+        "  training step, batch {}: median {:.1} ms (min {:.1}, max {:.1}, {} steps), {:.0} images/s",
+        r.batch_size, r.train_step_ms_median, r.train_step_ms_min, r.train_step_ms_max, steps,
+        r.train_samples_per_s
+    );
+    println!(
+        "  inference: {:.0} images/s on the {}",
+        r.inference_images_per_s, r.inference_data
+    );
+    println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
+    println!("  per layer (median ms):       forward   backward");
+    for l in &r.layers {
+        println!(
+            "    {:<28} {:>8.2} {:>10.2}",
+            l.layer, l.forward_ms, l.backward_ms
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Prints the test accuracy, the mean loss and the confusion matrix of a saved model.
+
+use std::path::Path;
+
+use anyhow::Result;
+use dfdx::prelude::*;
+
+use super::checkpoint_model::load_model;
+use crate::data::{self, Split};
+use crate::model::{Network, CLASSES};
+use crate::output::StdoutLines;
+use crate::train::evaluate::{confusion_matrix, evaluate};
+
+/// Test-set results of a saved model.
+#[derive(Debug, Clone)]
+pub struct EvalReport {
+    /// Fraction of test images classified right.
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// `confusion[true][predicted]` counts.
+    pub confusion: [[usize; CLASSES]; CLASSES],
+}
+
+/// Scores a saved model on a test split.
+pub fn eval_model(model: &Network, device: &Cpu, test: &Split) -> EvalReport {
+    let scores = evaluate(model, device, test, 500);
+    EvalReport {
+        accuracy: scores.accuracy,
+        loss: scores.loss,
+        confusion: confusion_matrix(&scores.probabilities, test.labels()),
+    }
+}
+
+/// The confusion matrix as text: rows are true digits, columns predictions.
+pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
+    let mut out = String::from("true\\pred");
+    for p in 0..CLASSES {
+        out.push_str(&format!("{p:>6}"));
+    }
+    out.push_str("   recall\n");
+    for (t, row) in confusion.iter().enumerate() {
+        out.push_str(&format!("{t:>9}"));
+        for count in row {
+            out.push_str(&format!("{count:>6}"));
+        }
+        let total: usize = row.iter().sum();
+        let recall = row[t] as f64 / total.max(1) as f64;
+        out.push_str(&format!("   {:.4}\n", recall));
+    }
+    out
+}
+
+/// `digitdash eval`: prints test accuracy, loss and the confusion matrix.
+pub fn run(checkpoint: &Path, data_dir: &Path) -> Result<()> {
+    let (device, model) = load_model(checkpoint)?;
+    let mnist = data::load(data_dir)?;
+    let report = eval_model(&model, &device, &mnist.test);
+    let text = format!(
+        "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
+        report.accuracy,
+        (report.accuracy * mnist.test.len() as f64).round(),
+        mnist.test.len(),
+        report.loss,
+        format_confusion(&report.confusion)
+    );
+    StdoutLines::default().line(text.trim_end());
+    Ok(())
+}

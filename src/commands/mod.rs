@@ -1,0 +1,10 @@
+//! The subcommands besides training, one module each, and what `eval` and `predict` share.
+
+/// `digitdash bench`: training-step, inference and per-layer timings, and the PyTorch comparison.
+pub mod bench;
+/// A saved model on the CPU: loading a checkpoint and classifying images with it.
+pub mod checkpoint_model;
+/// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
+pub mod eval;
+/// `digitdash predict`: classifying PNG images of digits with a saved model.
+pub mod predict;

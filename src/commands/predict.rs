@@ -1,0 +1,42 @@
+//! Classifies PNG files with a saved model and prints one line each: the digit, its
+//! probability and the next two guesses.
+
+pub mod png;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::checkpoint_model::{classify, load_model};
+use crate::model::CLASSES;
+use crate::output::StdoutLines;
+use crate::train::evaluate::argmax;
+
+/// `digitdash predict`: classifies PNG files and prints one line each.
+pub fn run(checkpoint: &Path, images: &[PathBuf]) -> Result<()> {
+    let (device, model) = load_model(checkpoint)?;
+    let pixels = images
+        .iter()
+        .map(|p| png::load_digit(p).with_context(|| format!("cannot use image {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = StdoutLines::default();
+    for (path, probs) in images.iter().zip(classify(&model, &device, &pixels)) {
+        let digit = argmax(&probs);
+        let mut ranked: Vec<usize> = (0..CLASSES).collect();
+        ranked.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let others: Vec<String> = ranked[1..3]
+            .iter()
+            .map(|&d| format!("{d} {:.1}%", probs[d] * 100.0))
+            .collect();
+        out.line(format_args!(
+            "{}: {digit} ({:.1}%; then {})",
+            path.display(),
+            probs[digit] * 100.0,
+            others.join(", ")
+        ));
+        if out.is_closed() {
+            break;
+        }
+    }
+    Ok(())
+}
