@@ -23,7 +23,7 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
 }
 
 /// Writes `pixels` as `drawing-NNN.png` under the first number not taken in `dir`.
-fn save_drawing(dir: &Path, pixels: &[f32]) -> Result<PathBuf, String> {
+pub fn save_drawing(dir: &Path, pixels: &[f32]) -> Result<PathBuf, String> {
     let path = (1..10_000)
         .map(|n| dir.join(format!("drawing-{n:03}.png")))
         .find(|p| !p.exists())
