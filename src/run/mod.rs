@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod dir;
 pub mod records;
+pub mod smoothing;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta};
 pub use dir::{CheckpointKind, RunDir};

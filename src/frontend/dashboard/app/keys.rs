@@ -51,6 +51,14 @@ pub enum Action {
     ToggleWindow,
     /// Switch the charts between raw and smoothed values.
     ToggleSmoothing,
+    /// Raise (true) or lower the charts' smoothing weight.
+    Smooth(bool),
+    /// Draw the loss on a log or a linear scale.
+    ToggleLogScale,
+    /// Show or hide the charts' value cursor.
+    ToggleCursor,
+    /// Move the value cursor right (true) or left.
+    MoveChartCursor(bool),
     /// Open a page.
     ShowPage(Page),
     /// Move the confusion-matrix selection by (rows, columns).
@@ -292,7 +300,35 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('s')],
         "s",
         Action::ToggleSmoothing,
-        "charts: raw or smoothed",
+        "charts: smoothed line over faint raw values, or raw",
+    ),
+    bind(
+        TRAINING,
+        &[Char('['), Char(']')],
+        "[ ]",
+        Action::Smooth(true),
+        "smoothing weight down / up (0 to 0.99)",
+    ),
+    bind(
+        TRAINING,
+        &[Char('l')],
+        "l",
+        Action::ToggleLogScale,
+        "loss on a log or linear scale",
+    ),
+    bind(
+        TRAINING,
+        &[Char('v')],
+        "v",
+        Action::ToggleCursor,
+        "value cursor on / off",
+    ),
+    bind(
+        TRAINING,
+        &[Char('<'), Char('>')],
+        "< >",
+        Action::MoveChartCursor(true),
+        "move the value cursor",
     ),
     bind(
         ALL,
@@ -425,10 +461,16 @@ pub fn action_for(key: &KeyEvent, page: Page) -> Option<Action> {
     {
         return None;
     }
-    BINDINGS
+    let action = BINDINGS
         .iter()
         .find(|b| b.pages.contains(&page) && b.keys.contains(&key.code))
-        .map(|b| b.action)
+        .map(|b| b.action)?;
+    // Pairs of keys in one binding: the first key goes down or left.
+    Some(match (action, key.code) {
+        (Action::Smooth(_), Char('[')) => Action::Smooth(false),
+        (Action::MoveChartCursor(_), Char('<')) => Action::MoveChartCursor(false),
+        (action, _) => action,
+    })
 }
 
 #[cfg(test)]
@@ -447,7 +489,13 @@ mod tests {
                 for &code in b.keys {
                     assert!(!seen.contains(&code), "{code:?} bound twice on {page:?}");
                     seen.push(code);
-                    assert_eq!(action_for(&key(code), page), Some(b.action));
+                    let found = action_for(&key(code), page);
+                    let paired = matches!(
+                        (found, b.action),
+                        (Some(Action::Smooth(_)), Action::Smooth(_))
+                            | (Some(Action::MoveChartCursor(_)), Action::MoveChartCursor(_))
+                    );
+                    assert!(found == Some(b.action) || paired, "{code:?} on {page:?}");
                 }
             }
         }

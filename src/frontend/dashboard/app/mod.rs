@@ -5,6 +5,7 @@
 //! time, so the same events and keys always give the same screen.
 
 pub mod canvas;
+pub mod chart_view;
 pub mod confusion;
 pub mod digits;
 pub mod editor;
@@ -28,6 +29,7 @@ use crate::train::{Command, StepStats, Summary};
 
 pub use crate::train::Setting;
 pub use canvas::{Canvas, Stroke};
+pub use chart_view::ChartView;
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
@@ -174,8 +176,7 @@ pub struct App {
     selected: Setting,
     digits: DigitViewer,
     log: EventLog,
-    window: Window,
-    smoothed: bool,
+    chart: ChartView,
     overlay: Overlay,
     exit: Exit,
     signal: Option<Signal>,
@@ -211,8 +212,7 @@ impl App {
             selected: Setting::LearningRate,
             digits: DigitViewer::default(),
             log: EventLog::default(),
-            window: Window::Recent,
-            smoothed: false,
+            chart: ChartView::default(),
             overlay: Overlay::None,
             exit: Exit::Stay,
             signal: None,
@@ -361,14 +361,9 @@ impl App {
         &self.log
     }
 
-    /// Which part of the run the charts show.
-    pub fn window(&self) -> Window {
-        self.window
-    }
-
-    /// Whether the charts show moving averages.
-    pub fn smoothed(&self) -> bool {
-        self.smoothed
+    /// How the charts are drawn.
+    pub fn chart(&self) -> &ChartView {
+        &self.chart
     }
 
     /// The overlay, if any.

@@ -432,12 +432,38 @@ fn m_jumps_to_the_next_misclassified_digit() {
 }
 
 #[test]
-fn w_and_s_toggle_the_chart_views() {
+fn chart_keys_change_the_chart_view() {
     let mut app = training();
-    assert_eq!((app.window(), app.smoothed()), (Window::Recent, false));
+    let view = |app: &App| *app.chart();
+    assert_eq!(view(&app), ChartView::default());
+    assert_eq!(
+        (view(&app).window, view(&app).smoothed),
+        (Window::Recent, true)
+    );
     ch(&mut app, 'w');
     ch(&mut app, 's');
-    assert_eq!((app.window(), app.smoothed()), (Window::WholeRun, true));
+    assert_eq!(
+        (view(&app).window, view(&app).smoothed),
+        (Window::WholeRun, false)
+    );
+    ch(&mut app, ']');
+    assert!(view(&app).smoothed, "a weight change turns smoothing on");
+    assert!((view(&app).weight - 0.65).abs() < 1e-6);
+    ch(&mut app, '[');
+    ch(&mut app, '[');
+    assert!((view(&app).weight - 0.55).abs() < 1e-6);
+    ch(&mut app, 'l');
+    assert!(!view(&app).log_loss);
+    ch(&mut app, '<');
+    assert!(view(&app).cursor.is_some_and(|c| c < 1.0));
+    ch(&mut app, 'v');
+    assert_eq!(view(&app).cursor, None);
+    ch(&mut app, '2');
+    ch(&mut app, 'l');
+    assert!(
+        !view(&app).log_loss,
+        "chart keys do nothing on the Inspect page"
+    );
 }
 
 #[test]

@@ -90,6 +90,8 @@ impl App {
         self.download = None;
         self.total_steps = started.config.train.steps;
         self.first_step = started.first_step;
+        self.loss.start_at(started.first_step);
+        self.accuracy.start_at(started.first_step);
         self.settings.set_train_len(started.train_len);
         self.digits.set_test(started.test.clone());
         self.run_dir.clone_from(&started.run_dir);
@@ -117,9 +119,8 @@ impl App {
     }
 
     fn rolled_back(&mut self, step: u64) {
-        let kept = step.saturating_sub(self.first_step) as usize;
-        self.loss.truncate(kept);
-        self.accuracy.truncate(kept);
+        self.loss.truncate_to_step(step);
+        self.accuracy.truncate_to_step(step);
         self.evaluations.retain(|e| e.step <= step);
         if let Some(last) = &mut self.last_step {
             last.step = step;

@@ -1,30 +1,38 @@
-//! The charts: sparklines of the per-step training loss and batch accuracy (newest on the
-//! right) with their latest and smoothed values, and the test accuracy of each evaluation.
+//! The Training page's charts: training loss (log scale by default), batch accuracy and test
+//! accuracy against the step, as line charts in half-block cells with labelled axes. A
+//! smoothed line (TensorBoard's debiased moving average) is drawn over the faint raw values;
+//! the test accuracy's axis zooms to the range of its values; a value cursor reads every
+//! series at one step.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
+use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, RenderDirection, Sparkline, SparklineBar, Widget};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
 
 use super::{format, theme};
-use crate::frontend::dashboard::app::{App, EvalPoint, Series};
-
-/// Bar heights are fractions of this.
-const SCALE: f64 = 1000.0;
+use crate::frontend::dashboard::app::series::Points;
+use crate::frontend::dashboard::app::{App, ChartView, EvalPoint, Series};
 
 /// Draws the charts panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let smoothing = if app.smoothed() { "smoothed" } else { "raw" };
+    let view = app.chart();
+    let smoothing = match view.smoothing() {
+        Some(w) => format!("smooth {w:.2}"),
+        None => "raw".into(),
+    };
+    let scale = if view.log_loss { "log" } else { "linear" };
     let block = Block::bordered()
         .title(Span::styled(" training ", theme::title()))
         .title_top(
             Line::from(vec![
                 Span::styled(" w ", theme::key()),
-                Span::styled(app.window().label(), theme::dim()),
-                Span::styled(" · ", theme::dim()),
-                Span::styled("s ", theme::key()),
-                Span::styled(format!("{smoothing} "), theme::dim()),
+                Span::styled(view.window.label(), theme::dim()),
+                Span::styled(" s[] ", theme::key()),
+                Span::styled(smoothing, theme::dim()),
+                Span::styled(" l ", theme::key()),
+                Span::styled(format!("{scale} "), theme::dim()),
             ])
             .right_aligned(),
         );
@@ -44,85 +52,258 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Constraint::Length(1),
             Constraint::Fill(3),
             Constraint::Length(1),
-            Constraint::Fill(2),
+            Constraint::Fill(3),
         ])
         .areas(inner);
+    // Two points a cell: half blocks draw two rows per cell, and the x axis is as fine.
+    let span = app.loss().span(view.window, usize::from(inner.width) * 2);
+    let cursor = view.cursor.map(|c| cursor_step(span, c));
+    let points = usize::from(inner.width) * 2;
+
     let loss = app.loss();
-    series_label("loss", loss, |v| format!("{v:.4}"), theme::loss()).render(loss_label, buf);
-    let values = loss.view(app.window(), usize::from(inner.width), app.smoothed());
-    sparkline(&values, theme::loss()).render(loss_chart, buf);
+    series_label(
+        "loss",
+        loss,
+        cursor,
+        view,
+        |v| format!("{v:.4}"),
+        theme::loss(),
+    )
+    .render(loss_label, buf);
+    let scale = if view.log_loss {
+        Scale::Log
+    } else {
+        Scale::Linear
+    };
+    let (raw, smooth) = loss.points(span, points, view.smoothing());
+    let plot = Plot::new(&raw, smooth.as_deref(), scale, cursor);
+    render_chart(&plot, span, scale, theme::loss(), false, loss_chart, buf);
 
     let acc = app.accuracy();
     let pct = |v: f32| format::percent(f64::from(v), 1);
-    series_label("batch acc", acc, pct, theme::accuracy()).render(acc_label, buf);
-    let values = acc.view(app.window(), usize::from(inner.width), app.smoothed());
-    sparkline(&values, theme::accuracy()).render(acc_chart, buf);
+    series_label("batch acc", acc, cursor, view, pct, theme::accuracy()).render(acc_label, buf);
+    let (raw, smooth) = acc.points(span, points, view.smoothing());
+    let plot = Plot::new(&raw, smooth.as_deref(), Scale::Percent, cursor);
+    render_chart(
+        &plot,
+        span,
+        Scale::Percent,
+        theme::accuracy(),
+        false,
+        acc_chart,
+        buf,
+    );
 
-    test_line(app.evaluations()).render(test_label, buf);
-    test_sparkline(app.evaluations(), usize::from(inner.width)).render(test_chart, buf);
-}
-
-/// `name latest  avg smoothed`.
-fn series_label(
-    name: &str,
-    series: &Series,
-    show: impl Fn(f32) -> String,
-    style: Style,
-) -> Line<'static> {
-    let latest = series.latest().map_or("-".into(), &show);
-    let smoothed = series.latest_smoothed().map_or("-".into(), &show);
-    Line::from(vec![
-        Span::styled(format!("{name} "), style),
-        Span::raw(latest),
-        Span::styled("  smoothed ", theme::dim()),
-        Span::raw(smoothed),
-    ])
-}
-
-/// A sparkline of `values` (oldest first) drawn newest-right and scaled by [`range`], so the
-/// changes within the window show; non-finite values (a diverged loss) are marked columns.
-fn sparkline(values: &[f32], style: Style) -> Sparkline<'static> {
-    let (floor, span) = range(values);
-    let bars: Vec<SparklineBar> = values
+    test_line(app.evaluations(), cursor).render(test_label, buf);
+    let tests: Points = app
+        .evaluations()
         .iter()
-        .rev()
-        .map(|&v| {
-            let fraction = f64::from((v - floor) / span);
-            let value = (v.is_finite() && fraction.is_finite())
-                .then(|| (fraction.clamp(0.0, 1.0) * SCALE).round() as u64);
-            SparklineBar::from(value)
-        })
+        .filter(|e| (span.0..=span.1).contains(&e.step))
+        .map(|e| (e.step as f64, e.accuracy))
         .collect();
-    Sparkline::default()
-        .data(bars)
-        .max(SCALE as u64)
-        .direction(RenderDirection::RightToLeft)
-        .style(style)
-        .absent_value_symbol("×")
-        .absent_value_style(theme::bad())
+    let plot = Plot::new(&tests, None, Scale::Zoomed, cursor);
+    render_chart(
+        &plot,
+        span,
+        Scale::Zoomed,
+        theme::test(),
+        true,
+        test_chart,
+        buf,
+    );
 }
 
-/// The floor and height of a chart of `values`: from a quarter of the spread below the lowest
-/// finite value (never below zero) to the highest, or from zero when all are equal.
-pub fn range(values: &[f32]) -> (f32, f32) {
-    let finite = values.iter().copied().filter(|v| v.is_finite());
-    let hi = finite.clone().fold(f32::MIN, f32::max);
-    let lo = finite.fold(f32::MAX, f32::min);
+/// How a chart's y axis maps values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scale {
+    /// Powers of ten equally spaced; labels are the values.
+    Log,
+    /// From a little below the lowest value to the highest.
+    Linear,
+    /// A percentage axis zoomed to the values' range.
+    Zoomed,
+}
+
+/// The step under a cursor at `fraction` of the chart's width.
+fn cursor_step(span: (u64, u64), fraction: f64) -> u64 {
+    let (first, last) = (span.0 as f64, span.1 as f64);
+    (first + (last - first) * fraction).round() as u64
+}
+
+/// What one chart draws, mapped onto its axes.
+struct Plot {
+    raw: Vec<(f64, f64)>,
+    smooth: Option<Vec<(f64, f64)>>,
+    cursor: Option<[(f64, f64); 2]>,
+    y: (f64, f64),
+}
+
+impl Plot {
+    /// Maps `raw` and `smooth` points onto a `scale` axis and places the cursor.
+    fn new(
+        raw: &[(f64, f64)],
+        smooth: Option<&[(f64, f64)]>,
+        scale: Scale,
+        cursor: Option<u64>,
+    ) -> Self {
+        let map = |points: &[(f64, f64)]| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .filter_map(|&(x, y)| to_axis(y, scale).map(|y| (x, y)))
+                .collect()
+        };
+        let raw = map(raw);
+        let smooth = smooth.map(map);
+        let y = bounds(
+            raw.iter().chain(smooth.iter().flatten()).map(|p| p.1),
+            scale,
+        );
+        let cursor = cursor.map(|step| [(step as f64, y.0), (step as f64, y.1)]);
+        Self {
+            raw,
+            smooth,
+            cursor,
+            y,
+        }
+    }
+}
+
+/// Draws `plot` as a line chart over the steps of `span` with y ticks in `scale`; the x axis
+/// (steps) is labelled when `x_labels`. The raw line is faint when a smoothed one is drawn.
+fn render_chart(
+    plot: &Plot,
+    span: (u64, u64),
+    scale: Scale,
+    style: Style,
+    x_labels: bool,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let raw_style = if plot.smooth.is_some() {
+        theme::dim()
+    } else {
+        style
+    };
+    let mut datasets = vec![line(&plot.raw, raw_style)];
+    if let Some(smooth) = &plot.smooth {
+        datasets.push(line(smooth, style));
+    }
+    if let Some(cursor) = &plot.cursor {
+        datasets.push(line(cursor, Style::new().fg(Color::Yellow)));
+    }
+    let (first, last) = (span.0 as f64, (span.1 as f64).max(span.0 as f64 + 1.0));
+    let mut x_axis = Axis::default().bounds([first, last]).style(theme::dim());
+    if x_labels {
+        x_axis = x_axis.labels(vec![
+            Span::raw(format::count(span.0)),
+            Span::raw(format!("step {}", format::count(span.1))),
+        ]);
+    }
+    let y_axis = Axis::default()
+        .bounds([plot.y.0, plot.y.1])
+        .style(theme::dim())
+        .labels(vec![
+            Span::raw(tick(plot.y.0, scale)),
+            Span::raw(tick(plot.y.1, scale)),
+        ]);
+    Chart::new(datasets)
+        .x_axis(x_axis)
+        .y_axis(y_axis)
+        .render(area, buf);
+}
+
+fn line(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::HalfBlock)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(points)
+}
+
+/// A value's position on the axis (`None` where the scale cannot show it: 0 on a log scale).
+fn to_axis(value: f64, scale: Scale) -> Option<f64> {
+    match scale {
+        Scale::Log => (value > 0.0).then(|| value.log10()),
+        _ => value.is_finite().then_some(value),
+    }
+}
+
+/// The axis bounds for values `values` (already mapped).
+fn bounds(values: impl Iterator<Item = f64>, scale: Scale) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(v), h.max(v)));
     if lo > hi {
         return (0.0, 1.0);
     }
-    let floor = if hi > lo {
-        (lo - (hi - lo) * 0.25).max(0.0)
-    } else {
-        0.0
-    };
-    (floor, (hi - floor).max(f32::MIN_POSITIVE))
+    match scale {
+        Scale::Log => (lo.floor(), hi.ceil().max(lo.floor() + 1.0)),
+        Scale::Linear => {
+            let pad = ((hi - lo) * 0.1).max(1e-6);
+            ((lo - pad).max(0.0), hi + pad)
+        }
+        Scale::Zoomed => {
+            let pad = ((hi - lo) * 0.15).max(0.002);
+            ((lo - pad).max(0.0), (hi + pad).min(1.0))
+        }
+    }
 }
 
-/// `test acc 97.12% (step 1000) · best 97.50%`.
-fn test_line(evaluations: &[EvalPoint]) -> Line<'static> {
+/// The label of a tick at axis position `at`.
+fn tick(at: f64, scale: Scale) -> String {
+    match scale {
+        Scale::Log => {
+            let value = 10f64.powf(at);
+            if value >= 1.0 {
+                format!("{value:.0}")
+            } else {
+                format!("{value}")
+            }
+        }
+        Scale::Linear => format!("{at:.3}"),
+        Scale::Zoomed => format::percent(at, 1),
+    }
+}
+
+/// `name latest  smoothed S`, or the values at the cursor's step.
+fn series_label(
+    name: &str,
+    series: &Series,
+    cursor: Option<u64>,
+    view: &ChartView,
+    show: impl Fn(f32) -> String,
+    style: Style,
+) -> Line<'static> {
+    let (raw, smoothed, at) = match cursor {
+        Some(step) => (
+            series.at(step, None),
+            view.smoothing().and_then(|w| series.at(step, Some(w))),
+            format!(" at step {step}"),
+        ),
+        None => (
+            series.latest(),
+            view.smoothing().and_then(|w| series.latest_smoothed(w)),
+            String::new(),
+        ),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{name} "), style),
+        Span::raw(raw.map_or("-".into(), &show)),
+    ];
+    if view.smoothed {
+        spans.push(Span::styled("  smoothed ", theme::dim()));
+        spans.push(Span::raw(smoothed.map_or("-".into(), &show)));
+    }
+    spans.push(Span::styled(at, theme::dim()));
+    Line::from(spans)
+}
+
+/// `test acc 97.12% (step 1000) · best 97.50%`, or the latest evaluation at the cursor.
+fn test_line(evaluations: &[EvalPoint], cursor: Option<u64>) -> Line<'static> {
     let mut spans = vec![Span::styled("test acc ", theme::test())];
-    match evaluations.last() {
+    let shown = match cursor {
+        Some(step) => evaluations.iter().rfind(|e| e.step <= step),
+        None => evaluations.last(),
+    };
+    match shown {
         None => spans.push(Span::styled(
             "not evaluated yet (t tests now)",
             theme::dim(),
@@ -138,24 +319,31 @@ fn test_line(evaluations: &[EvalPoint]) -> Line<'static> {
     Line::from(spans)
 }
 
-/// One bar per evaluation (the newest `width`).
-fn test_sparkline(evaluations: &[EvalPoint], width: usize) -> Sparkline<'static> {
-    let shown = &evaluations[evaluations.len().saturating_sub(width)..];
-    let values: Vec<f32> = shown.iter().map(|e| e.accuracy as f32).collect();
-    sparkline(&values, theme::test())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_range_starts_below_the_lowest_value() {
-        assert_eq!(range(&[1.0, 2.0, 5.0]), (0.0, 5.0));
-        assert_eq!(range(&[4.0, 8.0]), (3.0, 5.0));
-        assert_eq!(range(&[0.5, 0.5]), (0.0, 0.5));
-        assert_eq!(range(&[]), (0.0, 1.0));
-        assert_eq!(range(&[f32::NAN]), (0.0, 1.0));
-        assert_eq!(range(&[f32::NAN, 4.0, 8.0, f32::INFINITY]), (3.0, 5.0));
+    fn log_axes_span_whole_powers_of_ten_and_label_values() {
+        let ys = [0.05f64, 2.3].map(|v| to_axis(v, Scale::Log).unwrap());
+        assert_eq!(bounds(ys.into_iter(), Scale::Log), (-2.0, 1.0));
+        assert_eq!(tick(-2.0, Scale::Log), "0.01");
+        assert_eq!(tick(1.0, Scale::Log), "10");
+        assert_eq!(to_axis(0.0, Scale::Log), None);
+    }
+
+    #[test]
+    fn the_test_axis_zooms_to_its_values() {
+        let (lo, hi) = bounds([0.96, 0.993].into_iter(), Scale::Zoomed);
+        assert!(lo > 0.95 && lo < 0.96, "{lo}");
+        assert!(hi > 0.993 && hi <= 1.0, "{hi}");
+        assert_eq!(bounds(std::iter::empty(), Scale::Linear), (0.0, 1.0));
+    }
+
+    #[test]
+    fn the_cursor_lands_on_a_step_of_the_span() {
+        assert_eq!(cursor_step((101, 201), 0.0), 101);
+        assert_eq!(cursor_step((101, 201), 1.0), 201);
+        assert_eq!(cursor_step((101, 201), 0.5), 151);
     }
 }

@@ -23,6 +23,19 @@ pub fn rate(images_per_second: f64) -> String {
     format!("{images_per_second:.0} img/s")
 }
 
+/// A count with thousands separated by commas: `20,000`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +47,8 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(3 * 3600 + 62)), "3:01:02");
         assert_eq!(percent(0.97123, 2), "97.12%");
         assert_eq!(rate(811.6), "812 img/s");
+        assert_eq!(count(20_000), "20,000");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_234_567), "1,234,567");
     }
 }
