@@ -83,11 +83,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let pct = |v: f32| format::percent(f64::from(v), 1);
     series_label("batch acc", acc, cursor, view, pct, theme::accuracy()).render(acc_label, buf);
     let (raw, smooth) = acc.points(span, points, view.smoothing());
-    let plot = Plot::new(&raw, smooth.as_deref(), Scale::Percent, cursor);
+    let plot = Plot::new(&raw, smooth.as_deref(), Scale::Zoomed, cursor);
     render_chart(
         &plot,
         span,
-        Scale::Percent,
+        Scale::Zoomed,
         theme::accuracy(),
         false,
         acc_chart,
