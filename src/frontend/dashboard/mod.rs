@@ -16,6 +16,7 @@ pub mod app;
 pub mod effects;
 pub mod input;
 pub mod inspector;
+pub mod source;
 pub mod terminal;
 pub mod ui;
 
@@ -29,9 +30,10 @@ use ratatui::layout::Rect;
 
 use crate::output::{note, StdoutLines};
 use crate::signals::{Signal, Signals};
-use crate::train::{Command, Event, Outcome, Summary, TrainerHandle};
+use crate::train::{Command, Event, Outcome, Summary};
 use app::{App, Insight, Phase, Pointer, Stroke};
 use inspector::Inspector;
+use source::Source;
 use terminal::{Screen, TerminalGuard};
 
 /// Time between frames while training runs (10 a second): smooth enough for charts that move
@@ -54,7 +56,7 @@ pub struct DashboardOptions {
 /// A second termination signal ends the dashboard at once: the terminal is restored and the
 /// outcome is [`Outcome::Interrupted`] by that signal, without waiting for the trainer.
 pub fn run(
-    handle: TrainerHandle,
+    handle: impl Source,
     mut app: App,
     options: DashboardOptions,
     signals: Arc<Signals>,
@@ -94,7 +96,7 @@ pub fn run(
 /// Runs frames until the app says to quit.
 fn frame_loop(
     screen: &mut Screen,
-    handle: &TrainerHandle,
+    handle: &impl Source,
     keys: &Receiver<InputEvent>,
     app: &mut App,
     signals: &Signals,
@@ -162,16 +164,16 @@ fn lost(error: &std::io::Error) -> bool {
 
 /// Takes in every event waiting, without blocking; new weights go to the inspector too.
 /// Returns whether there were any.
-fn drain(handle: &TrainerHandle, inspector: &Inspector, app: &mut App) -> bool {
+fn drain(handle: &impl Source, inspector: &Inspector, app: &mut App) -> bool {
     let mut any = false;
-    for event in handle.events.try_iter() {
+    for event in handle.events().try_iter() {
         if let Event::Weights(weights) = &event {
             inspector.weights(weights.step, Arc::clone(&weights.model));
         }
         app.update(event);
         any = true;
     }
-    if !any && handle.events.is_disconnected() {
+    if !any && handle.events().is_disconnected() {
         app.trainer_vanished();
     }
     any
@@ -194,7 +196,7 @@ enum Wake {
 fn wait_for_input(
     keys: &Receiver<InputEvent>,
     inspector: &Inspector,
-    handle: &TrainerHandle,
+    handle: &impl Source,
     app: &mut App,
     frame: Duration,
     area: Rect,
@@ -259,7 +261,7 @@ fn on_mouse(app: &mut App, mouse: MouseEvent, area: Rect) -> bool {
 }
 
 /// Sends commands to the trainer; a trainer that has ended simply does not get them.
-fn send(handle: &TrainerHandle, commands: Vec<Command>) {
+fn send(handle: &impl Source, commands: Vec<Command>) {
     for command in commands {
         handle.send(command);
     }

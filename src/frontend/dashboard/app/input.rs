@@ -279,6 +279,10 @@ impl App {
     }
 
     fn say_ended(&mut self) {
+        if let Some(reason) = &self.read_only {
+            self.flash = Some(reason.clone());
+            return;
+        }
         self.flash = Some(if self.has_ended() {
             "training has ended".into()
         } else {

@@ -189,6 +189,7 @@ pub struct App {
     canvas: Canvas,
     run_dir: Option<std::path::PathBuf>,
     effects: Vec<Effect>,
+    read_only: Option<String>,
 }
 
 impl App {
@@ -225,7 +226,17 @@ impl App {
             canvas: Canvas::default(),
             run_dir: None,
             effects: Vec::new(),
+            read_only: None,
         }
+    }
+
+    /// A dashboard over a run this process does not train (`digitdash watch`): the controls
+    /// are shown as unavailable, `reason` saying why.
+    pub fn watching(config: &Config, reason: impl Into<String>) -> Self {
+        let mut app = Self::new(config);
+        app.read_only = Some(reason.into());
+        app.note = Some("reading the run's records".into());
+        app
     }
 
     /// Sets the time since the dashboard opened (the frame loop calls this; tests pick it).
@@ -262,7 +273,12 @@ impl App {
 
     /// Whether the trainer still takes commands.
     pub fn accepts_commands(&self) -> bool {
-        !self.has_ended() && !self.stop_sent
+        self.read_only.is_none() && !self.has_ended() && !self.stop_sent
+    }
+
+    /// Why the controls are unavailable, when the dashboard watches a run it does not train.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
     }
 
     /// Whether the trainer has ended (finished, failed or stopped before training).

@@ -714,3 +714,19 @@ fn clicks_on_cells_or_the_pad_do_nothing_on_other_pages() {
     app.on_pointer(Pointer::Press(Hit::Canvas(3.0, 3.0), Stroke::Draw));
     assert!(app.canvas().is_blank());
 }
+
+#[test]
+fn a_watched_run_shows_its_controls_as_unavailable_and_says_why() {
+    let reason = "watching a run another process trains: its controls are that process's";
+    let mut app = App::watching(&config(), reason);
+    app.update(started());
+    app.update(step(1, 1.0));
+    assert!(!app.accepts_commands());
+    assert!(ch(&mut app, ' ').is_empty());
+    assert!(ch(&mut app, '+').is_empty());
+    assert_eq!(app.flash(), Some(reason));
+    assert_eq!(app.read_only(), Some(reason));
+    assert!(app.tick().is_empty(), "no trainer to ask for weights");
+    ch(&mut app, '2');
+    assert_eq!(app.page(), Page::Inspect, "pages still open");
+}

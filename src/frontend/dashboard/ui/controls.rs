@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::theme;
 use crate::frontend::dashboard::app::{App, Editor, Overlay, RunState, Setting};
@@ -33,9 +33,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     match app.overlay() {
         Overlay::Edit(editor) => lines.extend(edit_hints(editor)),
         _ if app.accepts_commands() => lines.extend(action_hints(app.state())),
-        _ => lines.push(Line::styled("training has ended", theme::dim())),
+        _ => match app.read_only() {
+            Some(reason) => lines.push(Line::styled(reason.to_string(), theme::dim())),
+            None => lines.push(Line::styled("training has ended", theme::dim())),
+        },
     }
-    Paragraph::new(lines).block(block).render(area, buf);
+    Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
 }
 
 /// `▶ learning rate  1.00e-4`, or the entry line while typing a value for it.
