@@ -1,11 +1,21 @@
-//! A run's folder: where everything lives ([`RunDir`]), the records written as it goes, and
-//! its checkpoints.
+//! A run's folder: where everything lives ([`RunDir`]), the records written as it goes, its
+//! checkpoints, and reading it all back ([`RunHistory`]) for listings, charts and plots.
 
 pub mod checkpoint;
 pub mod dir;
+pub mod downsample;
+pub mod events;
+pub mod history;
+pub mod listing;
+pub mod metrics;
 pub mod records;
 pub mod smoothing;
+pub mod status;
+pub mod tail;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta};
 pub use dir::{CheckpointKind, RunDir};
+pub use history::{Changes, HistoryError, RunHistory};
+pub use metrics::{Column, Detail};
 pub use records::{MetricsRow, RecordError, RunRecords};
+pub use status::{writer_alive, RunStatus};

@@ -1,28 +1,39 @@
-//! Smoothing of a noisy per-step series as TensorBoard's scalar charts do it: an exponential
-//! moving average whose early values are debiased (divided by `1 - weight^n`), so the curve
-//! starts at the data rather than at zero.
+//! Smoothing a noisy series as TensorBoard's scalar dashboard does: a debiased exponential
+//! moving average.
 
-/// The debiased exponential moving average of `values` with `weight` in 0..1 (0: the values
-/// themselves; TensorBoard's default is 0.6). Non-finite values (a diverged loss) are passed
-/// through and do not disturb the average.
-pub fn debiased_ema(values: &[f32], weight: f32) -> Vec<f32> {
-    let weight = f64::from(weight.clamp(0.0, 0.999));
-    let mut last = 0.0f64;
-    let mut seen = 0i32;
+/// The largest smoothing weight accepted; larger weights are taken as this.
+pub const MAX_WEIGHT: f64 = 0.99;
+/// TensorBoard's default smoothing weight.
+pub const DEFAULT_WEIGHT: f64 = 0.6;
+
+/// `values` smoothed with weight `weight` (clamped to `0..=`[`MAX_WEIGHT`]; 0 leaves them as
+/// they are), as TensorBoard smooths a scalar series:
+///
+/// ```text
+/// ema_t      = weight * ema_(t-1) + (1 - weight) * value_t      (ema_0 = 0)
+/// smoothed_t = ema_t / (1 - weight^t)
+/// ```
+///
+/// where `t` counts the finite values so far. Dividing by `1 - weight^t` removes the pull
+/// towards the starting 0, so the first smoothed value is the first value. A non-finite value
+/// is passed through and does not count.
+pub fn smooth(values: &[f64], weight: f64) -> Vec<f64> {
+    let weight = if weight.is_nan() {
+        0.0
+    } else {
+        weight.clamp(0.0, MAX_WEIGHT)
+    };
+    let mut ema = 0.0;
+    let mut debias = 1.0;
     values
         .iter()
-        .map(|&v| {
-            if !v.is_finite() {
-                return v;
+        .map(|&value| {
+            if !value.is_finite() {
+                return value;
             }
-            last = last * weight + (1.0 - weight) * f64::from(v);
-            seen += 1;
-            let debias = 1.0 - weight.powi(seen);
-            if debias > 0.0 {
-                (last / debias) as f32
-            } else {
-                v
-            }
+            ema = weight * ema + (1.0 - weight) * value;
+            debias *= weight;
+            ema / (1.0 - debias)
         })
         .collect()
 }
@@ -31,28 +42,29 @@ pub fn debiased_ema(values: &[f32], weight: f32) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn matches_hand_computed_values() {
-        // w = 0.5: ema 0.5, 1.25, 0.625; debias 0.5, 0.75, 0.875.
-        let s = debiased_ema(&[1.0, 2.0, 0.0], 0.5);
-        let expected = [1.0, 1.25 / 0.75, 0.625 / 0.875];
-        for (a, b) in s.iter().zip(expected) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
     }
 
     #[test]
-    fn weight_zero_is_the_data_and_a_constant_stays_constant() {
-        assert_eq!(debiased_ema(&[3.0, 1.0, 2.0], 0.0), vec![3.0, 1.0, 2.0]);
-        let flat = debiased_ema(&[0.7; 50], 0.9);
-        assert!(flat.iter().all(|v| (v - 0.7).abs() < 1e-5), "{flat:?}");
+    fn matches_hand_computed_debiased_averages() {
+        // w = 0.5: ema 0.5, 1.25, 2.125 over debias 0.5, 0.75, 0.875.
+        let got = smooth(&[1.0, 2.0, 3.0], 0.5);
+        assert!(close(&got, &[1.0, 5.0 / 3.0, 17.0 / 7.0]), "{got:?}");
+        // w = 0.6 (TensorBoard's default): ema 4.0, 4.0*0.6 + 0.4*0 = 2.4 over 0.4, 0.64.
+        let got = smooth(&[10.0, 0.0], 0.6);
+        assert!(close(&got, &[10.0, 2.4 / 0.64]), "{got:?}");
     }
 
     #[test]
-    fn non_finite_values_pass_through_without_spoiling_the_rest() {
-        let s = debiased_ema(&[1.0, f32::NAN, 1.0], 0.6);
-        assert_eq!(s[0], 1.0);
-        assert!(s[1].is_nan());
-        assert!((s[2] - 1.0).abs() < 1e-6);
+    fn zero_weight_and_constant_series_are_unchanged_and_non_finite_values_pass() {
+        assert!(close(&smooth(&[3.0, 1.0, 4.0], 0.0), &[3.0, 1.0, 4.0]));
+        let flat = smooth(&[2.0; 50], 0.99);
+        assert!(flat.iter().all(|v| (v - 2.0).abs() < 1e-9), "{flat:?}");
+        let got = smooth(&[1.0, f64::NAN, 3.0], 0.5);
+        assert!(got[1].is_nan());
+        assert!(close(&[got[0], got[2]], &[1.0, 7.0 / 3.0]), "{got:?}");
+        assert_eq!(smooth(&[1.0, 2.0], 5.0), smooth(&[1.0, 2.0], MAX_WEIGHT));
+        assert!(smooth(&[], 0.6).is_empty());
     }
 }

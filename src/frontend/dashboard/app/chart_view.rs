@@ -3,10 +3,12 @@
 
 use super::series::Window;
 
+use crate::run::smoothing::{DEFAULT_WEIGHT, MAX_WEIGHT};
+
 /// TensorBoard's default smoothing weight.
-pub const DEFAULT_SMOOTHING: f32 = 0.6;
+pub const DEFAULT_SMOOTHING: f32 = DEFAULT_WEIGHT as f32;
 /// The largest smoothing weight.
-pub const MAX_SMOOTHING: f32 = 0.99;
+pub const MAX_SMOOTHING: f32 = MAX_WEIGHT as f32;
 /// How much `[` and `]` change the smoothing weight.
 pub const SMOOTHING_STEP: f32 = 0.05;
 /// How far `<` and `>` move the cursor, as a fraction of the chart's width.

@@ -1,7 +1,7 @@
 //! A per-step metric's history, and the two views the charts draw of it (the most recent
 //! steps, or the whole run), as points averaged down to the chart's width, raw and smoothed.
 
-use crate::run::smoothing::debiased_ema;
+use crate::run::smoothing::smooth;
 
 /// Which part of a history a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +41,15 @@ pub struct Series {
 
 /// Points of a chart: (step, value).
 pub type Points = Vec<(f64, f64)>;
+
+/// `values` smoothed as TensorBoard does with `weight`.
+fn debiased_ema(values: &[f32], weight: f32) -> Vec<f32> {
+    let wide: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    smooth(&wide, f64::from(weight))
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
+}
 
 impl Series {
     /// Starts the history after `start` steps (those of an earlier run this one resumes).
