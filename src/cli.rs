@@ -38,6 +38,13 @@ pub enum Subcommands {
         #[arg(required = true, value_name = "IMAGE.png")]
         images: Vec<PathBuf>,
     },
+    /// Open the dashboard on a run that another process writes, or wrote: it follows the
+    /// records as they grow (only reading files, so over a network file system too).
+    Watch {
+        /// The run's folder (runs/NAME).
+        #[arg(value_name = "RUN_DIR")]
+        run: PathBuf,
+    },
 }
 
 /// Options of a training run; each overrides the config file.

@@ -1,6 +1,7 @@
 //! `digitdash`: train the Deep MNIST network; `digitdash --help` lists the options.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -9,9 +10,12 @@ use clap::Parser;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::{bench, eval, predict};
 use digitdash::config::{Config, ConfigError};
+use digitdash::frontend::dashboard::watch::Watcher;
 use digitdash::frontend::dashboard::{self, app::App, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
+use digitdash::run::history::RunHistory;
+use digitdash::run::metrics::Detail;
 use digitdash::run::{checkpoint, CheckpointError, RunDir};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
@@ -49,6 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             predict::run(checkpoint, images)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Subcommands::Watch { run }) => watch(run, &cli.run),
         None => train_with_front_end(&cli.run),
     }
 }
@@ -88,6 +93,32 @@ fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSet
         pause_on_divergence,
     };
     Ok((config, setup))
+}
+
+/// Opens the dashboard on a run another process writes.
+fn watch(run: &Path, args: &RunArgs) -> Result<ExitCode> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "digitdash watch draws the dashboard and needs a terminal; for a table of runs in a \
+             script use `digitdash runs --json`"
+        );
+    }
+    let history = RunHistory::open(RunDir::new(run), Detail::Full)
+        .with_context(|| format!("cannot watch {}", run.display()))?;
+    if !history.run().holds_run() {
+        anyhow::bail!(
+            "{} holds no run records (metrics.csv): pass the folder of a run, runs/NAME",
+            run.display()
+        );
+    }
+    let config = history.config().cloned().unwrap_or_default();
+    let signal = signals::install().context("cannot install the signal handlers")?;
+    let reason = "watching a run another process trains: the controls belong to that process";
+    let app = App::watching(&config, reason);
+    let watcher = Watcher::spawn(history, args.data_dir.clone())
+        .context("cannot start the thread that reads the run")?;
+    dashboard::run(watcher, app, DashboardOptions::default(), signal)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Trains with the dashboard, or with progress lines when asked (`--headless`, `--json`) or

@@ -19,6 +19,7 @@ pub mod inspector;
 pub mod source;
 pub mod terminal;
 pub mod ui;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -305,7 +306,7 @@ fn current_summary(app: &App) -> Summary {
 /// Prints the run's summary on the normal screen: the accuracy on stdout (as headless does),
 /// the details on stderr. Write errors (a terminal that went away) are ignored.
 fn print_ending(app: &App, outcome: &Outcome) {
-    let Some(summary) = outcome.summary() else {
+    let Some(summary) = outcome.summary().filter(|_| app.read_only().is_none()) else {
         return;
     };
     if !matches!(app.phase(), Phase::Finished(_)) {

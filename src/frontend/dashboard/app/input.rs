@@ -33,6 +33,11 @@ impl App {
         }
         self.signal = Some(signal);
         self.overlay = Overlay::None;
+        if self.read_only.is_some() {
+            // Nothing to stop: a watched run goes on in its own process.
+            self.exit = Exit::Now;
+            return Vec::new();
+        }
         self.log.push(
             self.step_mark(),
             LogKind::Info,
@@ -176,7 +181,7 @@ impl App {
     }
 
     fn request_quit(&mut self) -> Vec<Command> {
-        if self.has_ended() || self.exit == Exit::AfterFinish {
+        if self.has_ended() || self.exit == Exit::AfterFinish || self.read_only.is_some() {
             self.exit = Exit::Now;
         } else if self.stop_sent {
             self.exit = Exit::AfterFinish;

@@ -1,5 +1,6 @@
 //! How the trainer's events change the dashboard's state.
 
+use crate::data::CLASSES;
 use crate::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
 
 use super::{App, Confusion, EvalPoint, Insight, LogKind, Overlay, Phase, RATE_SMOOTHING};
@@ -96,10 +97,13 @@ impl App {
         self.digits.set_test(started.test.clone());
         self.run_dir.clone_from(&started.run_dir);
         let t = &started.config.train;
-        let text = format!(
-            "started: {} steps, {} images, {} threads",
-            t.steps, started.train_len, started.threads
-        );
+        let text = match started.threads {
+            0 => format!("started: {} steps", t.steps),
+            threads => format!(
+                "started: {} steps, {} images, {threads} threads",
+                t.steps, started.train_len
+            ),
+        };
         self.log.push(Some(0), LogKind::Info, text);
     }
 
@@ -136,10 +140,15 @@ impl App {
             accuracy: e.accuracy,
             loss: e.loss,
         });
-        self.digits.set_predictions(e.step, e.probabilities.clone());
-        if let Some(test) = self.digits.test() {
-            let confusion = Confusion::new(e.step, &e.probabilities, test);
-            self.look.set_confusion(confusion);
+        // A watched run's records carry no probabilities; only a full evaluation (by the
+        // trainer, or of a checkpoint) feeds the digit viewer and the confusion matrix.
+        let test_len = self.digits.test().map_or(0, |t| t.len());
+        if test_len > 0 && e.probabilities.len() == test_len * CLASSES {
+            self.digits.set_predictions(e.step, e.probabilities.clone());
+            if let Some(test) = self.digits.test() {
+                let confusion = Confusion::new(e.step, &e.probabilities, test);
+                self.look.set_confusion(confusion);
+            }
         }
         let text = format!(
             "test accuracy {:.2}%, loss {:.4}",

@@ -40,7 +40,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     Paragraph::new(lines)
         .block(block)
-        .wrap(Wrap { trim: true })
+        .wrap(Wrap { trim: false })
         .render(area, buf);
 }
 

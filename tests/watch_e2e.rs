@@ -1,0 +1,111 @@
+//! End to end: `digitdash watch` in tmux over a run folder that a thread of this test writes,
+//! as another process would: rows arrive in pieces (a partial last line must wait for its
+//! end), then the file is rewritten shorter (as a rollback or resume does) and the dashboard
+//! follows it back. Then the run's end is recorded and the dashboard says so.
+
+#[path = "support/tmux.rs"]
+#[allow(dead_code)] // each test binary uses part of it
+mod tmux;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use digitdash::config::Config;
+use tmux::Tmux;
+
+/// Upper bound for the dashboard to show what was written.
+const REACT: Duration = Duration::from_secs(60);
+
+/// The status line (under the tab bar).
+fn status(screen: &str) -> &str {
+    screen.lines().nth(1).unwrap_or("")
+}
+
+fn row(step: u64) -> String {
+    let loss = 2.3 / (1.0 + step as f64 * 0.1);
+    format!("{step},{loss},0.5,0.0001,500.0,{}.000\n", step)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.flush().unwrap();
+}
+
+#[test]
+fn watch_follows_a_run_as_it_is_written_rewound_and_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let mut config = Config::default();
+    config.train.steps = 50;
+    std::fs::write(run.join("config.toml"), config.to_toml()).unwrap();
+    let metrics = run.join("metrics.csv");
+    std::fs::write(
+        &metrics,
+        "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds\n",
+    )
+    .unwrap();
+    std::fs::write(run.join("events.jsonl"), "").unwrap();
+    for step in 1..=10 {
+        append(&metrics, &row(step));
+    }
+
+    let command = format!(
+        "'{}' watch '{}' --data-dir '{}'; echo digitdash-exit=$?; sleep 600",
+        env!("CARGO_BIN_EXE_digitdash"),
+        run.display(),
+        dir.path().join("no-data").display()
+    );
+    let cwd = dir.path().to_str().unwrap().to_string();
+    let tmux = Tmux::start("watch", 100, 30, &cwd, &command);
+    tmux.wait_for("the rows written so far", REACT, |s| {
+        status(s).contains("step 10 / 50")
+    });
+
+    // Half a row: nothing may show until its end arrives.
+    let eleven = row(11);
+    let (head, tail) = eleven.split_at(4);
+    append(&metrics, head);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        status(&tmux.screen()).contains("step 10 / 50"),
+        "{}",
+        tmux.screen()
+    );
+    append(&metrics, tail);
+    for step in 12..=20 {
+        append(&metrics, &row(step));
+    }
+    tmux.wait_for("the appended rows", REACT, |s| {
+        status(s).contains("step 20 / 50")
+    });
+
+    // Rewritten shorter, as a rollback to step 5 leaves it.
+    let mut text = String::from("step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds\n");
+    (1..=5).for_each(|s| text.push_str(&row(s)));
+    std::fs::write(&metrics, text).unwrap();
+    tmux.wait_for("the rewritten file", REACT, |s| {
+        status(s).contains("step 5 / 50")
+    });
+    let controls = tmux.screen();
+    assert!(
+        controls.contains("watching a run another process trains"),
+        "{controls}"
+    );
+
+    append(&metrics, &row(6));
+    append(
+        &run.join("events.jsonl"),
+        "{\"event\":\"finished\",\"steps\":6,\"stopped_early\":true,\"test_accuracy\":0.5,\"test_loss\":1.0,\"train_seconds\":1.0,\"wall_seconds\":2.0,\"samples_per_sec\":300.0}\n",
+    );
+    tmux.wait_for("the recorded end", REACT, |s| {
+        status(s).contains("FINISHED")
+    });
+    tmux.text("q");
+    tmux.wait_for("the program to exit", REACT, |s| {
+        s.contains("digitdash-exit=0")
+    });
+}
