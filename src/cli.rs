@@ -91,6 +91,10 @@ pub struct RunArgs {
     /// Folder for this run's records and checkpoints [default: run.dir/<start time>].
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub run_dir: Option<PathBuf>,
+    /// Overlay another run's curves on the dashboard's charts (repeatable), with the
+    /// settings in which it differs.
+    #[arg(long = "compare", value_name = "RUN_DIR", global = true)]
+    pub compare: Vec<PathBuf>,
     /// Continue the run in RUN_DIR from its newest checkpoint (its settings, unless flags
     /// override them).
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]

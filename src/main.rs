@@ -1,7 +1,7 @@
 //! `digitdash`: train the Deep MNIST network; `digitdash --help` lists the options.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -10,8 +10,9 @@ use clap::Parser;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::{bench, eval, predict};
 use digitdash::config::{Config, ConfigError};
+use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::watch::Watcher;
-use digitdash::frontend::dashboard::{self, app::App, DashboardOptions};
+use digitdash::frontend::dashboard::{self, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
 use digitdash::run::history::RunHistory;
@@ -114,11 +115,29 @@ fn watch(run: &Path, args: &RunArgs) -> Result<ExitCode> {
     let config = history.config().cloned().unwrap_or_default();
     let signal = signals::install().context("cannot install the signal handlers")?;
     let reason = "watching a run another process trains: the controls belong to that process";
-    let app = App::watching(&config, reason);
+    let mut app = App::watching(&config, reason);
+    add_comparisons(&mut app, &args.compare)?;
     let watcher = Watcher::spawn(history, args.data_dir.clone())
         .context("cannot start the thread that reads the run")?;
     dashboard::run(watcher, app, DashboardOptions::default(), signal)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the runs given with `--compare` and overlays them on the dashboard's charts.
+fn add_comparisons(app: &mut App, runs: &[PathBuf]) -> Result<()> {
+    for run in runs {
+        let history = RunHistory::open(RunDir::new(run), Detail::Full)
+            .with_context(|| format!("cannot read --compare {}", run.display()))?;
+        if !history.run().holds_run() {
+            anyhow::bail!(
+                "--compare {}: the folder holds no run records (metrics.csv); pass a run's \
+                 folder, runs/NAME (digitdash runs lists them)",
+                run.display()
+            );
+        }
+        app.compare_with(ComparedRun::from_history(&history));
+    }
+    Ok(())
 }
 
 /// Trains with the dashboard, or with progress lines when asked (`--headless`, `--json`) or
@@ -138,7 +157,8 @@ fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
 fn train_dashboard(args: &RunArgs) -> Result<ExitCode> {
     let (config, setup) = plan_run(args, true)?;
     let signal = signals::install().context("cannot install the signal handlers")?;
-    let app = App::new(&config);
+    let mut app = App::new(&config);
+    add_comparisons(&mut app, &args.compare)?;
     let options = DashboardOptions {
         fail_under: args.fail_under,
     };

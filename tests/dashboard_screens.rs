@@ -178,3 +178,23 @@ fn help_on_the_draw_page_lists_its_keys_80x24() {
     press(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
+
+/// The paused run with another run overlaid, the value cursor on.
+fn compared_after_300_steps() -> App {
+    let mut app = paused_after_300_steps();
+    app.compare_with(script::compared_run());
+    press(&mut app, KeyCode::Char('w'));
+    press(&mut app, KeyCode::Char('<'));
+    press(&mut app, KeyCode::Char('<'));
+    app
+}
+
+#[test]
+fn charts_with_an_overlaid_run_80x24() {
+    insta::assert_snapshot!(screen(&compared_after_300_steps(), 80, 24));
+}
+
+#[test]
+fn charts_with_an_overlaid_run_120x40() {
+    insta::assert_snapshot!(screen(&compared_after_300_steps(), 120, 40));
+}

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
-use digitdash::frontend::dashboard::app::{DigitInsight, DrawingInsight, Filters, Insight};
+use digitdash::frontend::dashboard::app::{
+    ComparedRun, DigitInsight, DrawingInsight, EvalPoint, Filters, Insight, Series,
+};
 use digitdash::model::probe::Activations;
 use digitdash::train::{
     Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
@@ -203,4 +205,31 @@ pub fn drawing_insight(version: u64) -> Insight {
         step: 300,
         probabilities,
     })
+}
+
+/// A second run to overlay: 300 steps that learn a little faster, at a higher learning rate.
+pub fn compared_run() -> ComparedRun {
+    let mut loss = Series::default();
+    let mut accuracy = Series::default();
+    for n in 1..=300u64 {
+        let t = n as f32;
+        loss.push(2.3 * (-t / 60.0).exp() + 0.08 + 0.05 * ((t * 0.7).sin()));
+        accuracy.push((1.0 - (-t / 50.0).exp()).min(0.99) * 0.97);
+    }
+    let mut config = config();
+    config.train.learning_rate = 3e-4;
+    ComparedRun {
+        name: "20261201-120000".into(),
+        loss,
+        accuracy,
+        evaluations: [(100, 0.93), (200, 0.955), (300, 0.968)]
+            .into_iter()
+            .map(|(step, accuracy)| EvalPoint {
+                step,
+                accuracy,
+                loss: 0.2,
+            })
+            .collect(),
+        config: Some(config),
+    }
 }

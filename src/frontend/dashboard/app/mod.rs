@@ -6,6 +6,7 @@
 
 pub mod canvas;
 pub mod chart_view;
+pub mod compare;
 pub mod confusion;
 pub mod digits;
 pub mod editor;
@@ -30,6 +31,7 @@ use crate::train::{Command, StepStats, Summary};
 pub use crate::train::Setting;
 pub use canvas::{Canvas, Stroke};
 pub use chart_view::ChartView;
+pub use compare::ComparedRun;
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
@@ -190,6 +192,8 @@ pub struct App {
     run_dir: Option<std::path::PathBuf>,
     effects: Vec<Effect>,
     read_only: Option<String>,
+    compared: Vec<ComparedRun>,
+    config: Config,
 }
 
 impl App {
@@ -227,7 +231,24 @@ impl App {
             run_dir: None,
             effects: Vec::new(),
             read_only: None,
+            compared: Vec::new(),
+            config: config.clone(),
         }
+    }
+
+    /// Overlays another run's curves on the charts.
+    pub fn compare_with(&mut self, run: ComparedRun) {
+        self.compared.push(run);
+    }
+
+    /// The runs overlaid on the charts, in the order they were added.
+    pub fn compared(&self) -> &[ComparedRun] {
+        &self.compared
+    }
+
+    /// The settings the run started with (for comparisons).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// A dashboard over a run this process does not train (`digitdash watch`): the controls

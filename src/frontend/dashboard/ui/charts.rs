@@ -9,11 +9,11 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, Paragraph, Widget};
 
 use super::{format, theme};
 use crate::frontend::dashboard::app::series::Points;
-use crate::frontend::dashboard::app::{App, ChartView, EvalPoint, Series};
+use crate::frontend::dashboard::app::{App, ChartView, ComparedRun, EvalPoint, Series};
 
 /// Draws the charts panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -76,23 +76,34 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Scale::Linear
     };
     let (raw, smooth) = loss.points(span, points, view.smoothing());
-    let plot = Plot::new(&raw, smooth.as_deref(), scale, cursor);
-    render_chart(&plot, span, scale, theme::loss(), false, loss_chart, buf);
+    let compared = others(app, span, points, |r| &r.loss);
+    let plot = Plot::new(
+        &raw,
+        smooth.as_deref(),
+        compared,
+        scale,
+        cursor,
+        theme::loss(),
+        true,
+    );
+    render_chart(&plot, span, scale, false, loss_chart, buf);
 
     let acc = app.accuracy();
     let pct = |v: f32| format::percent(f64::from(v), 1);
     series_label("batch acc", acc, cursor, view, pct, theme::accuracy()).render(acc_label, buf);
     let (raw, smooth) = acc.points(span, points, view.smoothing());
-    let plot = Plot::new(&raw, smooth.as_deref(), Scale::Zoomed, cursor);
-    render_chart(
-        &plot,
-        span,
+    let compared = others(app, span, points, |r| &r.accuracy);
+    let style = theme::accuracy();
+    let plot = Plot::new(
+        &raw,
+        smooth.as_deref(),
+        compared,
         Scale::Zoomed,
-        theme::accuracy(),
+        cursor,
+        style,
         false,
-        acc_chart,
-        buf,
     );
+    render_chart(&plot, span, Scale::Zoomed, false, acc_chart, buf);
 
     test_line(app.evaluations(), cursor).render(test_label, buf);
     let tests: Points = app
@@ -101,16 +112,30 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .filter(|e| (span.0..=span.1).contains(&e.step))
         .map(|e| (e.step as f64, e.accuracy))
         .collect();
-    let plot = Plot::new(&tests, None, Scale::Zoomed, cursor);
-    render_chart(
-        &plot,
-        span,
+    let compared = app
+        .compared()
+        .iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let points = run
+                .evaluations
+                .iter()
+                .filter(|e| (span.0..=span.1).contains(&e.step))
+                .map(|e| (e.step as f64, e.accuracy))
+                .collect();
+            (run.name.clone(), RUN_COLOURS[i % RUN_COLOURS.len()], points)
+        })
+        .collect();
+    let plot = Plot::new(
+        &tests,
+        None,
+        compared,
         Scale::Zoomed,
+        cursor,
         theme::test(),
-        true,
-        test_chart,
-        buf,
+        false,
     );
+    render_chart(&plot, span, Scale::Zoomed, true, test_chart, buf);
 }
 
 /// How a chart's y axis maps values.
@@ -130,21 +155,41 @@ fn cursor_step(span: (u64, u64), fraction: f64) -> u64 {
     (first + (last - first) * fraction).round() as u64
 }
 
-/// What one chart draws, mapped onto its axes.
+/// Colours of compared runs, by the order they were added.
+pub const RUN_COLOURS: [Color; 5] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::LightRed,
+    Color::LightBlue,
+    Color::White,
+];
+
+/// One line of a chart.
+struct Layer {
+    /// The legend's name, if it has one.
+    name: Option<String>,
+    points: Vec<(f64, f64)>,
+    style: Style,
+}
+
+/// What one chart draws, mapped onto its axes: compared runs first, this run on top.
 struct Plot {
-    raw: Vec<(f64, f64)>,
-    smooth: Option<Vec<(f64, f64)>>,
+    layers: Vec<Layer>,
     cursor: Option<[(f64, f64); 2]>,
     y: (f64, f64),
 }
 
 impl Plot {
-    /// Maps `raw` and `smooth` points onto a `scale` axis and places the cursor.
+    /// Maps this run's `raw` and `smooth` points and the `others` (name, colour, points) onto
+    /// a `scale` axis and places the cursor; `legend` names the lines.
     fn new(
         raw: &[(f64, f64)],
         smooth: Option<&[(f64, f64)]>,
+        others: Vec<(String, Color, Points)>,
         scale: Scale,
         cursor: Option<u64>,
+        style: Style,
+        legend: bool,
     ) -> Self {
         let map = |points: &[(f64, f64)]| -> Vec<(f64, f64)> {
             points
@@ -152,42 +197,63 @@ impl Plot {
                 .filter_map(|&(x, y)| to_axis(y, scale).map(|y| (x, y)))
                 .collect()
         };
-        let raw = map(raw);
-        let smooth = smooth.map(map);
+        let name = |text: String| legend.then_some(text);
+        let mut layers: Vec<Layer> = others
+            .into_iter()
+            .map(|(run, colour, points)| Layer {
+                name: name(run),
+                points: map(&points),
+                style: Style::new().fg(colour),
+            })
+            .collect();
+        let raw_style = if smooth.is_some() {
+            theme::dim()
+        } else {
+            style
+        };
+        let compared = !layers.is_empty();
+        layers.push(Layer {
+            name: name("this run".into()).filter(|_| compared && smooth.is_none()),
+            points: map(raw),
+            style: raw_style,
+        });
+        if let Some(smooth) = smooth {
+            layers.push(Layer {
+                name: name("this run".into()).filter(|_| compared),
+                points: map(smooth),
+                style,
+            });
+        }
         let y = bounds(
-            raw.iter().chain(smooth.iter().flatten()).map(|p| p.1),
+            layers.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
             scale,
         );
         let cursor = cursor.map(|step| [(step as f64, y.0), (step as f64, y.1)]);
-        Self {
-            raw,
-            smooth,
-            cursor,
-            y,
-        }
+        Self { layers, cursor, y }
     }
 }
 
 /// Draws `plot` as a line chart over the steps of `span` with y ticks in `scale`; the x axis
-/// (steps) is labelled when `x_labels`. The raw line is faint when a smoothed one is drawn.
+/// (steps) is labelled when `x_labels`.
 fn render_chart(
     plot: &Plot,
     span: (u64, u64),
     scale: Scale,
-    style: Style,
     x_labels: bool,
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let raw_style = if plot.smooth.is_some() {
-        theme::dim()
-    } else {
-        style
-    };
-    let mut datasets = vec![line(&plot.raw, raw_style)];
-    if let Some(smooth) = &plot.smooth {
-        datasets.push(line(smooth, style));
-    }
+    let mut datasets: Vec<Dataset> = plot
+        .layers
+        .iter()
+        .map(|layer| {
+            let line = line(&layer.points, layer.style);
+            match &layer.name {
+                Some(name) => line.name(name.clone()),
+                None => line,
+            }
+        })
+        .collect();
     if let Some(cursor) = &plot.cursor {
         datasets.push(line(cursor, Style::new().fg(Color::Yellow)));
     }
@@ -209,6 +275,8 @@ fn render_chart(
     Chart::new(datasets)
         .x_axis(x_axis)
         .y_axis(y_axis)
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 1)))
         .render(area, buf);
 }
 
@@ -218,6 +286,27 @@ fn line(points: &[(f64, f64)], style: Style) -> Dataset<'_> {
         .graph_type(GraphType::Line)
         .style(style)
         .data(points)
+}
+
+/// The compared runs' points of `series` over `span`, smoothed as this run's are.
+fn others(
+    app: &App,
+    span: (u64, u64),
+    points: usize,
+    series: impl Fn(&ComparedRun) -> &Series,
+) -> Vec<(String, Color, Points)> {
+    app.compared()
+        .iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let (raw, smooth) = series(run).points(span, points, app.chart().smoothing());
+            (
+                run.name.clone(),
+                RUN_COLOURS[i % RUN_COLOURS.len()],
+                smooth.unwrap_or(raw),
+            )
+        })
+        .collect()
 }
 
 /// A value's position on the axis (`None` where the scale cannot show it: 0 on a log scale).

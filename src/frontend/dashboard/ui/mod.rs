@@ -21,6 +21,7 @@
 //! [`hit`] tells the frame loop what a mouse event at a screen cell is over.
 
 pub mod charts;
+pub mod compare;
 pub mod confusion;
 pub mod controls;
 pub mod dialog;

@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::{charts, controls, digit, log};
+use super::{charts, compare, controls, digit, log};
 use crate::frontend::dashboard::app::{App, Setting};
 
 /// Rows of the controls panel: its borders, one row per live setting and two of key hints.
@@ -28,10 +28,17 @@ pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
     .areas(body);
     let [charts_area, controls_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(CONTROLS_ROWS)]).areas(left);
-    let [digit_area, log_area] =
-        Layout::vertical([Constraint::Length(digit::HEIGHT), Constraint::Fill(1)]).areas(right);
+    let [digit_area, compare_area, log_area] = Layout::vertical([
+        Constraint::Length(digit::HEIGHT),
+        Constraint::Length(compare::height(app)),
+        Constraint::Fill(1),
+    ])
+    .areas(right);
     charts::render(app, charts_area, buf);
     controls::render(app, controls_area, buf);
     digit::render(app, digit_area, buf);
     log::render(app, log_area, buf);
+    if compare_area.height > 0 {
+        compare::render(app, compare_area, buf);
+    }
 }

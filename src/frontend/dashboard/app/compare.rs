@@ -1,0 +1,123 @@
+//! Runs overlaid on the charts for comparison: their curves, a stable colour each, and the
+//! settings in which they differ from the run on screen.
+
+use super::series::Series;
+use super::EvalPoint;
+use crate::config::Config;
+use crate::run::events::EventRecord;
+use crate::run::history::RunHistory;
+use crate::run::metrics::Column;
+
+/// A run drawn beside the current one.
+#[derive(Debug, Clone)]
+pub struct ComparedRun {
+    /// The run's folder name.
+    pub name: String,
+    /// Its loss per step.
+    pub loss: Series,
+    /// Its batch accuracy per step.
+    pub accuracy: Series,
+    /// Its evaluations.
+    pub evaluations: Vec<EvalPoint>,
+    /// Its settings, when its `config.toml` could be read.
+    pub config: Option<Config>,
+}
+
+impl ComparedRun {
+    /// The curves of a run read back from its folder.
+    pub fn from_history(history: &RunHistory) -> Self {
+        let metrics = history.metrics();
+        let series = |column| {
+            let mut series = Series::default();
+            let mut points = metrics.points(column).peekable();
+            let start = points.peek().map_or(0, |&(step, _)| step.saturating_sub(1));
+            series.start_at(start);
+            let mut next = start + 1;
+            for (step, value) in points {
+                // Steps without a finite value stay gaps in the chart.
+                while next < step {
+                    series.push(f32::NAN);
+                    next += 1;
+                }
+                series.push(value as f32);
+                next = step + 1;
+            }
+            series
+        };
+        let evaluations = history
+            .events()
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                EventRecord::Evaluation(e) => Some(EvalPoint {
+                    step: e.step,
+                    accuracy: e.test_accuracy,
+                    loss: e.test_loss,
+                }),
+                _ => None,
+            })
+            .collect();
+        Self {
+            name: history.name(),
+            loss: series(Column::Loss),
+            accuracy: series(Column::Accuracy),
+            evaluations,
+            config: history.config().cloned(),
+        }
+    }
+
+    /// The `[train]` settings in which this run differs from `current`: (key, theirs, ours).
+    pub fn differences(&self, current: &Config) -> Vec<(String, String, String)> {
+        let Some(theirs) = &self.config else {
+            return vec![("config".into(), "unreadable".into(), String::new())];
+        };
+        let table = |c: &Config| -> Vec<(String, String)> {
+            let value = toml::Value::try_from(&c.train).unwrap_or(toml::Value::Boolean(false));
+            value
+                .as_table()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+                .unwrap_or_default()
+        };
+        let ours = table(current);
+        table(theirs)
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let mine = ours
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.clone())?;
+                (mine != value).then_some((key, value, mine))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_the_train_keys_that_differ() {
+        let mut theirs = Config::default();
+        theirs.train.learning_rate = 1e-3;
+        theirs.train.batch_size = 128;
+        let run = ComparedRun {
+            name: "a".into(),
+            loss: Series::default(),
+            accuracy: Series::default(),
+            evaluations: Vec::new(),
+            config: Some(theirs),
+        };
+        let diff = run.differences(&Config::default());
+        let keys: Vec<&str> = diff.iter().map(|d| d.0.as_str()).collect();
+        assert_eq!(keys, ["batch_size", "learning_rate"]);
+        assert_eq!(diff[0], ("batch_size".into(), "128".into(), "50".into()));
+        assert!(ComparedRun {
+            config: None,
+            ..run
+        }
+        .differences(&Config::default())[0]
+            .1
+            .contains("unreadable"));
+    }
+}
