@@ -170,6 +170,7 @@ where
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.caption, (FONT, 16))
         .margin(8)
+        .margin_right(28)
         .x_label_area_size(36)
         .y_label_area_size(64)
         .build_cartesian_2d(x, y)?;
