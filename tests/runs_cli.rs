@@ -116,6 +116,12 @@ fn runs_defaults_to_the_configured_run_folder_and_names_start_times() {
         out.contains("20261128-021500  2026-11-28 02:15:00  finished"),
         "{out}"
     );
+    let alone = stdout(&digitdash(dir.path(), &["runs", "my-runs/20261128-021500"]));
+    assert_eq!(
+        alone.lines().count(),
+        2,
+        "a run's own folder lists that run:\n{alone}"
+    );
     let empty = digitdash(
         dir.path(),
         &["runs", "--json", "my-runs/20261128-021500/checkpoints"],
