@@ -45,6 +45,46 @@ pub enum Subcommands {
         #[arg(value_name = "RUN_DIR")]
         run: PathBuf,
     },
+    /// List the runs under DIR: start, status, steps, best and final test accuracy, wall time,
+    /// and the settings in which they differ.
+    Runs {
+        /// Folder of runs [default: run.dir of the config, `runs`].
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print one JSON array (an object a run) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plot loss, training accuracy and test accuracy against step for one or more runs,
+    /// overlaid, to an SVG or PNG file.
+    Plot(PlotArgs),
+}
+
+/// Options of `digitdash plot`.
+#[derive(Debug, Args, Clone)]
+pub struct PlotArgs {
+    /// Run folders (runs/NAME), each a line in the legend.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// The file to write: its extension, .svg or .png, chooses the format.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Smoothing weight of loss and training accuracy, 0 (none) to 0.99, as TensorBoard's
+    /// slider; the raw values are drawn faint behind.
+    #[arg(long, value_name = "W", default_value_t = 0.6)]
+    pub smoothing: f64,
+    /// Draw the loss on a linear axis instead of a logarithmic one.
+    #[arg(long)]
+    pub linear_loss: bool,
+    /// Width in pixels.
+    #[arg(long, value_name = "PX", default_value_t = 1200)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, value_name = "PX", default_value_t = 900)]
+    pub height: u32,
+    /// The title [default: the runs' names].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 }
 
 /// Options of a training run; each overrides the config file.

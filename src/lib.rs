@@ -9,12 +9,14 @@
 //! config        Config, presets and their checks (config.toml, flags)
 //! data/         MNIST: file table and checksums, IDX reader, download, splits, epoch order
 //! model/        the network (shapes and layers by name) and its kernels
-//! run/          a run's folder (RunDir), its records and checkpoint files
+//! run/          a run's folder (RunDir), its records and checkpoint files; reading them back
+//!               (RunHistory: tail reader, status, listing, smoothing, downsampling)
+//! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread; messages (events, commands, records, outcome);
 //!               training state and checkpointer
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input thread, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict
+//! commands/     the subcommands: bench/, eval, predict, runs, plot
 //! cli           flags and how they combine with config.toml
 //! signals, output, durable, panic_text, alloc   small services used across the above
 //! ```
@@ -29,6 +31,7 @@ pub mod frontend;
 pub mod model;
 pub mod output;
 pub mod panic_text;
+pub mod plot;
 pub mod run;
 pub mod settings;
 pub mod signals;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
-use digitdash::commands::{bench, eval, predict};
+use digitdash::commands::{bench, eval, plot, predict, runs};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::watch::Watcher;
@@ -55,6 +55,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Watch { run }) => watch(run, &cli.run),
+        Some(Subcommands::Runs { dir, json }) => {
+            let dir = match dir {
+                Some(dir) => dir.clone(),
+                None => resolve_config(&cli.run)?.run.dir,
+            };
+            runs::run(&dir, *json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Plot(args)) => {
+            plot::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => train_with_front_end(&cli.run),
     }
 }

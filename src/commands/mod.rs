@@ -6,5 +6,9 @@ pub mod bench;
 pub mod checkpoint_model;
 /// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
 pub mod eval;
+/// `digitdash plot`: loss and accuracy of runs against step, overlaid, as SVG or PNG.
+pub mod plot;
 /// `digitdash predict`: classifying PNG images of digits with a saved model.
 pub mod predict;
+/// `digitdash runs`: every run under a folder, with status, accuracy and setting differences.
+pub mod runs;

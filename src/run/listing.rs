@@ -80,12 +80,17 @@ impl RunOverview {
 }
 
 /// Every folder under `parent` (hidden ones aside), by name, read as a run, with the settings
-/// in which each differs from the others filled in.
+/// in which each differs from the others filled in; or, when `parent` is itself a run's
+/// folder, that run alone.
 pub fn list_runs(parent: &Path) -> Result<Vec<RunOverview>, HistoryError> {
     if !parent.is_dir() {
         return Err(HistoryError::NotAFolder {
             path: parent.to_path_buf(),
         });
+    }
+    let itself = RunDir::new(parent);
+    if itself.holds_run() || itself.config_file().is_file() {
+        return Ok(vec![RunOverview::of(itself)]);
     }
     let entries = std::fs::read_dir(parent).map_err(|source| TailError {
         path: parent.to_path_buf(),

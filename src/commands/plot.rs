@@ -1,0 +1,53 @@
+//! `digitdash plot RUN_DIR... -o FILE`: the runs' loss, training accuracy and test accuracy
+//! against step, overlaid, written as SVG or PNG.
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::PlotArgs;
+use crate::output::note;
+use crate::plot::{plot_runs, PlotOptions};
+use crate::run::metrics::Detail;
+use crate::run::smoothing::MAX_WEIGHT;
+use crate::run::{RunDir, RunHistory};
+
+/// Reads the runs and writes their plot.
+pub fn run(args: &PlotArgs) -> Result<()> {
+    if !(0.0..=MAX_WEIGHT).contains(&args.smoothing) {
+        bail!(
+            "--smoothing {} is out of range: give a weight from 0 (none) to {MAX_WEIGHT}, e.g. 0.6",
+            args.smoothing
+        );
+    }
+    let mut histories = Vec::with_capacity(args.runs.len());
+    for dir in &args.runs {
+        let history = RunHistory::open(RunDir::new(dir), Detail::Full)
+            .with_context(|| format!("cannot read the run {}", dir.display()))?;
+        let status = history.status();
+        if !status.is_run() {
+            note(format!(
+                "{}: {status}; plotting what it holds",
+                dir.display()
+            ));
+        }
+        histories.push(history);
+    }
+    let refs: Vec<&RunHistory> = histories.iter().collect();
+    let title = args.title.clone().unwrap_or_else(|| {
+        let names: Vec<String> = refs.iter().map(|h| h.name()).collect();
+        match names.len() {
+            1 => format!("Run {}", names[0]),
+            2..=3 => format!("Runs {}", names.join(", ")),
+            n => format!("{n} runs"),
+        }
+    });
+    let options = PlotOptions {
+        width: args.width,
+        height: args.height,
+        smoothing: args.smoothing,
+        log_loss: !args.linear_loss,
+        title,
+    };
+    plot_runs(&refs, &options, &args.output)?;
+    note(format!("wrote {}", args.output.display()));
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Plots of runs as files: loss, training accuracy and test accuracy against step, one or more
+//! runs overlaid, as SVG or PNG (by the file's extension). `digitdash plot` draws them, and
+//! the dashboard exports its charts through [`plot_runs`].
+
+mod draw;
+pub mod font;
+pub mod series;
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+use thiserror::Error;
+
+use crate::run::history::RunHistory;
+use crate::run::smoothing::DEFAULT_WEIGHT;
+use series::{labels, RunCurves};
+
+/// How a plot looks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotOptions {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Smoothing weight of the loss and training accuracy, 0 to 0.99 (TensorBoard's).
+    pub smoothing: f64,
+    /// Loss on a logarithmic axis (else linear).
+    pub log_loss: bool,
+    /// The title over the panels.
+    pub title: String,
+}
+
+impl Default for PlotOptions {
+    fn default() -> Self {
+        Self {
+            width: 1200,
+            height: 900,
+            smoothing: DEFAULT_WEIGHT,
+            log_loss: true,
+            title: "Training runs".to_string(),
+        }
+    }
+}
+
+/// The file formats a plot can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Scalable vector graphics (`.svg`).
+    Svg,
+    /// A bitmap (`.png`).
+    Png,
+}
+
+impl Format {
+    /// The format that `path`'s extension names, if it names one.
+    pub fn of(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "svg" => Some(Format::Svg),
+            "png" => Some(Format::Png),
+            _ => None,
+        }
+    }
+}
+
+/// A plot that could not be written.
+#[derive(Debug, Error)]
+pub enum PlotError {
+    /// The output's extension is neither `.svg` nor `.png`.
+    #[error("cannot tell the format of {path} from its extension: end its name in .svg or .png")]
+    UnknownFormat {
+        /// The output file.
+        path: PathBuf,
+    },
+    /// No run was given.
+    #[error("no run to plot: give at least one run folder")]
+    NoRuns,
+    /// The size is too small to draw three panels in, or too large.
+    #[error("a plot of {width}x{height} pixels cannot be drawn: choose a size from 300x300 to 10000x10000")]
+    BadSize {
+        /// Width asked for.
+        width: u32,
+        /// Height asked for.
+        height: u32,
+    },
+    /// Drawing or writing failed.
+    #[error(
+        "cannot write the plot {path}: {message}. Check that its folder exists and is writable."
+    )]
+    Draw {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A stable colour for the run at `index` in a plot or a chart overlay (Tableau 10, cycled).
+pub fn run_colour(index: usize) -> RGBColor {
+    const COLOURS: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    let (r, g, b) = COLOURS[index % COLOURS.len()];
+    RGBColor(r, g, b)
+}
+
+/// Writes the plot of `histories` (each named in the legend by its folder) to `path`, as SVG or
+/// PNG by its extension. Curves are reduced to about the plot's width in points, so a run of a
+/// million steps draws as fast as a short one.
+pub fn plot_runs(
+    histories: &[&RunHistory],
+    options: &PlotOptions,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let format = Format::of(path).ok_or_else(|| PlotError::UnknownFormat {
+        path: path.to_path_buf(),
+    })?;
+    if histories.is_empty() {
+        return Err(PlotError::NoRuns);
+    }
+    let (width, height) = (options.width, options.height);
+    if !(300..=10_000).contains(&width) || !(300..=10_000).contains(&height) {
+        return Err(PlotError::BadSize { width, height });
+    }
+    let fail = |message: String| PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !font::ensure_registered() {
+        return Err(fail("the built-in font could not be loaded".into()));
+    }
+    let max_points = width as usize;
+    let runs: Vec<RunCurves> = histories
+        .iter()
+        .zip(labels(histories))
+        .map(|(h, label)| RunCurves::of(h, label, options.smoothing, max_points, options.log_loss))
+        .collect();
+    match format {
+        Format::Svg => {
+            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+            draw::draw(&root, &runs, options).map_err(|e| fail(e.to_string()))?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+        Format::Png => {
+            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+            draw::draw(&root, &runs, options).map_err(|e| fail(e.to_string()))?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+    }
+}
