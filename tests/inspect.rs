@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use common::{texts, Workspace};
 use digitdash::commands::checkpoint_model::load_model;
 use digitdash::data::{self, CLASSES};
+use digitdash::frontend::dashboard::app::inspection::ChartExport;
 use digitdash::frontend::dashboard::app::{Canvas, Confusion};
-use digitdash::frontend::dashboard::effects::save_drawing;
+use digitdash::frontend::dashboard::effects::{export_charts, save_drawing};
 use digitdash::model::probe;
 use digitdash::train::evaluate::{argmax, evaluate};
 
@@ -120,4 +121,42 @@ fn predicted_class(out: &str, path: &Path) -> usize {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+#[test]
+fn the_dashboards_export_plots_the_runs_records_into_its_folder() {
+    let ws = Workspace::new();
+    checkpoint(&ws);
+    let run = ws.dir.path().join("run");
+    let export = ChartExport {
+        run: run.clone(),
+        compared: vec![run.clone()],
+        smoothing: 0.6,
+        log_loss: true,
+    };
+    let first = export_charts(&export).unwrap();
+    assert_eq!(first, run.join("charts-001.png"));
+    let second = export_charts(&export).unwrap();
+    assert_eq!(
+        second,
+        run.join("charts-002.png"),
+        "a new name, nothing overwritten"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&first).unwrap(),
+    ));
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    assert!(
+        info.width >= 300 && info.height >= 300,
+        "{}x{}",
+        info.width,
+        info.height
+    );
+    let missing = ChartExport {
+        compared: vec![ws.dir.path().join("absent")],
+        ..export
+    };
+    let err = export_charts(&missing).unwrap_err();
+    assert!(err.contains("absent"), "{err}");
 }

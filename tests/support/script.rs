@@ -220,6 +220,7 @@ pub fn compared_run() -> ComparedRun {
     config.train.learning_rate = 3e-4;
     ComparedRun {
         name: "20261201-120000".into(),
+        path: "runs/20261201-120000".into(),
         loss,
         accuracy,
         evaluations: [(100, 0.93), (200, 0.955), (300, 0.968)]

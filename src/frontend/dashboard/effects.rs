@@ -1,11 +1,16 @@
 //! Carrying out what the app asks of the world besides the trainer: questions for the
-//! inspector thread, and drawings to write.
+//! inspector thread, drawings to write, charts to export.
 
 use std::path::{Path, PathBuf};
 
+use super::app::inspection::ChartExport;
 use super::app::{App, Effect};
 use super::inspector::Inspector;
 use crate::data::IMAGE_SIDE;
+use crate::plot::{plot_runs, PlotOptions};
+use crate::run::history::RunHistory;
+use crate::run::metrics::Detail;
+use crate::run::RunDir;
 
 /// Carries out the app's queued effects. Returns whether the screen changed.
 pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
@@ -17,17 +22,47 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
                 app.drawing_saved(save_drawing(&dir, &pixels));
                 changed = true;
             }
+            Effect::ExportCharts(export) => {
+                app.charts_exported(export_charts(&export));
+                changed = true;
+            }
         }
     }
     changed
 }
 
+/// Plots the runs' records as `charts-NNN.png` under the first number not taken in the run's
+/// folder.
+pub fn export_charts(export: &ChartExport) -> Result<PathBuf, String> {
+    let path = free_name(&export.run, "charts", "png")?;
+    let mut histories = Vec::new();
+    for run in std::iter::once(&export.run).chain(&export.compared) {
+        let history = RunHistory::open(RunDir::new(run), Detail::Full)
+            .map_err(|e| format!("cannot read {}: {e}", run.display()))?;
+        histories.push(history);
+    }
+    let options = PlotOptions {
+        smoothing: f64::from(export.smoothing),
+        log_loss: export.log_loss,
+        title: format!("digitdash: {}", histories[0].name()),
+        ..PlotOptions::default()
+    };
+    let refs: Vec<&RunHistory> = histories.iter().collect();
+    plot_runs(&refs, &options, &path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The first `STEM-NNN.EXT` in `dir` that does not exist yet.
+fn free_name(dir: &Path, stem: &str, ext: &str) -> Result<PathBuf, String> {
+    (1..10_000)
+        .map(|n| dir.join(format!("{stem}-{n:03}.{ext}")))
+        .find(|p| !p.exists())
+        .ok_or_else(|| format!("{} holds too many {stem} files", dir.display()))
+}
+
 /// Writes `pixels` as `drawing-NNN.png` under the first number not taken in `dir`.
 pub fn save_drawing(dir: &Path, pixels: &[f32]) -> Result<PathBuf, String> {
-    let path = (1..10_000)
-        .map(|n| dir.join(format!("drawing-{n:03}.png")))
-        .find(|p| !p.exists())
-        .ok_or_else(|| format!("{} holds too many drawings", dir.display()))?;
+    let path = free_name(dir, "drawing", "png")?;
     crate::commands::predict::png::write_png(&path, pixels, IMAGE_SIDE)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)

@@ -13,6 +13,8 @@ use crate::run::metrics::Column;
 pub struct ComparedRun {
     /// The run's folder name.
     pub name: String,
+    /// The run's folder.
+    pub path: std::path::PathBuf,
     /// Its loss per step.
     pub loss: Series,
     /// Its batch accuracy per step.
@@ -59,6 +61,7 @@ impl ComparedRun {
             .collect();
         Self {
             name: history.name(),
+            path: history.run().path().to_path_buf(),
             loss: series(Column::Loss),
             accuracy: series(Column::Accuracy),
             evaluations,
@@ -103,6 +106,7 @@ mod tests {
         theirs.train.batch_size = 128;
         let run = ComparedRun {
             name: "a".into(),
+            path: "runs/a".into(),
             loss: Series::default(),
             accuracy: Series::default(),
             evaluations: Vec::new(),

@@ -8,6 +8,7 @@ use crate::signals::Signal;
 use crate::train::Command;
 
 use super::digits::PAGE;
+use super::inspection::ChartExport;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
 use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question};
 
@@ -81,6 +82,7 @@ impl App {
             Action::ToggleLogScale => self.chart.log_loss = !self.chart.log_loss,
             Action::ToggleCursor => self.chart.toggle_cursor(),
             Action::MoveChartCursor(right) => self.chart.move_cursor(right),
+            Action::ExportCharts => self.export_charts(),
             Action::ShowPage(page) => self.page = page,
             Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
             Action::NextCellImage => self.browse_cell(1),
@@ -120,6 +122,20 @@ impl App {
         } else if !self.look.browse_cell(delta) {
             self.flash = Some("no test images in this cell".into());
         }
+    }
+
+    /// Queues the charts' export from the run's records into its folder.
+    fn export_charts(&mut self) {
+        let Some(run) = self.run_dir.clone() else {
+            self.flash = Some("this run keeps no records to plot".into());
+            return;
+        };
+        self.effects.push(Effect::ExportCharts(ChartExport {
+            run,
+            compared: self.compared.iter().map(|r| r.path.clone()).collect(),
+            smoothing: self.chart.smoothing().unwrap_or(0.0),
+            log_loss: self.chart.log_loss,
+        }));
     }
 
     /// Queues the drawing, as the network sees it, to be written into the run folder.

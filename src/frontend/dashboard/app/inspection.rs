@@ -75,6 +75,19 @@ pub struct Filters {
     pub weights: Vec<f32>,
 }
 
+/// What the charts export draws: whose records, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartExport {
+    /// The run's folder (the file goes there too).
+    pub run: PathBuf,
+    /// Folders of the runs overlaid.
+    pub compared: Vec<PathBuf>,
+    /// Smoothing weight (0 for raw values).
+    pub smoothing: f32,
+    /// Loss on a log scale.
+    pub log_loss: bool,
+}
+
 /// Work for the frame loop that is not the trainer's: inspection and files.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -88,4 +101,6 @@ pub enum Effect {
         /// The pixels, 0..1.
         pixels: Vec<f32>,
     },
+    /// Plot the charts from the runs' records into `charts-NNN.png` in the run folder.
+    ExportCharts(ChartExport),
 }

@@ -59,6 +59,8 @@ pub enum Action {
     ToggleCursor,
     /// Move the value cursor right (true) or left.
     MoveChartCursor(bool),
+    /// Export the charts as a PNG into the run folder.
+    ExportCharts,
     /// Open a page.
     ShowPage(Page),
     /// Move the confusion-matrix selection by (rows, columns).
@@ -308,6 +310,13 @@ pub const BINDINGS: &[Binding] = &[
         "[ ]",
         Action::Smooth(true),
         "smoothing weight down / up (0 to 0.99)",
+    ),
+    bind(
+        TRAINING,
+        &[Char('e')],
+        "e",
+        Action::ExportCharts,
+        "export the charts as a PNG into the run folder",
     ),
     bind(
         TRAINING,

@@ -73,6 +73,22 @@ impl App {
         self.log.push(self.step_mark(), kind, text);
     }
 
+    /// Takes in how exporting the charts went.
+    pub fn charts_exported(&mut self, result: Result<std::path::PathBuf, String>) {
+        let (kind, text) = match result {
+            Ok(path) => (
+                LogKind::Info,
+                format!("charts exported to {}", path.display()),
+            ),
+            Err(message) => (
+                LogKind::Error,
+                format!("cannot export the charts: {message}"),
+            ),
+        };
+        self.flash = Some(text.clone());
+        self.log.push(self.step_mark(), kind, text);
+    }
+
     /// Notes that the trainer went away without saying how it ended.
     pub fn trainer_vanished(&mut self) {
         if !self.has_ended() {
