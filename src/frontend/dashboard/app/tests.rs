@@ -552,7 +552,7 @@ fn jobs(app: &mut App) -> Vec<InspectJob> {
         .into_iter()
         .filter_map(|e| match e {
             Effect::Inspect(job) => Some(job),
-            Effect::SaveDrawing { .. } => None,
+            Effect::SaveDrawing { .. } | Effect::ExportCharts(_) => None,
         })
         .collect()
 }
