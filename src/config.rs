@@ -13,6 +13,9 @@ use crate::model::dropout::TUTORIAL_DROPOUT;
 use crate::model::Init;
 use crate::settings::SettingValue;
 
+/// The largest config file read (the shipped one is a few kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// Everything a run needs to know.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -220,11 +223,31 @@ impl Config {
     }
 
     /// Reads and parses a config file.
+    /// A file over [`MAX_CONFIG_BYTES`] is refused without being read.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        use std::io::Read;
+        let read_error = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let len = file.metadata().map_err(read_error)?.len();
+        let too_large = |len: u64| {
+            read_error(std::io::Error::other(format!(
+                "it is {len} bytes, more than the {MAX_CONFIG_BYTES} a config file can be"
+            )))
+        };
+        if len > MAX_CONFIG_BYTES {
+            return Err(too_large(len));
+        }
+        let mut text = String::new();
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(read_error)?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            // It grew while being read.
+            return Err(too_large(text.len() as u64));
+        }
         Self::from_toml(&text, path)
     }
 

@@ -6,6 +6,15 @@ use std::path::Path;
 /// Replaces `path` with `bytes` through a temporary file in the same folder, synced and then
 /// renamed over it: a reader (or a crash) sees the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |out| out.write_all(bytes))
+}
+
+/// Replaces `path`, like [`write_atomic`], with what `write` writes into a buffered
+/// temporary file: for contents too large to hold in memory at once.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = parent_dir(path);
     let mut builder = tempfile::Builder::new();
     // Readable by everyone, writable by the owner, as `File::create` makes files under the
@@ -15,8 +24,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut temp = builder.tempfile_in(dir)?;
-    temp.write_all(bytes)?;
+    let temp = builder.tempfile_in(dir)?;
+    let mut out = io::BufWriter::new(temp);
+    write(&mut out)?;
+    let temp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir);

@@ -17,7 +17,7 @@ use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
 use digitdash::run::history::RunHistory;
 use digitdash::run::metrics::Detail;
-use digitdash::run::{checkpoint, CheckpointError, RunDir};
+use digitdash::run::{checkpoint, CheckpointError, RunDir, RunLock};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
 
@@ -71,8 +71,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The config and the start of a new or resumed run.
-fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSetup)> {
+/// The config and the start of a new or resumed run, and for a resumed one the run's write
+/// lock, to be held until the trainer ends (its records share it).
+fn plan_run(
+    args: &RunArgs,
+    pause_on_divergence: bool,
+) -> Result<(Config, RunSetup, Option<RunLock>)> {
     if let Some(threshold) = args.fail_under.filter(|t| !(0.0..=1.0).contains(t)) {
         return Err(ConfigError::Invalid {
             field: "fail_under",
@@ -82,15 +86,23 @@ fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSet
         }
         .into());
     }
-    let (config, start) = match &args.resume {
+    let (config, start, lock) = match &args.resume {
         Some(dir) => {
             let run = RunDir::new(dir);
-            let checkpoint = run
-                .latest_checkpoint()
-                .ok_or_else(|| CheckpointError::NoneFound { run: dir.clone() })?;
-            let meta = checkpoint::read_meta(&checkpoint.join(checkpoint::META_FILE))?;
-            let config = resolve_resumed_config(meta.config, args)?;
-            (config, RunStart::Resume { run, checkpoint })
+            if !run.path().is_dir() {
+                return Err(CheckpointError::NoneFound { run: dir.clone() }.into());
+            }
+            // Before anything else: a second writer is refused at once.
+            let lock = RunLock::acquire(&run)?;
+            // The newest checkpoint that loads and verifies; the trainer notes the ones
+            // passed over.
+            let point = checkpoint::choose_for_resume(&run)?;
+            let config = resolve_resumed_config(point.meta.config, args)?;
+            let start = RunStart::Resume {
+                run,
+                checkpoint: point.checkpoint,
+            };
+            (config, start, Some(lock))
         }
         None => {
             let config = resolve_config(args)?;
@@ -98,14 +110,14 @@ fn plan_run(args: &RunArgs, pause_on_divergence: bool) -> Result<(Config, RunSet
                 Some(dir) => RunDir::new(dir),
                 None => RunDir::timestamped(&config.run.dir),
             };
-            (config, RunStart::Fresh(run))
+            (config, RunStart::Fresh(run), None)
         }
     };
     let setup = RunSetup {
         start,
         pause_on_divergence,
     };
-    Ok((config, setup))
+    Ok((config, setup, lock))
 }
 
 /// Opens the dashboard on a run another process writes.
@@ -167,7 +179,7 @@ fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
 
 /// Trains under the terminal dashboard.
 fn train_dashboard(args: &RunArgs) -> Result<ExitCode> {
-    let (config, setup) = plan_run(args, true)?;
+    let (config, setup, _lock) = plan_run(args, true)?;
     let signal = signals::install().context("cannot install the signal handlers")?;
     let mut app = App::new(&config);
     add_comparisons(&mut app, &args.compare)?;
@@ -179,7 +191,7 @@ fn train_dashboard(args: &RunArgs) -> Result<ExitCode> {
 }
 
 fn train_headless(args: &RunArgs) -> Result<ExitCode> {
-    let (config, setup) = plan_run(args, false)?;
+    let (config, setup, _lock) = plan_run(args, false)?;
     let signal = signals::install().context("cannot install the signal handlers")?;
     let options = HeadlessOptions {
         json: args.json,

@@ -8,7 +8,8 @@ use dfdx::prelude::*;
 use super::checkpoint_model::load_model;
 use crate::data::{self, Split};
 use crate::model::{Network, CLASSES};
-use crate::output::StdoutLines;
+use crate::output::{note, StdoutLines};
+use crate::run::{writer_state, RunDir, WriterState};
 use crate::train::evaluate::{confusion_matrix, evaluate};
 
 /// Test-set results of a saved model.
@@ -51,8 +52,13 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
     out
 }
 
-/// `digitdash eval`: prints test accuracy, loss and the confusion matrix.
+/// `digitdash eval`: prints test accuracy, loss and the confusion matrix. A checkpoint of a
+/// run that is being trained, or was interrupted, gets a note saying so (the run's write lock
+/// is only looked at, never taken).
 pub fn run(checkpoint: &Path, data_dir: &Path) -> Result<()> {
+    if let Some(line) = run_state_note(checkpoint) {
+        note(line);
+    }
     let (device, model) = load_model(checkpoint)?;
     let mnist = data::load(data_dir)?;
     let report = eval_model(&model, &device, &mnist.test);
@@ -66,4 +72,35 @@ pub fn run(checkpoint: &Path, data_dir: &Path) -> Result<()> {
     );
     StdoutLines::default().line(text.trim_end());
     Ok(())
+}
+
+/// A note on the run a checkpoint folder belongs to (`RUN/checkpoints/NAME`), when it is being
+/// trained now or was interrupted.
+pub fn run_state_note(checkpoint: &Path) -> Option<String> {
+    let folder = if checkpoint.is_dir() {
+        checkpoint
+    } else {
+        checkpoint.parent()?
+    };
+    let checkpoints = folder.parent()?;
+    if checkpoints.file_name()? != "checkpoints" {
+        return None;
+    }
+    let run = RunDir::new(checkpoints.parent()?);
+    let pid = |pid: Option<u32>| pid.map_or(String::new(), |p| format!(" (process {p})"));
+    match writer_state(&run) {
+        WriterState::Running { pid: p } => Some(format!(
+            "note: the run {} is being trained now{}; newer checkpoints will follow this one",
+            run.path().display(),
+            pid(p)
+        )),
+        WriterState::Interrupted { pid: p } => Some(format!(
+            "note: the run {} was interrupted{} before it finished; digitdash --resume {} \
+             continues it",
+            run.path().display(),
+            pid(Some(p)),
+            run.path().display()
+        )),
+        WriterState::Idle => None,
+    }
 }

@@ -90,6 +90,33 @@ pub enum DataError {
         found: u128,
     },
 
+    /// The decompressed file goes on past the data its header promises.
+    #[error("{}: header says {header} = {expected} bytes but the file holds more than that \
+             (after decompression); it is damaged or not the file its header describes. \
+             {REFETCH_HINT}", path.display())]
+    Oversized {
+        /// The file.
+        path: PathBuf,
+        /// The header in words, e.g. `"60000 images of 28x28"`.
+        header: String,
+        /// Data bytes the header promises.
+        expected: u64,
+    },
+
+    /// The header promises more data than any MNIST file holds; nothing past it was read.
+    #[error("{}: header says {header} = {expected} bytes, more than the {} MiB an MNIST file \
+             can hold; this is not an MNIST file. {REFETCH_HINT}", path.display(), limit >> 20)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The header in words, e.g. `"60000 images of 28x28"`.
+        header: String,
+        /// Data bytes the header promises.
+        expected: u128,
+        /// The most data bytes accepted ([`crate::data::idx::MAX_DATA_BYTES`]).
+        limit: u64,
+    },
+
     /// An images file holds images of another size than MNIST's 28x28.
     #[error("{}: images are {rows}x{cols} but MNIST images are {side}x{side}; this is not an \
              MNIST file. {REFETCH_HINT}", path.display())]

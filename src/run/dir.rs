@@ -7,6 +7,8 @@
 //!     events.jsonl                     one record an evaluation, setting change, stop, ...
 //!     checkpoints/step-00001000/       periodic checkpoints (the newest few are kept)
 //!     checkpoints/best-step-00000800/  the best evaluation so far
+//!     .lock                            locked by the process training into the folder
+//!     writer.pid                       that process's id, for people (see `run::lock`)
 //! ```
 
 use std::fs;
@@ -22,6 +24,10 @@ const METRICS_FILE: &str = "metrics.csv";
 const EVENTS_FILE: &str = "events.jsonl";
 /// Folder of the checkpoints.
 const CHECKPOINTS_DIR: &str = "checkpoints";
+/// The file a writer holds an OS lock on.
+const LOCK_FILE: &str = ".lock";
+/// The id of the process training into the folder, for people and for telling a crash.
+const PID_FILE: &str = "writer.pid";
 /// Weights file inside a checkpoint folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// Metadata file inside a checkpoint folder.
@@ -88,6 +94,16 @@ impl RunDir {
         self.root.join(CHECKPOINTS_DIR)
     }
 
+    /// The file a writer holds an OS lock on while it trains into the folder.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join(LOCK_FILE)
+    }
+
+    /// The id of the process training into the folder (removed when it ends cleanly).
+    pub fn pid_file(&self) -> PathBuf {
+        self.root.join(PID_FILE)
+    }
+
     /// Whether the folder already holds a run's records.
     pub fn holds_run(&self) -> bool {
         self.metrics_file().exists()
@@ -116,9 +132,43 @@ impl RunDir {
         found.into_iter().map(|(_, path)| path).collect()
     }
 
-    /// The newest periodic checkpoint: where a resume or a rollback goes on from.
+    /// The newest periodic checkpoint: where a rollback goes back to.
     pub fn latest_checkpoint(&self) -> Option<PathBuf> {
         self.checkpoints(CheckpointKind::Periodic).pop()
+    }
+
+    /// Every checkpoint folder of either kind, whether or not it is complete, newest step
+    /// first (at one step, the periodic one first): what a resume tries, in order.
+    pub fn checkpoint_folders(&self) -> Vec<PathBuf> {
+        let kinds = [CheckpointKind::Periodic, CheckpointKind::Best];
+        let mut found: Vec<(u64, usize, PathBuf)> = self
+            .entries()
+            .filter_map(|(name, path)| {
+                kinds.iter().enumerate().find_map(|(rank, kind)| {
+                    let step = name.strip_prefix(kind.prefix())?.parse().ok()?;
+                    path.is_dir().then(|| (step, rank, path.clone()))
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        found.into_iter().map(|(_, _, path)| path).collect()
+    }
+
+    /// Checkpoint folders a crashed writer left half-written (`.NAME.tmp-PID`).
+    pub fn unfinished_checkpoints(&self) -> Vec<PathBuf> {
+        self.entries()
+            .filter(|(name, _)| name.starts_with('.') && name.contains(".tmp-"))
+            .map(|(_, path)| path)
+            .collect()
+    }
+
+    /// The names and paths in the checkpoints folder (none if it cannot be read).
+    fn entries(&self) -> impl Iterator<Item = (String, PathBuf)> {
+        fs::read_dir(self.checkpoints_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| Some((entry.file_name().into_string().ok()?, entry.path())))
     }
 }
 
@@ -162,5 +212,40 @@ mod tests {
         assert_eq!(run.checkpoints(CheckpointKind::Periodic).len(), 2);
         let best = run.checkpoints(CheckpointKind::Best);
         assert!(best[0].ends_with("best-step-00001200"), "{best:?}");
+    }
+
+    #[test]
+    fn a_resume_tries_every_checkpoint_folder_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        assert!(run.checkpoint_folders().is_empty());
+        for name in [
+            "step-00000005",
+            "best-step-00000010",
+            "step-00000010",
+            "step-00000015",
+            ".step-00000020.tmp-123",
+            "notes",
+        ] {
+            fs::create_dir_all(run.checkpoints_dir().join(name)).unwrap();
+        }
+        fs::write(run.checkpoints_dir().join("step-00000030"), "a file").unwrap();
+        let names: Vec<_> = run
+            .checkpoint_folders()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "step-00000015",
+                "step-00000010",
+                "best-step-00000010",
+                "step-00000005"
+            ]
+        );
+        let unfinished = run.unfinished_checkpoints();
+        assert_eq!(unfinished.len(), 1);
+        assert!(unfinished[0].ends_with(".step-00000020.tmp-123"));
     }
 }

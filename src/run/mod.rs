@@ -1,5 +1,6 @@
 //! A run's folder: where everything lives ([`RunDir`]), the records written as it goes, its
-//! checkpoints, and reading it all back ([`RunHistory`]) for listings, charts and plots.
+//! checkpoints, the lock that keeps it to one writer, and reading it all back
+//! ([`RunHistory`]) for listings, charts and plots.
 
 pub mod checkpoint;
 pub mod dir;
@@ -7,6 +8,7 @@ pub mod downsample;
 pub mod events;
 pub mod history;
 pub mod listing;
+pub mod lock;
 pub mod metrics;
 pub mod records;
 pub mod smoothing;
@@ -16,6 +18,7 @@ pub mod tail;
 pub use checkpoint::{CheckpointError, CheckpointMeta};
 pub use dir::{CheckpointKind, RunDir};
 pub use history::{Changes, HistoryError, RunHistory};
+pub use lock::{writer_state, LockError, RunLock, WriterState};
 pub use metrics::{Column, Detail};
 pub use records::{MetricsRow, RecordError, RunRecords};
 pub use status::{writer_alive, RunStatus};

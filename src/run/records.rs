@@ -2,9 +2,14 @@
 //! for every evaluation, setting change, pause, stop and error.
 //!
 //! Rows are buffered and flushed at least every [`FLUSH_INTERVAL`]; events are flushed at once.
+//!
+//! The records are open for one process at a time: they hold the run's write lock
+//! ([`RunLock`]) for as long as they are open. Reopening them after a crash repairs what the
+//! crash can leave: a torn last line, and half-written checkpoint folders. Reading them is
+//! bounded by the file's size, line by line ([`MAX_LINE_BYTES`]).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,11 +17,15 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::dir::RunDir;
+use super::lock::{LockError, RunLock};
 use crate::config::Config;
-use crate::durable::write_atomic;
+use crate::durable::{write_atomic, write_atomic_with};
 
 /// The longest a step row waits in memory before reaching the disk.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// The longest line read from a record file; a row is about 60 bytes, an event a few
+/// hundred. A longer line is damage and is dropped without being held in memory.
+pub const MAX_LINE_BYTES: u64 = 64 << 10;
 /// Header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds";
 
@@ -39,6 +48,9 @@ pub enum RecordError {
         /// What is wrong and what to do.
         problem: &'static str,
     },
+    /// Another process trains into the folder, or it cannot be locked.
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 fn record_error(path: &Path, cause: impl std::fmt::Display) -> RecordError {
@@ -65,59 +77,106 @@ pub struct MetricsRow {
     pub wall_seconds: f64,
 }
 
-/// Open record files of one run.
+/// Open record files of one run, and the run's write lock.
 #[derive(Debug)]
 pub struct RunRecords {
     dir: RunDir,
     metrics: BufWriter<File>,
     events: BufWriter<File>,
     last_flush: Instant,
+    /// Held as long as the records are open.
+    lock: RunLock,
+    /// What reopening the records found and repaired, for people and for `events.jsonl`.
+    notes: Vec<String>,
+}
+
+/// What [`keep_rows_through`] dropped besides the rows after the step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsRepair {
+    /// Rows kept (the header not counted).
+    pub kept: u64,
+    /// Bytes of a last row without its line end (a crash mid-write), dropped.
+    pub torn_bytes: u64,
+    /// Lines that are not rows (no step number, not text, or over [`MAX_LINE_BYTES`]), dropped.
+    pub damaged: u64,
 }
 
 impl RunRecords {
-    /// Creates the run folder (it must not hold records already) and writes `config.toml`.
+    /// Creates the run folder (it must not hold records already), locks it for this process
+    /// and writes `config.toml`.
     pub fn create(run: &RunDir, config: &Config) -> Result<Self, RecordError> {
         let dir = run.path();
         let unusable = |problem| RecordError::Unusable {
             path: dir.to_path_buf(),
             problem,
         };
+        let already = "it already holds a run. Pass --resume with it to continue that run, or choose another --run-dir.";
         if dir.exists() && !dir.is_dir() {
             return Err(unusable(
                 "it is a file, not a folder. Choose another --run-dir.",
             ));
         }
         if run.holds_run() {
-            return Err(unusable(
-                "it already holds a run. Pass --resume with it to continue that run, or choose another --run-dir.",
-            ));
+            return Err(unusable(already));
         }
         fs::create_dir_all(dir).map_err(|e| record_error(dir, e))?;
+        let lock = RunLock::acquire(run)?;
+        if run.holds_run() {
+            // Another process started a run here in the meantime.
+            return Err(unusable(already));
+        }
         write_config(run, config)?;
-        let mut records = Self::open(run)?;
+        let mut records = Self::open(run, lock, Vec::new())?;
         writeln!(records.metrics, "{METRICS_HEADER}").map_err(|e| record_error(dir, e))?;
         records.flush()?;
         Ok(records)
     }
 
-    /// Reopens a run's records to continue after `step`: rows of later steps (written after
-    /// the checkpoint the run resumes from) are dropped, and `config.toml` is rewritten with
-    /// the settings the run goes on with.
+    /// Reopens a run's records to continue after `step`, locking the folder for this
+    /// process: rows of later steps (written after the checkpoint the run resumes from) are
+    /// dropped, and `config.toml` is rewritten with the settings the run goes on with. What a
+    /// crash left is repaired first (a torn last line of `metrics.csv` or `events.jsonl`,
+    /// half-written checkpoint folders) and noted in [`RunRecords::take_notes`].
     pub fn resume(run: &RunDir, step: u64, config: &Config) -> Result<Self, RecordError> {
+        let lock = RunLock::acquire(run)?;
+        let mut notes: Vec<String> = lock.takeover_note(run).into_iter().collect();
+        notes.extend(remove_leftovers(run));
+        let events = run.events_file();
+        if let Some(torn) = repair_torn_tail(&events).map_err(|e| record_error(&events, e))? {
+            notes.push(format!(
+                "{} ended in a torn line ({torn} bytes, cut off by a crash); it was dropped",
+                events.display()
+            ));
+        }
         write_config(run, config)?;
-        truncate_metrics_after(&run.metrics_file(), step)?;
-        Self::open(run)
+        let repair = keep_rows_through(&run.metrics_file(), step)?;
+        notes.extend(repair.note(&run.metrics_file()));
+        Self::open(run, lock, notes)
     }
 
     /// Drops the rows of steps after `step` (after a rollback to it) and goes on appending.
     pub fn rewind(&mut self, step: u64) -> Result<(), RecordError> {
         self.flush()?;
-        truncate_metrics_after(&self.dir.metrics_file(), step)?;
-        *self = Self::open(&self.dir)?;
+        keep_rows_through(&self.dir.metrics_file(), step)?;
+        let (metrics, events) = Self::open_files(&self.dir)?;
+        self.metrics = metrics;
+        self.events = events;
         Ok(())
     }
 
-    fn open(run: &RunDir) -> Result<Self, RecordError> {
+    fn open(run: &RunDir, lock: RunLock, notes: Vec<String>) -> Result<Self, RecordError> {
+        let (metrics, events) = Self::open_files(run)?;
+        Ok(Self {
+            dir: run.clone(),
+            metrics,
+            events,
+            last_flush: Instant::now(),
+            lock,
+            notes,
+        })
+    }
+
+    fn open_files(run: &RunDir) -> Result<(BufWriter<File>, BufWriter<File>), RecordError> {
         let append = |path: PathBuf| {
             OpenOptions::new()
                 .create(true)
@@ -126,12 +185,17 @@ impl RunRecords {
                 .map(BufWriter::new)
                 .map_err(|e| record_error(&path, e))
         };
-        Ok(Self {
-            dir: run.clone(),
-            metrics: append(run.metrics_file())?,
-            events: append(run.events_file())?,
-            last_flush: Instant::now(),
-        })
+        Ok((append(run.metrics_file())?, append(run.events_file())?))
+    }
+
+    /// What reopening the records repaired, once (empty for a new run).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// The run's write lock, held while the records are open.
+    pub fn lock(&self) -> &RunLock {
+        &self.lock
     }
 
     /// The run folder.
@@ -184,19 +248,190 @@ fn write_config(run: &RunDir, config: &Config) -> Result<(), RecordError> {
     write_atomic(&path, config.to_toml().as_bytes()).map_err(|e| record_error(&path, e))
 }
 
-/// Keeps the header and the rows of steps up to `step`.
-fn truncate_metrics_after(path: &Path, step: u64) -> Result<(), RecordError> {
+impl MetricsRepair {
+    /// A note for people on what was dropped besides later rows, if anything was.
+    fn note(&self, path: &Path) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.torn_bytes > 0 {
+            parts.push(format!(
+                "a torn last row ({} bytes, cut off by a crash)",
+                self.torn_bytes
+            ));
+        }
+        if self.damaged > 0 {
+            parts.push(format!("{} damaged line(s)", self.damaged));
+        }
+        (!parts.is_empty()).then(|| format!("{}: dropped {}", path.display(), parts.join(" and ")))
+    }
+}
+
+/// Keeps the header and the rows of steps up to `step` of a `metrics.csv`, and drops the
+/// rest: later rows, a torn last row and damaged lines. The file is read line by line
+/// (never more than [`MAX_LINE_BYTES`] of it at once) and replaced whole.
+pub fn keep_rows_through(path: &Path, step: u64) -> Result<MetricsRepair, RecordError> {
     let file = File::open(path).map_err(|e| record_error(path, e))?;
-    let mut kept = String::new();
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(|e| record_error(path, e))?;
-        let row_step = line.split(',').next().and_then(|s| s.parse::<u64>().ok());
-        if row_step.is_none_or(|s| s <= step) && !line.is_empty() {
-            kept.push_str(&line);
-            kept.push('\n');
+    let mut repair = MetricsRepair::default();
+    write_atomic_with(path, |out| {
+        repair = filter_rows(BufReader::new(file), step, out)?;
+        Ok(())
+    })
+    .map_err(|e| record_error(path, e))?;
+    Ok(repair)
+}
+
+/// Copies `METRICS_HEADER` and the rows of steps up to `step` from `input` to `out`; see
+/// [`keep_rows_through`].
+pub fn filter_rows(
+    mut input: impl BufRead,
+    step: u64,
+    out: &mut dyn Write,
+) -> io::Result<MetricsRepair> {
+    let mut repair = MetricsRepair::default();
+    writeln!(out, "{METRICS_HEADER}")?;
+    let mut line = Vec::new();
+    let mut first = true;
+    while let Some(end) = read_line(&mut input, &mut line)? {
+        let is_first = std::mem::take(&mut first);
+        match end {
+            LineEnd::Newline => {}
+            LineEnd::Eof => {
+                repair.torn_bytes = line.len() as u64;
+                break;
+            }
+            LineEnd::TooLong => {
+                repair.damaged += 1;
+                continue;
+            }
+        }
+        let text = std::str::from_utf8(&line).ok().map(str::trim_end);
+        if is_first && text == Some(METRICS_HEADER) {
+            continue;
+        }
+        let row_step = text.and_then(|t| t.split(',').next()?.parse::<u64>().ok());
+        match (row_step, text) {
+            (Some(s), Some(t)) if s <= step => {
+                repair.kept += 1;
+                writeln!(out, "{t}")?;
+            }
+            (Some(_), Some(_)) => {}
+            _ => repair.damaged += 1,
         }
     }
-    write_atomic(path, kept.as_bytes()).map_err(|e| record_error(path, e))
+    Ok(repair)
+}
+
+/// How a line read by [`read_line`] ended.
+enum LineEnd {
+    /// With its line end (not kept in the buffer).
+    Newline,
+    /// At the end of the input, without a line end: a torn line.
+    Eof,
+    /// Past [`MAX_LINE_BYTES`]; the rest of it was skipped and the buffer is empty.
+    TooLong,
+}
+
+/// Reads one line into `line` (cleared first), holding at most [`MAX_LINE_BYTES`] of it.
+/// `None` at the end of the input.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<LineEnd>> {
+    line.clear();
+    let n = input.take(MAX_LINE_BYTES + 1).read_until(b'\n', line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        return Ok(Some(LineEnd::Newline));
+    }
+    if (n as u64) <= MAX_LINE_BYTES {
+        return Ok(Some(LineEnd::Eof));
+    }
+    // Skip the rest of the over-long line without keeping it.
+    line.clear();
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                break;
+            }
+            None => {
+                let len = chunk.len();
+                input.consume(len);
+            }
+        }
+    }
+    Ok(Some(LineEnd::TooLong))
+}
+
+/// Cuts a torn last line (one without its line end, left by a crash mid-write) off the end
+/// of the file at `path`. Returns how many bytes were cut, `None` when the file ends with a
+/// complete line, is empty or is absent. Reads backwards from the end, a block at a time.
+pub fn repair_torn_tail(path: &Path) -> io::Result<Option<u64>> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut block = vec![0u8; 64 << 10];
+    let keep = loop {
+        if end == 0 {
+            break 0;
+        }
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(None);
+        }
+        if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {
+            break start + at as u64 + 1;
+        }
+        end = start;
+    };
+    if keep == len {
+        return Ok(None);
+    }
+    file.set_len(keep)?;
+    file.sync_all()?;
+    Ok(Some(len - keep))
+}
+
+/// Removes what a crashed writer left half-written: checkpoint folders under their
+/// temporary names, and temporary files of replaced records. Only called with the run's
+/// write lock held, so nobody is writing them. Returns a note when anything was removed.
+fn remove_leftovers(run: &RunDir) -> Option<String> {
+    let mut removed = Vec::new();
+    for folder in run.unfinished_checkpoints() {
+        if fs::remove_dir_all(&folder).is_ok() {
+            removed.push(folder);
+        }
+    }
+    let temporaries = fs::read_dir(run.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry.file_name().to_string_lossy().starts_with(".tmp")
+                && entry.file_type().is_ok_and(|t| t.is_file())
+        });
+    for entry in temporaries {
+        if fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    (!removed.is_empty()).then(|| {
+        let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "removed what a crash left half-written: {}",
+            names.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -285,5 +520,112 @@ mod tests {
         let run = RunDir::new(blocker.join("run"));
         let err = RunRecords::create(&run, &Config::default()).unwrap_err();
         assert!(err.to_string().contains("--run-dir"), "{err}");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_and_a_whole_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        assert_eq!(repair_torn_tail(&path).unwrap(), None, "absent");
+        fs::write(&path, "").unwrap();
+        assert_eq!(repair_torn_tail(&path).unwrap(), None, "empty");
+        fs::write(&path, "{\"a\":1}\n{\"b\":2}\n").unwrap();
+        assert_eq!(repair_torn_tail(&path).unwrap(), None, "whole");
+        fs::write(&path, "{\"a\":1}\n{\"b\":").unwrap();
+        assert_eq!(repair_torn_tail(&path).unwrap(), Some(5));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        // A torn line longer than the block read at a time, and a file of one torn line.
+        let long = format!("{{\"a\":1}}\n{}", "x".repeat(200_000));
+        fs::write(&path, long).unwrap();
+        assert_eq!(repair_torn_tail(&path).unwrap(), Some(200_000));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        fs::write(&path, "{\"torn").unwrap();
+        assert_eq!(repair_torn_tail(&path).unwrap(), Some(6));
+        assert_eq!(fs::read(&path).unwrap(), b"");
+    }
+
+    #[test]
+    fn rows_after_the_step_a_torn_row_and_damaged_lines_are_dropped() {
+        let long = "9".repeat(MAX_LINE_BYTES as usize + 10);
+        let mut input = format!(
+            "{METRICS_HEADER}\n1,0.5,0.5,0.0001,10.0,1.000\nnot a row\n{long}\n2,0.4,0.6,0.0001,10.0,2.000\n\
+             3,0.3,0.7,0.0001,10.0,3.000\n"
+        )
+        .into_bytes();
+        input.extend_from_slice(b"\xff\n4,0.2");
+        let mut out = Vec::new();
+        let repair = filter_rows(&input[..], 2, &mut out).unwrap();
+        assert_eq!(
+            repair,
+            MetricsRepair {
+                kept: 2,
+                torn_bytes: 5,
+                damaged: 3
+            }
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            format!("{METRICS_HEADER}\n1,0.5,0.5,0.0001,10.0,1.000\n2,0.4,0.6,0.0001,10.0,2.000\n")
+        );
+        let note = repair.note(Path::new("m.csv")).unwrap();
+        assert!(note.contains("torn last row (5 bytes"), "{note}");
+        assert!(note.contains("3 damaged line(s)"), "{note}");
+        // A file without its header gets it back; nothing dropped, nothing noted.
+        let mut out = Vec::new();
+        let repair = filter_rows(&b"1,0.5,0.5,0.0001,10.0,1.000\n"[..], 5, &mut out).unwrap();
+        assert_eq!(repair.kept, 1);
+        assert_eq!(repair.note(Path::new("m.csv")), None);
+        assert!(String::from_utf8(out).unwrap().starts_with(METRICS_HEADER));
+    }
+
+    #[test]
+    fn a_resume_repairs_what_a_crash_left_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path().join("run"));
+        let mut records = RunRecords::create(&run, &Config::default()).unwrap();
+        assert!(records.take_notes().is_empty());
+        for step in 1..=3 {
+            records.step(&row(step, step as f64)).unwrap();
+        }
+        records.event(&serde_json::json!({"event": "x"})).unwrap();
+        drop(records);
+        // What a kill mid-write leaves.
+        let mut events = OpenOptions::new()
+            .append(true)
+            .open(run.events_file())
+            .unwrap();
+        events.write_all(b"{\"event\":\"che").unwrap();
+        let mut metrics = OpenOptions::new()
+            .append(true)
+            .open(run.metrics_file())
+            .unwrap();
+        metrics.write_all(b"4,0.1").unwrap();
+        let half = run.checkpoints_dir().join(".step-00000004.tmp-99");
+        fs::create_dir_all(&half).unwrap();
+        fs::write(run.path().join(".tmpAbC123"), "half a config").unwrap();
+        fs::write(run.pid_file(), "4000001\n").unwrap();
+
+        let mut resumed = RunRecords::resume(&run, 3, &Config::default()).unwrap();
+        let notes = resumed.take_notes().join("\n");
+        assert!(notes.contains("process 4000001"), "{notes}");
+        assert!(
+            notes.contains("removed what a crash left half-written"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("events.jsonl ended in a torn line (13 bytes"),
+            "{notes}"
+        );
+        assert!(notes.contains("a torn last row (5 bytes"), "{notes}");
+        assert!(!half.exists());
+        assert!(!run.path().join(".tmpAbC123").exists());
+        resumed.step(&row(4, 4.0)).unwrap();
+        resumed.event(&serde_json::json!({"event": "y"})).unwrap();
+        drop(resumed);
+        assert_eq!(row_steps(run.path()), ["1", "2", "3", "4"]);
+        for line in fs::read_to_string(run.events_file()).unwrap().lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use super::dir::RunDir;
+use super::lock::{writer_state, WriterState};
 
 /// How recently a run's records must have changed for [`writer_alive`] to take its writer for
 /// alive (the interim rule).
@@ -79,14 +80,18 @@ impl fmt::Display for RunStatus {
 
 /// Whether a process is writing the run now.
 ///
-/// Interim rule, until run folders carry the writer's lock file (issue 13): the writer is taken
-/// for alive when `metrics.csv` or `events.jsonl` changed within the last
-/// [`LIVENESS_WINDOW`] (30 s). The trainer flushes a step's row within 2 s, so a training run
-/// is always seen alive; a run paused for longer than 30 s, or stalled in a long evaluation,
-/// is taken for gone, and a run killed less than 30 s ago still reads as alive. A file dated in
-/// the future (clock skew between machines) counts as changed now. This is the only function
-/// that decides liveness: switching to the lock changes it alone.
+/// The writer's lock decides when it can: a live process holding it means yes; a `writer.pid`
+/// left without a lock holder means the writer died (no). Without either (a run written before
+/// run folders were locked, or a folder on a network file system whose locks do not reach this
+/// machine), a writer is taken for alive when `metrics.csv` or `events.jsonl` changed within
+/// the last [`LIVENESS_WINDOW`] (30 s): the trainer flushes a step's row within 2 s. A file
+/// dated in the future (clock skew between machines) counts as changed now.
 pub fn writer_alive(run: &RunDir) -> bool {
+    match writer_state(run) {
+        WriterState::Running { .. } => return true,
+        WriterState::Interrupted { .. } => return false,
+        WriterState::Idle => {}
+    }
     let now = SystemTime::now();
     [run.metrics_file(), run.events_file()]
         .iter()

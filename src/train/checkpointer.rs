@@ -53,6 +53,12 @@ impl Checkpointer {
         })
     }
 
+    /// What reopening the records repaired after a crash, once (see
+    /// [`RunRecords::resume`]).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        self.records.take_notes()
+    }
+
     /// Appends a record to `events.jsonl`.
     pub fn record(&mut self, record: &Record) -> Result<(), RecordError> {
         self.records.event(record)
@@ -118,13 +124,19 @@ impl Checkpointer {
         self.records.rewind(step)
     }
 
+    /// Writes a checkpoint of `kind`. The rows of every step up to it reach `metrics.csv`
+    /// first, so a resume from it (after a crash at any moment) finds them all.
     fn write(
-        &self,
+        &mut self,
         state: &TrainingState,
         config: &Config,
         kind: CheckpointKind,
     ) -> Result<PathBuf, CheckpointError> {
         let dir = self.run().checkpoints_dir();
+        self.records.flush().map_err(|e| CheckpointError::Write {
+            path: dir.join(RunDir::checkpoint_name(kind, state.step())),
+            cause: format!("the rows before it could not be written first ({e})"),
+        })?;
         std::fs::create_dir_all(&dir).map_err(|e| CheckpointError::Write {
             path: dir.clone(),
             cause: e.to_string(),

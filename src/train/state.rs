@@ -210,6 +210,8 @@ impl TrainingState {
             test_accuracy: self.last_eval.as_ref().map(|e| e.accuracy),
             best_test_accuracy: self.best_accuracy,
             config: self.recorded_config(config),
+            // Filled in by `checkpoint::save` from the file it writes.
+            weights_sha256: None,
         };
         checkpoint::save(dir, name, &self.model, &meta)
     }

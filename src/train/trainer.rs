@@ -25,7 +25,7 @@ use super::step::StepError;
 use crate::config::Config;
 use crate::data::{self, DataError, Mnist};
 use crate::panic_text::panic_text;
-use crate::run::{CheckpointError, RunDir};
+use crate::run::{checkpoint, CheckpointError, RunDir};
 
 /// How a run begins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,10 +251,30 @@ impl Trainer {
 
     /// Continues the run in `run` from `checkpoint`: weights, step count, data order and
     /// records.
+    /// Newer checkpoints of the run that do not load or verify are passed over; each is
+    /// noted (on the front-end and in `events.jsonl`), as is what reopening the records
+    /// repaired.
     fn resume(&mut self, run: &RunDir, checkpoint: PathBuf) -> Result<()> {
         let meta = self.state.restore(&checkpoint, self.config.train.dropout)?;
         let config = self.state.recorded_config(&self.config);
-        self.checkpointer = Some(Checkpointer::resume(run, meta.step, &config)?);
+        let mut checkpointer = Checkpointer::resume(run, meta.step, &config)?;
+        let notes = checkpointer.take_notes();
+        self.checkpointer = Some(checkpointer);
+        for note in &notes {
+            self.record(&Record::Repaired { note });
+            self.send(Event::Preparing(format!("note: {note}")));
+        }
+        for skipped in checkpoint::damaged_newer_than(run, &checkpoint) {
+            self.record(&Record::CheckpointSkipped {
+                checkpoint: &skipped.path,
+                reason: &skipped.reason,
+            });
+            self.send(Event::Preparing(format!(
+                "note: skipped checkpoint {}: {}",
+                skipped.path.display(),
+                skipped.reason
+            )));
+        }
         self.record(&Record::Resumed {
             step: meta.step,
             checkpoint: &checkpoint,

@@ -30,8 +30,9 @@ use crate::train::{Command, Evaluation, Event, SettingChange, Started, StepStats
 
 /// How often the records are read again.
 pub const POLL: Duration = Duration::from_millis(250);
-/// Polls without new records before a run with no live writer counts as interrupted.
-const QUIET_POLLS: u32 = 8;
+/// Polls without new records before a run with no live writer counts as interrupted: 10 s,
+/// well over the 2 s in which the trainer flushes its rows.
+const QUIET_POLLS: u32 = 40;
 
 /// A watched run as a source of events.
 pub struct Watcher {

@@ -71,6 +71,19 @@ pub enum Record<'a> {
         /// The checkpoint's folder.
         checkpoint: &'a Path,
     },
+    /// A resume passed over a checkpoint that does not load or verify.
+    CheckpointSkipped {
+        /// The checkpoint's folder.
+        checkpoint: &'a Path,
+        /// What is wrong with it.
+        reason: &'a str,
+    },
+    /// Reopening the run's records repaired what a crash left (a torn last line, half-written
+    /// checkpoint folders, the lock of a killed writer).
+    Repaired {
+        /// What was found and done.
+        note: &'a str,
+    },
     /// A checkpoint was written.
     Checkpoint {
         /// The step it holds.
