@@ -32,4 +32,6 @@ pub mod panic_text;
 pub mod run;
 pub mod settings;
 pub mod signals;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod train;
