@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
-use digitdash::frontend::dashboard::app::{DigitInsight, DrawingInsight, Filters, Insight};
+use digitdash::frontend::dashboard::app::{App, DigitInsight, DrawingInsight, Filters, Insight};
 use digitdash::model::probe::Activations;
 use digitdash::train::{
     Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
@@ -203,4 +205,14 @@ pub fn drawing_insight(version: u64) -> Insight {
         step: 300,
         probabilities,
     })
+}
+
+/// A key press without modifiers.
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// Presses `code` on `app`; returns the commands it answers with.
+pub fn press(app: &mut App, code: KeyCode) -> Vec<digitdash::train::Command> {
+    app.on_key(key(code))
 }
