@@ -6,7 +6,7 @@
 //! /usr/bin/time -v target/release/digitdash runs /tmp/big
 //! ```
 
-#[path = "../tests/support/run_fixtures.rs"]
+#[path = "../tests/common/run_fixtures.rs"]
 mod fixtures;
 
 use std::path::PathBuf;

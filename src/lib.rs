@@ -35,4 +35,6 @@ pub mod plot;
 pub mod run;
 pub mod settings;
 pub mod signals;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod train;

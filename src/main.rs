@@ -21,7 +21,8 @@ use digitdash::run::{checkpoint, CheckpointError, RunDir, RunLock};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
 
-fn main() -> ExitCode {
+/// Runs the command line and returns the exit status.
+pub(crate) fn main() -> ExitCode {
     digitdash::alloc::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {

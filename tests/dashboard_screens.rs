@@ -2,16 +2,17 @@
 //! (synthetic digits, fabricated events; no training). Review changes with `cargo insta review`
 //! or `INSTA_UPDATE=always cargo test --test dashboard_screens` and a look at the `.snap` files.
 
-#[path = "support/script.rs"]
-mod script;
+mod common;
 
 use std::time::Duration;
+
+use common::script;
 
 use digitdash::frontend::dashboard::app::App;
 use digitdash::frontend::dashboard::ui;
 use digitdash::train::Event;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::Terminal;
 
 /// Draws `app` on a `width` x `height` test terminal.
@@ -27,10 +28,6 @@ fn feed(app: &mut App, events: Vec<Event>) {
     events.into_iter().for_each(|e| app.update(e));
 }
 
-fn press(app: &mut App, code: KeyCode) {
-    let _ = app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
 /// 300 steps in, paused, showing a misclassified digit.
 fn paused_after_300_steps() -> App {
     let mut app = App::new(&script::config());
@@ -42,7 +39,7 @@ fn paused_after_300_steps() -> App {
             step: 0,
         }],
     );
-    press(&mut app, KeyCode::Char('m'));
+    script::press(&mut app, KeyCode::Char('m'));
     app.set_elapsed(Duration::from_secs(23));
     app
 }
@@ -68,8 +65,8 @@ fn paused_run_120x40() {
 fn whole_run_smoothed_charts_while_running_120x40() {
     let mut app = App::new(&script::config());
     feed(&mut app, script::first_300_steps());
-    press(&mut app, KeyCode::Char('w'));
-    press(&mut app, KeyCode::Char('s'));
+    script::press(&mut app, KeyCode::Char('w'));
+    script::press(&mut app, KeyCode::Char('s'));
     app.set_elapsed(Duration::from_secs(19));
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
@@ -77,9 +74,9 @@ fn whole_run_smoothed_charts_while_running_120x40() {
 #[test]
 fn typing_a_learning_rate_80x24() {
     let mut app = paused_after_300_steps();
-    press(&mut app, KeyCode::Enter);
+    script::press(&mut app, KeyCode::Enter);
     for c in "3e-4".chars() {
-        press(&mut app, KeyCode::Char(c));
+        script::press(&mut app, KeyCode::Char(c));
     }
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
@@ -87,14 +84,14 @@ fn typing_a_learning_rate_80x24() {
 #[test]
 fn help_overlay_80x24() {
     let mut app = paused_after_300_steps();
-    press(&mut app, KeyCode::Char('?'));
+    script::press(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
 
 #[test]
 fn quit_question_120x40() {
     let mut app = paused_after_300_steps();
-    press(&mut app, KeyCode::Char('q'));
+    script::press(&mut app, KeyCode::Char('q'));
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
 
@@ -125,10 +122,10 @@ fn too_small_terminal_says_what_it_needs_60x20() {
 /// mistakes selected, the inspector's filters and feature maps, the occlusion overlay on.
 fn inspecting_after_300_steps() -> App {
     let mut app = paused_after_300_steps();
-    press(&mut app, KeyCode::Char('2'));
-    press(&mut app, KeyCode::Down);
-    press(&mut app, KeyCode::Right);
-    press(&mut app, KeyCode::Char('o'));
+    script::press(&mut app, KeyCode::Char('2'));
+    script::press(&mut app, KeyCode::Down);
+    script::press(&mut app, KeyCode::Right);
+    script::press(&mut app, KeyCode::Char('o'));
     let index = app.shown_digit().expect("test digits").index;
     script::insights(index)
         .into_iter()
@@ -149,13 +146,13 @@ fn inspect_page_120x40() {
 /// The Draw page with a vertical stroke drawn by keyboard and the inspector's answer.
 fn drawing_a_one() -> App {
     let mut app = paused_after_300_steps();
-    press(&mut app, KeyCode::Char('3'));
+    script::press(&mut app, KeyCode::Char('3'));
     for _ in 0..9 {
-        press(&mut app, KeyCode::Up);
+        script::press(&mut app, KeyCode::Up);
     }
-    press(&mut app, KeyCode::Char(' '));
+    script::press(&mut app, KeyCode::Char(' '));
     for _ in 0..18 {
-        press(&mut app, KeyCode::Down);
+        script::press(&mut app, KeyCode::Down);
     }
     let version = app.canvas().version();
     app.inspected(script::drawing_insight(version));
@@ -175,7 +172,7 @@ fn draw_page_120x40() {
 #[test]
 fn help_on_the_draw_page_lists_its_keys_80x24() {
     let mut app = drawing_a_one();
-    press(&mut app, KeyCode::Char('?'));
+    script::press(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
 
@@ -183,9 +180,9 @@ fn help_on_the_draw_page_lists_its_keys_80x24() {
 fn compared_after_300_steps() -> App {
     let mut app = paused_after_300_steps();
     app.compare_with(script::compared_run());
-    press(&mut app, KeyCode::Char('w'));
-    press(&mut app, KeyCode::Char('<'));
-    press(&mut app, KeyCode::Char('<'));
+    script::press(&mut app, KeyCode::Char('w'));
+    script::press(&mut app, KeyCode::Char('<'));
+    script::press(&mut app, KeyCode::Char('<'));
     app
 }
 

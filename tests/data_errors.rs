@@ -1,22 +1,16 @@
 //! The MNIST loader's errors as a user sees them, through the public API.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
 use digitdash::data::MNIST_FILE_NAMES;
-use digitdash::data::{load, missing_files, DataError, Mnist, Split, IMAGE_PIXELS};
+use digitdash::data::{load, missing_files, DataError, Mnist};
 
 /// A valid, tiny MNIST-shaped dataset.
 fn tiny() -> Mnist {
-    let split = |n: usize| {
-        let images = (0..n * IMAGE_PIXELS).map(|p| (p % 251) as u8).collect();
-        let labels = (0..n).map(|i| (i % 10) as u8).collect();
-        Split::new(images, labels).expect("consistent split")
-    };
-    Mnist {
-        train: split(4),
-        test: split(3),
-    }
+    common::tiny_mnist(4, 3)
 }
 
 fn assert_says_how_to_fix(msg: &str, dir: &Path) {

@@ -1,6 +1,8 @@
 //! The downloader against a local HTTP server: mirrors that fail in different ways, a good one,
 //! checksum verification, progress reports, and no stray files. Only 127.0.0.1 is contacted.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -11,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::process::{kill, read_all_on_a_thread, wait, HANG_GUARD};
 use digitdash::data::download::{
     download_missing, download_missing_until, Progress, RemoteFile, DEFAULT_MIRRORS,
 };
@@ -19,7 +22,9 @@ use sha2::{Digest, Sha256};
 
 /// A tiny HTTP/1.1 server on 127.0.0.1. Paths are `/{behaviour}/{file}`; behaviours:
 /// `good` serves the file, `bad` serves it with one byte flipped, `short` announces more bytes
-/// than it sends, `slow` sends it a kilobyte every 20 ms, `missing` answers 404 and `error`
+/// than it sends, `endless` announces 200 MiB (within the downloader's limit) and sends a
+/// kilobyte of the file every 20 ms until the client goes away (over an hour: it never
+/// finishes in a test), `missing` answers 404 and `error`
 /// answers 500.
 struct Server {
     /// `http://127.0.0.1:PORT`.
@@ -85,13 +90,10 @@ fn handle(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>, log: &Mutex<V
             ("200 OK", flipped, len)
         }
         ("short", Some(c)) => ("200 OK", c[..c.len() / 2].to_vec(), c.len()),
-        ("slow", Some(c)) => {
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                c.len()
-            );
+        ("endless", Some(c)) => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n";
             let _ = stream.write_all(head.as_bytes());
-            for piece in c.chunks(1024) {
+            for piece in c.chunks(1024).cycle() {
                 if stream
                     .write_all(piece)
                     .and_then(|()| stream.flush())
@@ -348,7 +350,7 @@ fn ctrl_c_during_the_download_exits_130_at_once_without_partial_files() {
         &config,
         format!(
             "[data]\ndownload = true\nmirrors = [\"{}\"]\n",
-            server.mirror("slow")
+            server.mirror("endless")
         ),
     )
     .unwrap();
@@ -364,35 +366,24 @@ fn ctrl_c_during_the_download_exits_130_at_once_without_partial_files() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until bytes are arriving (a temporary file exists), then interrupt.
+    // Wait until bytes are arriving (a temporary file exists), then interrupt. The download
+    // never ends by itself, so the program can only exit by acting on the signal mid-file.
     let started = Instant::now();
     while !data.is_dir() || dir_names(&data).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no download began"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            let stderr = read_all_on_a_thread(child.stderr.take().unwrap());
+            panic!(
+                "exited with {status} before downloading: {}",
+                stderr.join().unwrap()
+            );
+        }
+        assert!(started.elapsed() < HANG_GUARD, "no download began");
         thread::sleep(Duration::from_millis(20));
     }
-    let interrupted = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    // The whole file would take about 8 s at the server's pace.
-    assert!(
-        interrupted.elapsed() < Duration::from_secs(4),
-        "took {:?}",
-        interrupted.elapsed()
-    );
+    kill("INT", child.id());
+    let stderr = read_all_on_a_thread(child.stderr.take().unwrap());
+    let status = wait(&mut child);
+    let stderr = stderr.join().unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains(&format!("stopped: the download of {name} was stopped")),
@@ -400,5 +391,5 @@ fn ctrl_c_during_the_download_exits_130_at_once_without_partial_files() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(dir_names(&data), Vec::<String>::new(), "no partial file");
-    assert_eq!(server.requests(), [format!("/slow/{name}")]);
+    assert_eq!(server.requests(), [format!("/endless/{name}")]);
 }

@@ -5,8 +5,11 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
+use common::metrics::steps as metric_steps;
+use common::process::kill;
+use common::tensors::max_change;
+use common::trainer::{next_weights, recv_until};
 use common::{texts, Workspace};
 use digitdash::cli::{resolve_config, RunArgs};
 use digitdash::run::RunDir;
@@ -45,24 +48,6 @@ fn start(
     }
 }
 
-fn signal(child: &Child, name: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
-
-fn metric_steps(run: &Path) -> Vec<u64> {
-    std::fs::read_to_string(run.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect()
-}
-
 /// Trains five steps into `run/` (a checkpoint every five steps) and returns that folder.
 fn five_checkpointed_steps(ws: &Workspace) -> PathBuf {
     config_with_checkpoints(ws);
@@ -82,7 +67,7 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
         config_with_checkpoints(&ws);
         let run = ws.dir.path().join("run");
         let (child, _) = start(&ws, "run", &["--steps", "100000"], 7);
-        signal(&child, name);
+        kill(name, child.id());
         let output = child.wait_with_output().unwrap();
         let (_, err) = texts(&output);
         assert_eq!(output.status.code(), Some(code), "SIG{name}: {err}");
@@ -112,6 +97,43 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
 }
 
 #[test]
+fn a_resumed_run_goes_on_with_the_batch_the_unbroken_run_took() {
+    // 200 images in batches of 30: step 8 ends mid-epoch 1, so a resume that lost its place
+    // in the data order would train step 9 on another batch. Without dropout, the same
+    // weights on the same batch give the same loss.
+    let ws = Workspace::new();
+    ws.write_config(
+        "[data]\ndownload = false\n[train]\neval_every = 0\nbatch_size = 30\ndropout = 0.0\n\
+         [run]\ncheckpoint_every = 8\n",
+    );
+    for (args, what) in [
+        (
+            &["--steps", "9", "--run-dir", "unbroken"][..],
+            "the unbroken run",
+        ),
+        (
+            &["--steps", "8", "--run-dir", "broken"][..],
+            "the first part",
+        ),
+    ] {
+        let output = ws.run(args);
+        assert!(output.status.success(), "{what}: {}", texts(&output).1);
+    }
+    let broken = ws.dir.path().join("broken");
+    let output = ws.resume(&broken, &["--steps", "9"]);
+    assert!(output.status.success(), "{}", texts(&output).1);
+    let unbroken = common::metrics::read(&ws.dir.path().join("unbroken"));
+    let resumed = common::metrics::read(&broken);
+    assert_eq!(metric_steps(&broken), (1..=9).collect::<Vec<_>>());
+    assert_eq!(unbroken.len(), 9);
+    assert_eq!(
+        (resumed[8].loss, resumed[8].accuracy),
+        (unbroken[8].loss, unbroken[8].accuracy),
+        "step 9 after the resume"
+    );
+}
+
+#[test]
 fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
     let ws = Workspace::new();
     let run = five_checkpointed_steps(&ws);
@@ -130,23 +152,6 @@ fn a_diverged_loss_stops_headless_and_keeps_the_last_good_checkpoint() {
     assert_eq!(RunDir::new(&run).latest_checkpoint(), Some(good));
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     assert!(events.contains("\"event\":\"error\""), "{events}");
-}
-
-fn recv_until(events: &flume::Receiver<Event>, want: impl Fn(&Event) -> bool) -> Vec<Event> {
-    let mut seen = Vec::new();
-    loop {
-        let event = events
-            .recv_timeout(Duration::from_secs(60))
-            .expect("trainer went quiet");
-        if let Event::Failed(message) = &event {
-            panic!("trainer failed: {message}");
-        }
-        let done = want(&event);
-        seen.push(event);
-        if done {
-            return seen;
-        }
-    }
 }
 
 #[test]
@@ -180,15 +185,30 @@ fn in_the_dashboard_a_diverged_loss_pauses_and_rollback_recovers() {
 
     handle.send(Command::Set(SettingValue::LearningRate(1e-3)));
     handle.send(Command::Rollback);
-    handle.send(Command::Resume);
-    let seen = recv_until(
-        &handle.events,
-        |e| matches!(e, Event::Step(s) if s.step >= 8),
-    );
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::Weights(_)));
     assert!(
         seen.iter().any(|e| matches!(e, Event::RolledBack(5))),
         "{seen:?}"
     );
+    let Some(Event::Weights(restored)) = seen.last() else {
+        unreachable!()
+    };
+    // The restore starts Adam afresh, so the next step moves the weights by its rate: the
+    // lowered one.
+    handle.send(Command::StepOnce);
+    let mut seen = recv_until(&handle.events, |e| matches!(e, Event::Step(_)));
+    handle.send(Command::ShareWeights);
+    let after = next_weights(&handle.events);
+    let change = max_change(&restored.model, &after.model);
+    assert!(
+        (change - 1e-3).abs() < 1e-5,
+        "the first step after the rollback moved weights by up to {change:e}, not 1e-3"
+    );
+    handle.send(Command::Resume);
+    seen.extend(recv_until(
+        &handle.events,
+        |e| matches!(e, Event::Step(s) if s.step >= 8),
+    ));
     let steps: Vec<_> = seen
         .iter()
         .filter_map(|e| match e {
@@ -242,11 +262,7 @@ fn unusable_run_and_resume_folders_say_what_to_pass_instead() {
         all.extend_from_slice(args);
         // --resume takes the run's recorded settings, so no --config goes with it.
         let output = if args[0] == "--resume" {
-            std::process::Command::new(env!("CARGO_BIN_EXE_digitdash"))
-                .current_dir(ws.dir.path())
-                .args(&all)
-                .output()
-                .unwrap()
+            ws.bare_command(&all).output().unwrap()
         } else {
             ws.command(&all).output().unwrap()
         };
@@ -260,11 +276,12 @@ fn unusable_run_and_resume_folders_say_what_to_pass_instead() {
 fn checkpoint_write_failures_warn_and_training_goes_on() {
     let ws = Workspace::new();
     config_with_checkpoints(&ws);
+    // Block the checkpoint folder before the run starts: a file where the folder should be
+    // (an empty run folder otherwise, which a new run may use).
     let run = ws.dir.path().join("run");
-    let (child, mut stdout) = start(&ws, "run", &["--steps", "40"], 1);
-    // Block the checkpoint folder: a file where the folder should be.
-    let _ = std::fs::remove_dir_all(run.join("checkpoints"));
+    std::fs::create_dir(&run).unwrap();
     std::fs::write(run.join("checkpoints"), "blocked").unwrap();
+    let (child, mut stdout) = start(&ws, "run", &["--steps", "40"], 1);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let output = child.wait_with_output().unwrap();
@@ -339,11 +356,28 @@ fn bad_checkpoints_are_refused_clearly() {
         .unwrap();
     let (out, err) = texts(&output);
     assert!(output.status.success(), "{err}");
-    assert!(out.starts_with("test accuracy "), "{out}");
     assert_eq!(
         out.lines().count(),
         12,
         "accuracy, header and ten rows:\n{out}"
+    );
+    // The run's own final evaluation of the same weights, as it recorded it.
+    let events = std::fs::read_to_string(good.join("../../events.jsonl")).unwrap();
+    let finished: serde_json::Value = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .rfind(|r| r["event"] == "finished")
+        .expect("a finished record");
+    let (accuracy, loss) = (
+        finished["test_accuracy"].as_f64().unwrap(),
+        finished["test_loss"].as_f64().unwrap(),
+    );
+    assert_eq!(finished["steps"], 5);
+    let right = (accuracy * 50.0).round();
+    assert_eq!(
+        out.lines().next().unwrap(),
+        format!("test accuracy {accuracy:.4} ({right} of 50), test loss {loss:.4}"),
+        "eval of the final checkpoint against the run's final evaluation"
     );
 
     let mut shapes: Vec<(&str, Vec<usize>)> = digitdash::run::checkpoint::TENSORS

@@ -1,8 +1,9 @@
 //! Reading run folders back: every status from fixture folders, and `RunHistory::refresh`
 //! following a writer thread that appends, leaves partial lines, rewinds and rewrites.
 
-#[path = "support/run_fixtures.rs"]
-mod fixtures;
+mod common;
+
+use common::run_fixtures as fixtures;
 
 use std::fs::OpenOptions;
 use std::io::Write;

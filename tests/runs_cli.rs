@@ -1,7 +1,8 @@
 //! `digitdash runs` and `digitdash plot` through the binary, on fixture run folders.
 
-#[path = "support/run_fixtures.rs"]
-mod fixtures;
+mod common;
+
+use common::run_fixtures as fixtures;
 
 use std::path::Path;
 use std::process::{Command, Output};

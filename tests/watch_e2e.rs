@@ -3,17 +3,15 @@
 //! end), then the file is rewritten shorter (as a rollback or resume does) and the dashboard
 //! follows it back. Then the run's end is recorded and the dashboard says so.
 
-#[path = "support/tmux.rs"]
-#[allow(dead_code)] // each test binary uses part of it
-mod tmux;
+mod common;
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use common::tmux::Tmux;
 use digitdash::config::Config;
-use tmux::Tmux;
 
 /// Upper bound for the dashboard to show what was written.
 const REACT: Duration = Duration::from_secs(60);

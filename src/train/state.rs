@@ -97,6 +97,12 @@ impl TrainingState {
         self.order.seed()
     }
 
+    /// The data order the next step takes its batch from (`next_batch` on a clone shows that
+    /// batch without taking it).
+    pub fn order(&self) -> &EpochOrder {
+        &self.order
+    }
+
     /// The weights as they are now, shared.
     pub fn weights(&self) -> Weights {
         Weights {
@@ -118,6 +124,8 @@ impl TrainingState {
         train: &TrainConfig,
         data: &Mnist,
     ) -> Result<StepStats, StepError> {
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::before_step(self.step + 1);
         let started = Instant::now();
         let lr = learning_rate(
             train.schedule,

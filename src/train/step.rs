@@ -72,6 +72,31 @@ pub fn train_step(
     pixels: Vec<f32>,
     one_hot: &[f32],
 ) -> Result<StepOutput, StepError> {
+    let output = loss_and_gradients(model, grads, device, pixels, one_hot);
+    if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
+        model.zero_grads(grads);
+        return Err(StepError::NonFiniteLoss {
+            loss: output.loss,
+            context: String::new(),
+        });
+    }
+    optimizer
+        .update(model, grads)
+        .map_err(|e| StepError::Optimizer(e.to_string()))?;
+    model.zero_grads(grads);
+    Ok(output)
+}
+
+/// The forward and backward half of [`train_step`]: the batch's loss and logits, with the
+/// gradient of the mean cross-entropy for every parameter left in `grads` (which must hold
+/// zeros, as [`train_step`] leaves them). Dropout acts as in training.
+pub fn loss_and_gradients(
+    model: &mut Network,
+    grads: &mut Gradients<f32, Cpu>,
+    device: &Cpu,
+    pixels: Vec<f32>,
+    one_hot: &[f32],
+) -> StepOutput {
     let batch = one_hot.len() / CLASSES;
     let x = model::image_batch(device, pixels);
     let y = model::class_batch(device, one_hot.to_vec());
@@ -82,19 +107,8 @@ pub fn train_step(
     let loss = cross_entropy_with_logits_loss(logits, y);
     let loss_value = loss.array();
     *grads = loss.backward();
-    if !loss_value.is_finite() || loss_value > DIVERGED_LOSS {
-        model.zero_grads(grads);
-        return Err(StepError::NonFiniteLoss {
-            loss: loss_value,
-            context: String::new(),
-        });
-    }
-    optimizer
-        .update(model, grads)
-        .map_err(|e| StepError::Optimizer(e.to_string()))?;
-    model.zero_grads(grads);
-    Ok(StepOutput {
+    StepOutput {
         loss: loss_value,
         logits: logit_values,
-    })
+    }
 }

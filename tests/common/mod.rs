@@ -1,7 +1,19 @@
-//! Shared helpers of the integration tests: a tiny synthetic MNIST, an offline config, and a
-//! way to run the real binary.
+//! The one place for the integration tests' shared helpers: a tiny synthetic MNIST, an offline
+//! config, and a way to run the real binary (here); child processes ([`process`]), a run's
+//! metrics ([`metrics`]), tensor values ([`tensors`]), the trainer in process ([`trainer`]),
+//! a scripted run for the dashboard ([`script`]) and tmux with SVG screenshots ([`tmux`],
+//! [`svg`]).
 
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses part of it
+
+pub mod metrics;
+pub mod process;
+pub mod run_fixtures;
+pub mod script;
+pub mod svg;
+pub mod tensors;
+pub mod tmux;
+pub mod trainer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -75,18 +87,23 @@ impl Workspace {
         cmd
     }
 
+    /// A `digitdash` command run inside the workspace with neither its config nor its data
+    /// folder: for `--resume`, where the run's recorded settings apply (the two conflict).
+    pub fn bare_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_digitdash"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("DIGITDASH_DATA_DIR")
+            .args(args);
+        cmd
+    }
+
     /// Continues the run in `run` headless with `args`: the run's recorded settings apply, so
     /// no `--config` is passed (the two conflict).
     pub fn resume(&self, run: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_digitdash"))
-            .current_dir(self.dir.path())
-            .env_remove("DIGITDASH_DATA_DIR")
-            .arg("--headless")
-            .arg("--resume")
-            .arg(run)
-            .args(args)
-            .output()
-            .expect("run digitdash")
+        let run = run.to_str().expect("a UTF-8 path");
+        let mut all = vec!["--headless", "--resume", run];
+        all.extend_from_slice(args);
+        self.bare_command(&all).output().expect("run digitdash")
     }
 
     /// Runs `digitdash` headless with `args` and waits for it.

@@ -94,12 +94,39 @@ fn training() -> App {
 }
 
 #[test]
-fn keys_before_any_data_do_not_panic_and_send_only_what_the_trainer_can_queue() {
+fn keys_before_any_data_send_only_what_the_trainer_can_queue() {
+    let lr = config().train.learning_rate;
     for binding in BINDINGS {
         for &code in binding.keys {
             let mut app = App::new(&config());
+            // What the key means on the page the dashboard opens with.
+            let action = keys::action_for(&key(code), app.page());
             let commands = press(&mut app, code);
-            assert!(commands.len() <= 1, "{code:?}: {commands:?}");
+            let ok = match (action, commands.as_slice()) {
+                (Some(Action::TogglePause), [Command::Pause])
+                | (Some(Action::EvaluateNow), [Command::EvaluateNow])
+                | (Some(Action::SaveCheckpoint), [Command::SaveCheckpoint]) => true,
+                (Some(Action::Increase), [Command::Set(SettingValue::LearningRate(new))]) => {
+                    *new > lr
+                }
+                (Some(Action::Decrease), [Command::Set(SettingValue::LearningRate(new))]) => {
+                    *new < lr
+                }
+                (
+                    Some(
+                        Action::TogglePause
+                        | Action::EvaluateNow
+                        | Action::SaveCheckpoint
+                        | Action::Increase
+                        | Action::Decrease,
+                    ),
+                    _,
+                ) => false,
+                // Everything else waits for data, asks first, or acts on the screen only.
+                (_, rest) => rest.is_empty(),
+            };
+            assert!(ok, "{code:?} ({action:?}) sent {commands:?}");
+            assert_eq!(app.state(), RunState::Preparing, "{code:?}");
             let _ = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         }
     }
@@ -117,7 +144,7 @@ fn keys_before_any_data_do_not_panic_and_send_only_what_the_trainer_can_queue() 
 }
 
 #[test]
-fn every_key_in_every_state_is_safe() {
+fn every_key_in_every_state_is_safe_and_none_reaches_an_ended_trainer() {
     let keys: Vec<KeyCode> = BINDINGS
         .iter()
         .flat_map(|b| b.keys.iter().copied())
@@ -129,15 +156,18 @@ fn every_key_in_every_state_is_safe() {
         ])
         .collect();
     let mut app = training();
+    let mut sent = 0;
     for (i, &code) in keys.iter().cycle().take(keys.len() * 7).enumerate() {
-        let _ = press(&mut app, code);
+        sent += press(&mut app, code).len();
         if i % 5 == 0 {
             app.update(step(i as u64 + 1, 1.0));
         }
     }
+    assert!(sent > 0, "the keys reached the trainer while it ran");
     app.update(Event::Finished(summary(10)));
     for &code in &keys {
-        let _ = press(&mut app, code);
+        assert_eq!(press(&mut app, code), [], "{code:?} after the end");
+        assert_eq!(app.state(), RunState::Finished, "{code:?}");
     }
 }
 

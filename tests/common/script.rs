@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use digitdash::frontend::dashboard::app::{
-    ComparedRun, DigitInsight, DrawingInsight, EvalPoint, Filters, Insight, Series,
+    App, ComparedRun, DigitInsight, DrawingInsight, EvalPoint, Filters, Insight, Series,
 };
 use digitdash::model::probe::Activations;
 use digitdash::train::{
@@ -233,4 +235,14 @@ pub fn compared_run() -> ComparedRun {
             .collect(),
         config: Some(config),
     }
+}
+
+/// A key press without modifiers.
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// Presses `code` on `app`; returns the commands it answers with.
+pub fn press(app: &mut App, code: KeyCode) -> Vec<digitdash::train::Command> {
+    app.on_key(key(code))
 }
