@@ -184,12 +184,12 @@ impl Preset {
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}. Check the path given to --config, or run without it to use the built-in defaults.")]
+    #[error("cannot read config file {path}: {cause}. Check the path given to --config, or run without it to use the built-in defaults.")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (written into the message, not chained, so it is printed once).
+        cause: std::io::Error,
     },
     /// The file is not valid TOML for this config (syntax, unknown key, wrong type).
     #[error("config file {path} is invalid: {message}\nFix that line (the keys and their meaning are listed in the config.toml shipped with digitdash), or delete the key to use its default.")]
@@ -226,9 +226,9 @@ impl Config {
     /// A file over [`MAX_CONFIG_BYTES`] is refused without being read.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         use std::io::Read;
-        let read_error = |source| ConfigError::Read {
+        let read_error = |cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let file = std::fs::File::open(path).map_err(read_error)?;
         let len = file.metadata().map_err(read_error)?.len();
@@ -400,5 +400,21 @@ mod tests {
                 ..TrainConfig::default()
             }
         );
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_unread_and_its_cause_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.toml");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(5 << 30).unwrap(); // sparse: nothing is stored
+        let err = Config::load(&path).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err:?}");
+        let msg = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            msg.contains("it is 5368709120 bytes, more than the 1048576"),
+            "{msg}"
+        );
+        assert_eq!(msg.matches("bytes, more than").count(), 1, "{msg}");
     }
 }

@@ -154,12 +154,21 @@ impl RunDir {
         found.into_iter().map(|(_, _, path)| path).collect()
     }
 
-    /// Checkpoint folders a crashed writer left half-written (`.NAME.tmp-PID`).
+    /// Checkpoint folders a crashed writer left half-done: half-written ones under their
+    /// temporary names (`.NAME.tmp-PID`), and half-deleted ones without their metadata (a
+    /// checkpoint is only ever renamed into place complete).
     pub fn unfinished_checkpoints(&self) -> Vec<PathBuf> {
-        self.entries()
+        let mut found: Vec<PathBuf> = self
+            .entries()
             .filter(|(name, _)| name.starts_with('.') && name.contains(".tmp-"))
             .map(|(_, path)| path)
-            .collect()
+            .collect();
+        found.extend(
+            self.checkpoint_folders()
+                .into_iter()
+                .filter(|folder| !folder.join(META_FILE).exists()),
+        );
+        found
     }
 
     /// The names and paths in the checkpoints folder (none if it cannot be read).
@@ -244,8 +253,20 @@ mod tests {
                 "step-00000005"
             ]
         );
+        fs::write(
+            run.checkpoints_dir().join("step-00000015").join(META_FILE),
+            "{}",
+        )
+        .unwrap();
+        fs::write(
+            run.checkpoints_dir().join("step-00000010").join(META_FILE),
+            "{}",
+        )
+        .unwrap();
         let unfinished = run.unfinished_checkpoints();
-        assert_eq!(unfinished.len(), 1);
+        assert_eq!(unfinished.len(), 3, "{unfinished:?}");
         assert!(unfinished[0].ends_with(".step-00000020.tmp-123"));
+        assert!(unfinished[1].ends_with("best-step-00000010"));
+        assert!(unfinished[2].ends_with("step-00000005"));
     }
 }

@@ -402,8 +402,9 @@ pub fn repair_torn_tail(path: &Path) -> io::Result<Option<u64>> {
     Ok(Some(len - keep))
 }
 
-/// Removes what a crashed writer left half-written: checkpoint folders under their
-/// temporary names, and temporary files of replaced records. Only called with the run's
+/// Removes what a crashed writer left half-done: checkpoint folders under their temporary
+/// names or without their metadata ([`RunDir::unfinished_checkpoints`]), and temporary files
+/// of replaced records. Only called with the run's
 /// write lock held, so nobody is writing them. Returns a note when anything was removed.
 fn remove_leftovers(run: &RunDir) -> Option<String> {
     let mut removed = Vec::new();
@@ -428,7 +429,7 @@ fn remove_leftovers(run: &RunDir) -> Option<String> {
     (!removed.is_empty()).then(|| {
         let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
         format!(
-            "removed what a crash left half-written: {}",
+            "removed what a crash left half-written or half-deleted: {}",
             names.join(", ")
         )
     })

@@ -33,9 +33,9 @@ pub enum ImageError {
         height: usize,
     },
     /// Larger than any digit image needs; refused from its header, before decoding.
-    #[error("its header says {width}x{height} pixels ({} MB decoded); digitdash reads images \
-             up to {MAX_SIDE} pixels a side and {} MB decoded. Scale the digit down (28x28 is \
-             what the network sees)", decoded_bytes / 1_000_000, MAX_DECODED_BYTES / 1_000_000)]
+    #[error("its header says {width}x{height} pixels (up to {} MiB decoded); digitdash reads \
+             images up to {MAX_SIDE} pixels a side and {} MiB decoded. Scale the digit down \
+             (28x28 is what the network sees)", decoded_bytes >> 20, MAX_DECODED_BYTES >> 20)]
     TooLarge {
         /// Width in pixels, from the header.
         width: u32,
