@@ -44,6 +44,9 @@ pub enum Subcommands {
         /// The run's folder (runs/NAME).
         #[arg(value_name = "RUN_DIR")]
         run: PathBuf,
+        /// Overlay another run's curves on the charts (repeatable).
+        #[arg(long = "compare", value_name = "RUN_DIR")]
+        compare: Vec<PathBuf>,
     },
     /// List the runs under DIR: start, status, steps, best and final test accuracy, wall time,
     /// and the settings in which they differ.
@@ -133,7 +136,7 @@ pub struct RunArgs {
     pub run_dir: Option<PathBuf>,
     /// Overlay another run's curves on the dashboard's charts (repeatable), with the
     /// settings in which it differs.
-    #[arg(long = "compare", value_name = "RUN_DIR", global = true)]
+    #[arg(long = "compare", value_name = "RUN_DIR")]
     pub compare: Vec<PathBuf>,
     /// Continue the run in RUN_DIR from its newest checkpoint (its settings, unless flags
     /// override them).

@@ -55,7 +55,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             predict::run(checkpoint, images)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Subcommands::Watch { run }) => watch(run, &cli.run),
+        Some(Subcommands::Watch { run, compare }) => watch(run, compare, &cli.run),
         Some(Subcommands::Runs { dir, json }) => {
             let dir = match dir {
                 Some(dir) => dir.clone(),
@@ -122,7 +122,7 @@ fn plan_run(
 }
 
 /// Opens the dashboard on a run another process writes.
-fn watch(run: &Path, args: &RunArgs) -> Result<ExitCode> {
+fn watch(run: &Path, compare: &[PathBuf], args: &RunArgs) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "digitdash watch draws the dashboard and needs a terminal; for a table of runs in a \
@@ -141,7 +141,7 @@ fn watch(run: &Path, args: &RunArgs) -> Result<ExitCode> {
     let signal = signals::install().context("cannot install the signal handlers")?;
     let reason = "watching a run another process trains: the controls belong to that process";
     let mut app = App::watching(&config, reason);
-    add_comparisons(&mut app, &args.compare)?;
+    add_comparisons(&mut app, compare)?;
     let watcher = Watcher::spawn(history, args.data_dir.clone())
         .context("cannot start the thread that reads the run")?;
     dashboard::run(watcher, app, DashboardOptions::default(), signal)?;
