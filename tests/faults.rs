@@ -2,51 +2,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 
 use common::metrics::steps as metric_steps;
-use common::process::kill;
+use common::process::{kill, start_run};
 use common::tensors::max_change;
 use common::trainer::{next_weights, recv_until};
 use common::{texts, Workspace};
 use digitdash::cli::{resolve_config, RunArgs};
 use digitdash::run::RunDir;
 use digitdash::train::{self, Command, Event, RunSetup, RunStart, SettingValue};
-
-/// Starts a headless run with a checkpoint every 5 steps and waits until step `wait_for`.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the caller waits for the child it gets back"
-)]
-fn start(
-    ws: &Workspace,
-    run: &str,
-    extra: &[&str],
-    wait_for: u64,
-) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut args = vec!["--headless", "--log-every", "1", "--run-dir", run];
-    args.extend_from_slice(extra);
-    let mut child = ws
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            let output = child.wait_with_output().unwrap();
-            panic!("run ended early: {}", texts(&output).1);
-        }
-        if line.starts_with(&format!("step {wait_for}, training")) {
-            return (child, stdout);
-        }
-    }
-}
 
 /// Trains five steps into `run/` (a checkpoint every five steps) and returns that folder.
 fn five_checkpointed_steps(ws: &Workspace) -> PathBuf {
@@ -66,7 +31,7 @@ fn signals_checkpoint_and_resume_continues_steps_and_records() {
         let ws = Workspace::new();
         config_with_checkpoints(&ws);
         let run = ws.dir.path().join("run");
-        let (child, _) = start(&ws, "run", &["--steps", "100000"], 7);
+        let (child, _) = start_run(&ws, "run", &["--steps", "100000"], 7);
         kill(name, child.id());
         let output = child.wait_with_output().unwrap();
         let (_, err) = texts(&output);
@@ -281,7 +246,7 @@ fn checkpoint_write_failures_warn_and_training_goes_on() {
     let run = ws.dir.path().join("run");
     std::fs::create_dir(&run).unwrap();
     std::fs::write(run.join("checkpoints"), "blocked").unwrap();
-    let (child, mut stdout) = start(&ws, "run", &["--steps", "40"], 1);
+    let (child, mut stdout) = start_run(&ws, "run", &["--steps", "40"], 1);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let output = child.wait_with_output().unwrap();

@@ -4,48 +4,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 
+use common::process::start_run;
 use common::{texts, Workspace};
 
 /// Starts a long headless run into `run/` (a checkpoint every five steps, all kept) and waits
 /// for the step line `step`.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the caller waits for the child it gets back"
-)]
 fn start(ws: &Workspace, step: u64) -> (Child, BufReader<std::process::ChildStdout>) {
     ws.write_config(
         "[data]\ndownload = false\n[train]\neval_every = 0\nbatch_size = 10\n[run]\ncheckpoint_every = 5\nkeep_checkpoints = 100000\n",
     );
-    let mut child = ws
-        .command(&[
-            "--headless",
-            "--log-every",
-            "1",
-            "--steps",
-            "100000",
-            "--run-dir",
-            "run",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            let output = child.wait_with_output().unwrap();
-            panic!("run ended early: {}", texts(&output).1);
-        }
-        if line.starts_with(&format!("step {step}, training")) {
-            return (child, stdout);
-        }
-    }
+    start_run(ws, "run", &["--steps", "100000"], step)
 }
 
 fn eval_note(ws: &Workspace, checkpoint: &Path) -> String {

@@ -1,9 +1,11 @@
 //! Child processes: signals, waiting without hanging the suite, reading pipes.
 
-use std::io::Read;
-use std::process::{Child, ExitStatus};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use super::{texts, Workspace};
 
 /// How long a test waits for a child that should end before calling it hung: far beyond any
 /// run the tests start, even on a busy two-core machine. It only keeps a hang from blocking
@@ -42,4 +44,38 @@ pub fn read_all_on_a_thread(mut stream: impl Read + Send + 'static) -> JoinHandl
         let _ = stream.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+/// Starts a headless run into the folder `run` of the workspace with `extra` flags and waits
+/// until it prints the line of step `wait_for`.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the caller waits for the child it gets back"
+)]
+pub fn start_run(
+    ws: &Workspace,
+    run: &str,
+    extra: &[&str],
+    wait_for: u64,
+) -> (Child, BufReader<ChildStdout>) {
+    let mut args = vec!["--headless", "--log-every", "1", "--run-dir", run];
+    args.extend_from_slice(extra);
+    let mut child = ws
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let output = child.wait_with_output().unwrap();
+            panic!("run ended early: {}", texts(&output).1);
+        }
+        if line.starts_with(&format!("step {wait_for}, training")) {
+            return (child, stdout);
+        }
+    }
 }
