@@ -26,8 +26,8 @@ const ROUNDS: usize = 12;
 /// Steps of the whole run: more than the rounds can reach, so every kill lands mid-run.
 const STEPS: u64 = 300;
 /// The README's noise between a resumed and an unbroken run's final test accuracy on this
-/// data ("When things go wrong"): three points.
-const NOISE: f64 = 0.03;
+/// data (README, "Runs, checkpoints and resuming"): four points.
+const NOISE: f64 = 0.04;
 /// Guards against a hang only; a healthy round takes a few seconds.
 const HANG: Duration = Duration::from_secs(120);
 

@@ -38,7 +38,8 @@ pub enum RunStart {
     Resume {
         /// The run's folder.
         run: RunDir,
-        /// The checkpoint to load.
+        /// The checkpoint to load (`digitdash --resume` passes the newest that verifies;
+        /// damaged newer ones are noted as passed over).
         checkpoint: PathBuf,
     },
 }
@@ -250,8 +251,7 @@ impl Trainer {
     }
 
     /// Continues the run in `run` from `checkpoint`: weights, step count, data order and
-    /// records.
-    /// Newer checkpoints of the run that do not load or verify are passed over; each is
+    /// records. Newer checkpoints of the run that do not load or verify are passed over; each is
     /// noted (on the front-end and in `events.jsonl`), as is what reopening the records
     /// repaired.
     fn resume(&mut self, run: &RunDir, checkpoint: PathBuf) -> Result<()> {
