@@ -50,12 +50,7 @@ fn printed_matrix(out: &str) -> Vec<Vec<usize>> {
 fn the_dashboards_confusion_matrix_is_the_one_eval_prints() {
     let ws = Workspace::new();
     let checkpoint = checkpoint(&ws);
-    let output = ws
-        .command(&["eval", "--checkpoint", checkpoint.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{err}");
+    let (out, _) = ws.eval(&checkpoint);
     let printed = printed_matrix(&out);
     assert_eq!(printed.len(), CLASSES, "{out}");
 
@@ -82,7 +77,7 @@ fn a_saved_drawing_is_read_back_by_predict_as_the_same_class() {
     canvas.toggle_pen();
     canvas.move_cursor(8, 0);
     canvas.move_cursor(0, 14);
-    let image = canvas.as_mnist();
+    let image = canvas.as_mnist().to_vec();
     let expected = argmax(&probe::probabilities(&model, &device, &image));
 
     let dir = ws.dir.path();

@@ -21,14 +21,7 @@ fn start(ws: &Workspace, step: u64) -> (Child, BufReader<std::process::ChildStdo
 }
 
 fn eval_note(ws: &Workspace, checkpoint: &Path) -> String {
-    let output = ws
-        .command(&["eval", "--checkpoint", checkpoint.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let (out, err) = texts(&output);
-    assert!(output.status.success(), "{err}");
-    assert!(out.starts_with("test accuracy "), "{out}");
-    err
+    ws.eval(checkpoint).1
 }
 
 #[test]

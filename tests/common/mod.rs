@@ -106,6 +106,23 @@ impl Workspace {
         self.bare_command(&all).output().expect("run digitdash")
     }
 
+    /// Runs `digitdash eval` on `checkpoint` with the workspace's data; asserts it succeeded
+    /// and printed the accuracy line first. Returns (stdout, stderr).
+    pub fn eval(&self, checkpoint: &Path) -> (String, String) {
+        let output = self
+            .command(&[
+                "eval",
+                "--checkpoint",
+                checkpoint.to_str().expect("a UTF-8 path"),
+            ])
+            .output()
+            .expect("run digitdash eval");
+        let (out, err) = texts(&output);
+        assert!(output.status.success(), "{err}");
+        assert!(out.starts_with("test accuracy "), "{out}");
+        (out, err)
+    }
+
     /// Runs `digitdash` headless with `args` and waits for it.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["--headless"];

@@ -35,6 +35,8 @@ pub struct Canvas {
     last_point: Option<(f32, f32)>,
     /// Grows with every change, so a prediction can say which drawing it scored.
     version: u64,
+    /// The drawing as MNIST would have it, kept up to date by every change.
+    mnist: Vec<f32>,
 }
 
 impl Default for Canvas {
@@ -45,6 +47,7 @@ impl Default for Canvas {
             pen_down: false,
             last_point: None,
             version: 0,
+            mnist: vec![0.0; IMAGE_PIXELS],
         }
     }
 }
@@ -81,6 +84,7 @@ impl Canvas {
         if self.pen_down {
             let (x, y) = self.cursor_point();
             self.stamp(x, y, Stroke::Draw);
+            self.changed();
         }
     }
 
@@ -94,6 +98,7 @@ impl Canvas {
         if self.pen_down {
             let to = self.cursor_point();
             self.line(from, to, Stroke::Draw);
+            self.changed();
         }
     }
 
@@ -106,6 +111,7 @@ impl Canvas {
             None => self.stamp(x, y, stroke),
         }
         self.last_point = Some(to);
+        self.changed();
     }
 
     /// Ends a mouse stroke (the button was released).
@@ -117,12 +123,18 @@ impl Canvas {
     pub fn clear(&mut self) {
         self.ink.fill(0.0);
         self.last_point = None;
-        self.version += 1;
+        self.changed();
     }
 
-    /// The drawing as MNIST would have it (see [`to_mnist`]).
-    pub fn as_mnist(&self) -> Vec<f32> {
-        to_mnist(&self.ink)
+    /// The drawing as MNIST would have it (see [`to_mnist`]), computed once per change.
+    pub fn as_mnist(&self) -> &[f32] {
+        &self.mnist
+    }
+
+    /// Recomputes the MNIST view after a change of the ink.
+    fn changed(&mut self) {
+        self.version += 1;
+        self.mnist = to_mnist(&self.ink);
     }
 
     fn cursor_point(&self) -> (f32, f32) {
@@ -161,7 +173,6 @@ impl Canvas {
                 };
             }
         }
-        self.version += 1;
     }
 }
 

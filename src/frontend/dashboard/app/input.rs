@@ -150,7 +150,7 @@ impl App {
         };
         self.effects.push(Effect::SaveDrawing {
             dir,
-            pixels: self.canvas.as_mnist(),
+            pixels: self.canvas.as_mnist().to_vec(),
         });
     }
 

@@ -498,7 +498,7 @@ impl App {
         }
         Some(InspectJob::Drawing {
             version,
-            image: self.canvas.as_mnist(),
+            image: self.canvas.as_mnist().to_vec(),
         })
     }
 

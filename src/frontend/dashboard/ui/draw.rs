@@ -154,7 +154,7 @@ fn render_seen(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let seen = app.canvas().as_mnist();
-    pixels::paint(&seen, IMAGE_SIDE, inner, buf, |_, v| pixels::grey(v));
+    pixels::paint(seen, IMAGE_SIDE, inner, buf, |_, v| pixels::grey(v));
 }
 
 fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {

@@ -69,14 +69,8 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
         .and_then(|insight| insight.activations.as_ref());
     let Some(maps) = maps else {
         let block = panel(format!(" {name} activations "), "a", "conv1 / conv2");
-        let inner = block.inner(area);
-        block.render(area, buf);
-        placeholder(
-            "the shown digit's feature maps appear once the weights arrive",
-            inner,
-            buf,
-        );
-        return;
+        let text = "the shown digit's feature maps appear once the weights arrive";
+        return render_waiting(block, text, area, buf);
     };
     let (values, side) = match layer {
         ActivationLayer::Conv1 => (&maps.conv1, CONV1_MAP_SIDE),
@@ -101,14 +95,8 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_filters(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(filters) = app.look().filters() else {
         let block = panel(" conv1 filters ".into(), "", "");
-        let inner = block.inner(area);
-        block.render(area, buf);
-        placeholder(
-            "the first layer's 5x5 filters appear once the weights arrive",
-            inner,
-            buf,
-        );
-        return;
+        let text = "the first layer's 5x5 filters appear once the weights arrive";
+        return render_waiting(block, text, area, buf);
     };
     let max = filters.weights.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let set = TileSet {
@@ -140,6 +128,13 @@ fn render_tiles(set: &TileSet, title: String, key: (&str, &str), area: Rect, buf
                 .render(Rect::new(x, y, area.width.saturating_sub(2), 1), buf);
         }
     }
+}
+
+/// An empty panel saying what will fill it.
+fn render_waiting(block: Block, text: &str, area: Rect, buf: &mut Buffer) {
+    let inner = block.inner(area);
+    block.render(area, buf);
+    placeholder(text, inner, buf);
 }
 
 fn panel(title: String, key: &str, help: &str) -> Block<'static> {
