@@ -195,3 +195,40 @@ fn charts_with_an_overlaid_run_80x24() {
 fn charts_with_an_overlaid_run_120x40() {
     insta::assert_snapshot!(screen(&compared_after_300_steps(), 120, 40));
 }
+
+/// The run picker over the overlaid run: the overlaid run chosen, a damaged folder listed.
+#[test]
+fn run_picker_80x24() {
+    use digitdash::run::listing::RunOverview;
+    use digitdash::run::status::RunStatus;
+    let mut app = compared_after_300_steps();
+    let run = |name: &str, status: RunStatus, steps: u64, best: Option<f64>| RunOverview {
+        name: name.into(),
+        path: format!("runs/{name}").into(),
+        started_at: None,
+        status,
+        steps_done: steps,
+        total_steps: Some(20_000),
+        best_test_accuracy: best,
+        final_test_accuracy: best,
+        wall_seconds: None,
+        train_settings: Default::default(),
+        differences: Vec::new(),
+    };
+    app.runs_listed(
+        "runs".into(),
+        Ok(vec![
+            run("20261130-090000", RunStatus::Finished, 20_000, Some(0.9921)),
+            run("20261201-120000", RunStatus::Stopped, 300, Some(0.968)),
+            run(
+                "scratch",
+                RunStatus::Damaged {
+                    reason: "metrics.csv is missing".into(),
+                },
+                0,
+                None,
+            ),
+        ]),
+    );
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}

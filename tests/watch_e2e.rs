@@ -1,7 +1,8 @@
 //! End to end: `digitdash watch` in tmux over a run folder that a thread of this test writes,
 //! as another process would: rows arrive in pieces (a partial last line must wait for its
 //! end), then the file is rewritten shorter (as a rollback or resume does) and the dashboard
-//! follows it back. Then the run's end is recorded and the dashboard says so.
+//! follows it back. Then the run's end is recorded and the dashboard says so. And the run
+//! picker (`b`) lists the runs beside the watched one and overlays those chosen.
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use common::run_fixtures::{write_run, End, Spec};
 use common::tmux::Tmux;
 use digitdash::config::Config;
 
@@ -102,6 +104,91 @@ fn watch_follows_a_run_as_it_is_written_rewound_and_finished() {
     tmux.wait_for("the recorded end", REACT, |s| {
         status(s).contains("FINISHED")
     });
+    tmux.text("q");
+    tmux.wait_for("the program to exit", REACT, |s| {
+        s.contains("digitdash-exit=0")
+    });
+}
+
+#[test]
+fn the_run_picker_overlays_the_chosen_runs_and_takes_them_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    write_run(&runs.join("alpha"), &Spec::new(100, 100, End::Finished));
+    write_run(
+        &runs.join("beta"),
+        &Spec {
+            learning_rate: 1e-3,
+            ..Spec::new(60, 100, End::Stopped)
+        },
+    );
+    write_run(&runs.join("gamma"), &Spec::new(80, 100, End::Finished));
+    std::fs::create_dir_all(runs.join("empty")).unwrap();
+
+    let command = format!(
+        "'{}' watch '{}' --data-dir '{}'; echo digitdash-exit=$?; sleep 600",
+        env!("CARGO_BIN_EXE_digitdash"),
+        runs.join("alpha").display(),
+        dir.path().join("no-data").display()
+    );
+    let cwd = dir.path().to_str().unwrap().to_string();
+    let tmux = Tmux::start("picker", 120, 40, &cwd, &command);
+    tmux.wait_for("the watched run", REACT, |s| status(s).contains("FINISHED"));
+
+    tmux.text("b");
+    let screen = tmux.wait_for("the picker", REACT, |s| s.contains(" runs in "));
+    let row_of = |screen: &str, name: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
+            .to_string()
+    };
+    assert!(
+        row_of(&screen, "alpha").contains("finished · 100/100 · best 98.50% (on screen)"),
+        "{screen}"
+    );
+    assert!(row_of(&screen, "beta").contains("[ ] beta"), "{screen}");
+    assert!(
+        row_of(&screen, "beta").contains("stopped · 60/100"),
+        "{screen}"
+    );
+    assert!(row_of(&screen, "empty").contains("no records"), "{screen}");
+    assert!(
+        row_of(&screen, "gamma").contains("finished · 80/100"),
+        "{screen}"
+    );
+
+    // The cursor starts on the first run that can be chosen (beta); choose it and gamma.
+    tmux.text(" ");
+    tmux.keys(&["Down", "Down"]);
+    tmux.text(" ");
+    tmux.wait_for("both marked", REACT, |s| {
+        s.contains("[x] beta") && s.contains("[x] gamma")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the overlay", REACT, |s| {
+        s.contains("compared runs") && !s.contains(" runs in ")
+    });
+    assert!(screen.contains("━━ beta"), "{screen}");
+    assert!(screen.contains("━━ gamma"), "{screen}");
+    assert!(
+        screen.contains("learning_rate 0.001 → 0.0001"),
+        "beta's difference from the watched run:\n{screen}"
+    );
+
+    // Open again: both still chosen; take beta away.
+    tmux.text("b");
+    tmux.wait_for("the picker again", REACT, |s| {
+        s.contains("[x] beta") && s.contains("[x] gamma")
+    });
+    tmux.text(" ");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("beta gone", REACT, |s| {
+        !s.contains(" runs in ") && !s.contains("━━ beta")
+    });
+    assert!(screen.contains("━━ gamma"), "{screen}");
+
     tmux.text("q");
     tmux.wait_for("the program to exit", REACT, |s| {
         s.contains("digitdash-exit=0")

@@ -138,7 +138,11 @@ pub fn real_data_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         if let Some(dir) = std::env::var_os("DIGITDASH_DATA_DIR") {
-            return PathBuf::from(dir);
+            // CI sets a relative path (`../shared/mnist`, from the repository root, where
+            // cargo runs test binaries); the programs under test run in temporary folders,
+            // so they get it made absolute.
+            let dir = PathBuf::from(dir);
+            return std::path::absolute(&dir).unwrap_or(dir);
         }
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mnist-cache");
         let mut report = |p: Progress| {

@@ -233,6 +233,7 @@ pub fn compared_run() -> ComparedRun {
                 loss: 0.2,
             })
             .collect(),
+        colour: 0,
         config: Some(config),
     }
 }

@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::app::inspection::ChartExport;
-use super::app::{App, Effect};
+use super::app::{App, ComparedRun, Effect};
 use super::inspector::Inspector;
 use crate::data::IMAGE_SIDE;
 use crate::plot::{plot_runs, PlotOptions};
 use crate::run::history::RunHistory;
+use crate::run::listing::list_runs;
 use crate::run::metrics::Detail;
 use crate::run::RunDir;
 
@@ -24,6 +25,16 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
             }
             Effect::ExportCharts(export) => {
                 app.charts_exported(export_charts(&export));
+                changed = true;
+            }
+            Effect::ListRuns(dir) => {
+                let runs = list_runs(&dir).map_err(|e| e.to_string());
+                app.runs_listed(dir, runs);
+                changed = true;
+            }
+            Effect::LoadCompared(paths) => {
+                let (runs, failures) = load_compared(&paths);
+                app.compared_loaded(runs, failures);
                 changed = true;
             }
         }
@@ -50,6 +61,20 @@ pub fn export_charts(export: &ChartExport) -> Result<PathBuf, String> {
     let refs: Vec<&RunHistory> = histories.iter().collect();
     plot_runs(&refs, &options, &path).map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// Reads the runs in `paths` for the charts' overlay: the runs read, and a line for each
+/// that could not be.
+pub fn load_compared(paths: &[PathBuf]) -> (Vec<ComparedRun>, Vec<String>) {
+    let mut runs = Vec::new();
+    let mut failures = Vec::new();
+    for path in paths {
+        match RunHistory::open(RunDir::new(path), Detail::Full) {
+            Ok(history) => runs.push(ComparedRun::from_history(&history)),
+            Err(e) => failures.push(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    (runs, failures)
 }
 
 /// The first `STEM-NNN.EXT` in `dir` that does not exist yet.

@@ -23,6 +23,8 @@ pub struct ComparedRun {
     pub evaluations: Vec<EvalPoint>,
     /// Its settings, when its `config.toml` could be read.
     pub config: Option<Config>,
+    /// Its place in the palette of run colours, kept while it stays on the charts.
+    pub colour: usize,
 }
 
 impl ComparedRun {
@@ -66,6 +68,7 @@ impl ComparedRun {
             accuracy: series(Column::Accuracy),
             evaluations,
             config: history.config().cloned(),
+            colour: 0,
         }
     }
 
@@ -111,6 +114,7 @@ mod tests {
             accuracy: Series::default(),
             evaluations: Vec::new(),
             config: Some(theirs),
+            colour: 0,
         };
         let diff = run.differences(&Config::default());
         let keys: Vec<&str> = diff.iter().map(|d| d.0.as_str()).collect();

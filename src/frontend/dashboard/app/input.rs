@@ -10,7 +10,7 @@ use crate::train::Command;
 use super::digits::PAGE;
 use super::inspection::ChartExport;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
-use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question};
+use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question, RunPicker};
 
 impl App {
     /// Handles a key; returns the commands to send to the trainer, in order.
@@ -24,6 +24,7 @@ impl App {
             Overlay::Help => self.help_key(&key),
             Overlay::Confirm(question) => self.confirm_key(&key, question),
             Overlay::Edit(editor) => self.edit_key(&key, editor),
+            Overlay::Runs(picker) => self.picker_key(&key, picker),
         }
     }
 
@@ -83,6 +84,7 @@ impl App {
             Action::ToggleCursor => self.chart.toggle_cursor(),
             Action::MoveChartCursor(right) => self.chart.move_cursor(right),
             Action::ExportCharts => self.export_charts(),
+            Action::PickRuns => self.pick_runs(),
             Action::ShowPage(page) => self.page = page,
             Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
             Action::NextCellImage => self.browse_cell(1),
@@ -136,6 +138,43 @@ impl App {
             smoothing: self.chart.smoothing().unwrap_or(0.0),
             log_loss: self.chart.log_loss,
         }));
+    }
+
+    /// Queues the listing of the runs beside this one (under `run.dir` when this run keeps
+    /// no folder); the picker opens when it arrives.
+    fn pick_runs(&mut self) {
+        let dir = self
+            .run_dir
+            .as_deref()
+            .and_then(|run| run.parent())
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(|| self.config.run.dir.clone(), |p| p.to_path_buf());
+        self.flash = Some(format!("listing the runs in {}", dir.display()));
+        self.effects.push(Effect::ListRuns(dir));
+    }
+
+    fn picker_key(&mut self, key: &KeyEvent, mut picker: RunPicker) -> Vec<Command> {
+        match key.code {
+            _ if is_ctrl_c(key) => return self.request_quit(),
+            KeyCode::Esc | KeyCode::Char('b' | 'q') => return Vec::new(),
+            KeyCode::Enter => {
+                self.flash = Some("reading the chosen runs".into());
+                self.effects.push(Effect::LoadCompared(picker.chosen()));
+                return Vec::new();
+            }
+            KeyCode::Up | KeyCode::Char('k') => picker.move_cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => picker.move_cursor(1),
+            KeyCode::PageUp => picker.move_cursor(-10),
+            KeyCode::PageDown => picker.move_cursor(10),
+            KeyCode::Char(' ') => {
+                if let Err(message) = picker.toggle() {
+                    self.flash = Some(message);
+                }
+            }
+            _ => {}
+        }
+        self.overlay = Overlay::Runs(picker);
+        Vec::new()
     }
 
     /// Queues the drawing, as the network sees it, to be written into the run folder.

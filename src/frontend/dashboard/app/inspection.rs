@@ -103,4 +103,8 @@ pub enum Effect {
     },
     /// Plot the charts from the runs' records into `charts-NNN.png` in the run folder.
     ExportCharts(ChartExport),
+    /// List the runs in a folder for the run picker.
+    ListRuns(PathBuf),
+    /// Read these runs' records and overlay them on the charts, in place of those shown.
+    LoadCompared(Vec<PathBuf>),
 }

@@ -61,6 +61,8 @@ pub enum Action {
     MoveChartCursor(bool),
     /// Export the charts as a PNG into the run folder.
     ExportCharts,
+    /// Open the run picker to overlay other runs.
+    PickRuns,
     /// Open a page.
     ShowPage(Page),
     /// Move the confusion-matrix selection by (rows, columns).
@@ -317,6 +319,13 @@ pub const BINDINGS: &[Binding] = &[
         "e",
         Action::ExportCharts,
         "export the charts as a PNG into the run folder",
+    ),
+    bind(
+        TRAINING,
+        &[Char('b')],
+        "b",
+        Action::PickRuns,
+        "browse runs: overlay others on the charts",
     ),
     bind(
         TRAINING,

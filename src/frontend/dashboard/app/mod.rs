@@ -16,6 +16,7 @@ pub mod keys;
 pub mod log;
 pub mod look;
 pub mod page;
+pub mod picker;
 pub mod pointer;
 pub mod series;
 pub mod settings;
@@ -40,6 +41,7 @@ pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use look::{ActivationLayer, Look};
 pub use page::Page;
+pub use picker::{PickerEntry, RunPicker};
 pub use pointer::{Hit, Pointer};
 pub use series::{Series, Window};
 pub use settings::Settings;
@@ -108,6 +110,8 @@ pub enum Overlay {
     Confirm(Question),
     /// Typing a value for a setting.
     Edit(Editor),
+    /// Choosing runs to overlay on the charts.
+    Runs(RunPicker),
 }
 
 /// A question that needs `y` before it happens.
@@ -196,6 +200,13 @@ pub struct App {
     config: Config,
 }
 
+/// The lowest place in the run palette that none of `runs` holds.
+fn free_colour(runs: &[ComparedRun]) -> usize {
+    (0..)
+        .find(|c| runs.iter().all(|r| r.colour != *c))
+        .unwrap_or(0)
+}
+
 impl App {
     /// A dashboard for a run with `config`, before any event has arrived.
     pub fn new(config: &Config) -> Self {
@@ -237,8 +248,55 @@ impl App {
     }
 
     /// Overlays another run's curves on the charts.
-    pub fn compare_with(&mut self, run: ComparedRun) {
+    pub fn compare_with(&mut self, mut run: ComparedRun) {
+        run.colour = free_colour(&self.compared);
         self.compared.push(run);
+    }
+
+    /// Puts the runs chosen in the picker on the charts in place of those shown before;
+    /// `failures` are the chosen runs that could not be read, each with why.
+    pub fn compared_loaded(&mut self, runs: Vec<ComparedRun>, failures: Vec<String>) {
+        self.flash = Some(match (runs.len(), failures.first()) {
+            (_, Some(first)) => format!("{first} ({} of the chosen runs unread)", failures.len()),
+            (0, None) => "no runs overlaid".into(),
+            (1, None) => format!("overlaid {}", runs[0].name),
+            (n, None) => format!("overlaid {n} runs"),
+        });
+        let before = std::mem::take(&mut self.compared);
+        let (kept, added): (Vec<_>, Vec<_>) = runs
+            .into_iter()
+            .partition(|run| before.iter().any(|b| b.path == run.path));
+        for mut run in kept {
+            // A run that stays keeps its colour.
+            if let Some(b) = before.iter().find(|b| b.path == run.path) {
+                run.colour = b.colour;
+            }
+            self.compared.push(run);
+        }
+        for run in added {
+            self.compare_with(run);
+        }
+    }
+
+    /// Opens the run picker over the runs listed from `dir`, or says why they could not be
+    /// listed.
+    pub fn runs_listed(
+        &mut self,
+        dir: std::path::PathBuf,
+        runs: Result<Vec<crate::run::listing::RunOverview>, String>,
+    ) {
+        match runs {
+            Ok(runs) => {
+                let compared: Vec<_> = self.compared.iter().map(|r| r.path.clone()).collect();
+                self.overlay = Overlay::Runs(RunPicker::new(
+                    dir,
+                    runs,
+                    self.run_dir.as_deref(),
+                    &compared,
+                ));
+            }
+            Err(message) => self.flash = Some(format!("cannot list the runs: {message}")),
+        }
     }
 
     /// The runs overlaid on the charts, in the order they were added.

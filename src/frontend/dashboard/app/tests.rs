@@ -582,7 +582,7 @@ fn jobs(app: &mut App) -> Vec<InspectJob> {
         .into_iter()
         .filter_map(|e| match e {
             Effect::Inspect(job) => Some(job),
-            Effect::SaveDrawing { .. } | Effect::ExportCharts(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -759,4 +759,132 @@ fn a_watched_run_shows_its_controls_as_unavailable_and_says_why() {
     assert!(app.tick().is_empty(), "no trainer to ask for weights");
     ch(&mut app, '2');
     assert_eq!(app.page(), Page::Inspect, "pages still open");
+}
+
+/// The effects other than questions for the inspector.
+fn outside_effects(app: &mut App) -> Vec<Effect> {
+    app.take_effects()
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::Inspect(_)))
+        .collect()
+}
+
+fn compared_run(path: &str) -> ComparedRun {
+    ComparedRun {
+        name: path.rsplit('/').next().unwrap_or(path).into(),
+        path: path.into(),
+        loss: Series::default(),
+        accuracy: Series::default(),
+        evaluations: Vec::new(),
+        config: None,
+        colour: 0,
+    }
+}
+
+fn overview(path: &str) -> crate::run::listing::RunOverview {
+    crate::run::listing::RunOverview {
+        name: path.rsplit('/').next().unwrap_or(path).into(),
+        path: path.into(),
+        started_at: None,
+        status: crate::run::status::RunStatus::Finished,
+        steps_done: 10,
+        total_steps: Some(10),
+        best_test_accuracy: None,
+        final_test_accuracy: None,
+        wall_seconds: None,
+        train_settings: Default::default(),
+        differences: Vec::new(),
+    }
+}
+
+#[test]
+fn b_lists_the_runs_beside_this_one_and_enter_overlays_the_chosen() {
+    let mut app = App::new(&config());
+    app.update(started_in(std::path::Path::new("runs/now")));
+    app.take_effects();
+    ch(&mut app, 'b');
+    assert_eq!(
+        outside_effects(&mut app),
+        [Effect::ListRuns("runs".into())],
+        "the folder that holds this run"
+    );
+    assert_eq!(app.overlay(), &Overlay::None, "opens once the list is read");
+    app.runs_listed(
+        "runs".into(),
+        Ok(vec![
+            overview("runs/a"),
+            overview("runs/now"),
+            overview("runs/z"),
+        ]),
+    );
+    let Overlay::Runs(picker) = app.overlay() else {
+        panic!("the picker is open: {:?}", app.overlay());
+    };
+    assert_eq!(picker.entries().len(), 3);
+    assert_eq!(picker.entries()[1].unavailable, Some("on screen"));
+    assert!(ch(&mut app, ' ').is_empty());
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    ch(&mut app, ' ');
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert_eq!(
+        outside_effects(&mut app),
+        [Effect::LoadCompared(vec!["runs/a".into(), "runs/z".into()])]
+    );
+}
+
+#[test]
+fn esc_closes_the_picker_without_changing_the_overlay() {
+    let mut app = training();
+    app.compare_with(compared_run("runs/a"));
+    app.runs_listed("runs".into(), Ok(vec![overview("runs/a")]));
+    ch(&mut app, ' ');
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert!(outside_effects(&mut app).is_empty());
+    assert_eq!(app.compared().len(), 1);
+}
+
+#[test]
+fn a_listing_that_fails_is_said_and_opens_nothing() {
+    let mut app = training();
+    app.runs_listed("gone".into(), Err("gone is not a folder".into()));
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert!(app.flash().unwrap().contains("gone is not a folder"));
+}
+
+#[test]
+fn runs_that_stay_on_the_charts_keep_their_colours() {
+    let mut app = training();
+    app.compare_with(compared_run("runs/a"));
+    app.compare_with(compared_run("runs/b"));
+    app.compare_with(compared_run("runs/c"));
+    let colours = |app: &App| -> Vec<(String, usize)> {
+        app.compared()
+            .iter()
+            .map(|r| (r.name.clone(), r.colour))
+            .collect()
+    };
+    assert_eq!(
+        colours(&app),
+        [("a".into(), 0), ("b".into(), 1), ("c".into(), 2)]
+    );
+    app.compared_loaded(
+        vec![
+            compared_run("runs/c"),
+            compared_run("runs/d"),
+            compared_run("runs/a"),
+        ],
+        Vec::new(),
+    );
+    assert_eq!(
+        colours(&app),
+        [("c".into(), 2), ("a".into(), 0), ("d".into(), 1)],
+        "b's colour goes to the newcomer; a and c keep theirs"
+    );
+    assert_eq!(app.flash(), Some("overlaid 3 runs"));
+    app.compared_loaded(Vec::new(), vec!["cannot read runs/x: gone".into()]);
+    assert!(app.compared().is_empty());
+    assert!(app.flash().unwrap().starts_with("cannot read runs/x"));
 }

@@ -115,15 +115,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let compared = app
         .compared()
         .iter()
-        .enumerate()
-        .map(|(i, run)| {
+        .map(|run| {
             let points = run
                 .evaluations
                 .iter()
                 .filter(|e| (span.0..=span.1).contains(&e.step))
                 .map(|e| (e.step as f64, e.accuracy))
                 .collect();
-            (run.name.clone(), RUN_COLOURS[i % RUN_COLOURS.len()], points)
+            (run.name.clone(), colour_of(run), points)
         })
         .collect();
     let plot = Plot::new(
@@ -155,7 +154,12 @@ fn cursor_step(span: (u64, u64), fraction: f64) -> u64 {
     (first + (last - first) * fraction).round() as u64
 }
 
-/// Colours of compared runs, by the order they were added.
+/// A compared run's colour: its place in [`RUN_COLOURS`].
+pub fn colour_of(run: &ComparedRun) -> Color {
+    RUN_COLOURS[run.colour % RUN_COLOURS.len()]
+}
+
+/// Colours of compared runs; each run keeps its place while it stays on the charts.
 pub const RUN_COLOURS: [Color; 5] = [
     Color::Cyan,
     Color::Yellow,
@@ -297,14 +301,9 @@ fn others(
 ) -> Vec<(String, Color, Points)> {
     app.compared()
         .iter()
-        .enumerate()
-        .map(|(i, run)| {
+        .map(|run| {
             let (raw, smooth) = series(run).points(span, points, app.chart().smoothing());
-            (
-                run.name.clone(),
-                RUN_COLOURS[i % RUN_COLOURS.len()],
-                smooth.unwrap_or(raw),
-            )
+            (run.name.clone(), colour_of(run), smooth.unwrap_or(raw))
         })
         .collect()
 }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-use super::charts::RUN_COLOURS;
+use super::charts::colour_of;
 use super::theme;
 use crate::frontend::dashboard::app::App;
 
@@ -31,8 +31,8 @@ pub fn height(app: &App) -> u16 {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered().title(Span::styled(" compared runs ", theme::title()));
     let mut lines = Vec::new();
-    for (i, run) in app.compared().iter().enumerate() {
-        let colour = RUN_COLOURS[i % RUN_COLOURS.len()];
+    for run in app.compared() {
+        let colour = colour_of(run);
         lines.push(Line::from(vec![
             Span::styled("━━ ", Style::new().fg(colour)),
             Span::raw(run.name.clone()),

@@ -17,7 +17,7 @@
 //! │ footer: key hints, or the answer to the last key                           │ 1 row
 //! └────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! Overlays (help, questions) are drawn over the middle. Below 80x24, [`too_small`] says so.
+//! Overlays (help, questions, the run picker) are drawn over the middle. Below 80x24, [`too_small`] says so.
 //! [`hit`] tells the frame loop what a mouse event at a screen cell is over.
 
 pub mod charts;
@@ -32,6 +32,7 @@ pub mod format;
 pub mod help;
 pub mod inspect;
 pub mod log;
+pub mod picker;
 pub mod pixels;
 pub mod status;
 pub mod tabs;
@@ -110,6 +111,7 @@ fn render_overlay(app: &App, screen: Rect, body: Rect, buf: &mut Buffer) {
     match app.overlay() {
         Overlay::Help => help::render(app.page(), screen, buf),
         Overlay::Confirm(question) => dialog::render(*question, body, buf),
+        Overlay::Runs(picker) => picker::render(picker, body, buf),
         Overlay::None | Overlay::Edit(_) => {}
     }
 }

@@ -49,6 +49,15 @@ fn every_size_from_nothing_to_wide_shows_the_state_or_says_it_is_too_small() {
     let mut asking = app_with_data();
     asking.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
     apps.push(asking);
+    let mut picking = app_with_data();
+    picking.runs_listed(
+        "runs".into(),
+        Ok(
+            crate::run::listing::list_runs(std::path::Path::new("no-such-folder"))
+                .unwrap_or_default(),
+        ),
+    );
+    apps.push(picking);
     for page in ['2', '3'] {
         for mut app in [App::new(&Config::default()), app_with_data()] {
             app.on_key(KeyEvent::new(KeyCode::Char(page), KeyModifiers::NONE));

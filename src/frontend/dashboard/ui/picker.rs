@@ -1,0 +1,82 @@
+//! The run picker over the dashboard: a row per run, the chosen ones marked, the cursor's row
+//! highlighted, scrolled to keep it in view.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+
+use super::theme;
+use crate::frontend::dashboard::app::{PickerEntry, RunPicker};
+
+/// Columns of the box at most.
+const MAX_WIDTH: u16 = 80;
+/// Columns of a run's name.
+const NAME_WIDTH: usize = 20;
+
+/// Draws `picker` in a box over the middle of `area`.
+pub fn render(picker: &RunPicker, area: Rect, buf: &mut Buffer) {
+    let entries = picker.entries();
+    let rows = (entries.len().max(1) as u16).min(area.height.saturating_sub(2));
+    let popup = area.centered(
+        Constraint::Length(MAX_WIDTH.min(area.width)),
+        Constraint::Length(rows + 2),
+    );
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" runs in {} ", picker.dir.display()),
+            theme::title(),
+        ))
+        .title_bottom(Line::from(vec![
+            Span::styled(" ↑↓ ", theme::key()),
+            Span::styled("move ", theme::dim()),
+            Span::styled("space ", theme::key()),
+            Span::styled("choose ", theme::dim()),
+            Span::styled("enter ", theme::key()),
+            Span::styled("overlay ", theme::dim()),
+            Span::styled("esc ", theme::key()),
+            Span::styled("cancel ", theme::dim()),
+        ]));
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    if entries.is_empty() {
+        Paragraph::new(Line::styled("no runs here yet", theme::dim())).render(inner, buf);
+        return;
+    }
+    let visible = usize::from(inner.height.max(1));
+    let first = picker.cursor().saturating_sub(visible - 1);
+    let lines: Vec<Line> = entries
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, entry)| row(entry, i == picker.cursor()))
+        .collect();
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// `▶ [x] 20261201-120000           finished · 20000/20000 · best 99.21%`.
+fn row(entry: &PickerEntry, under_cursor: bool) -> Line<'static> {
+    let marker = if under_cursor { "▶" } else { " " };
+    let check = match (entry.unavailable, entry.chosen) {
+        (Some(_), _) => "   ",
+        (None, true) => "[x]",
+        (None, false) => "[ ]",
+    };
+    let mut name: String = entry.name.chars().take(NAME_WIDTH).collect();
+    name = format!("{name:<NAME_WIDTH$}");
+    let detail = match entry.unavailable {
+        Some(why) => format!("{} ({why})", entry.summary),
+        None => entry.summary.clone(),
+    };
+    let style = match (under_cursor, entry.unavailable) {
+        (true, _) => theme::selected(),
+        (false, Some(_)) => theme::dim(),
+        (false, None) => ratatui::style::Style::default(),
+    };
+    Line::from(vec![
+        Span::styled(format!("{marker} {check} {name} "), style),
+        Span::styled(detail, style),
+    ])
+}
