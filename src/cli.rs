@@ -61,6 +61,30 @@ pub enum Subcommands {
     /// Plot loss, training accuracy and test accuracy against step for one or more runs,
     /// overlaid, to an SVG or PNG file.
     Plot(PlotArgs),
+    /// Train presets on several seeds, headless, and print epochs, wall time, images per
+    /// second and test accuracy per run, and each preset's mean (the README's preset table).
+    Presets(PresetsArgs),
+}
+
+/// Options of `digitdash presets`.
+#[derive(Debug, Args, Clone)]
+pub struct PresetsArgs {
+    /// A preset to train (repeatable) [default: tutorial, fast and best].
+    #[arg(long, value_name = "PRESET")]
+    pub preset: Vec<Preset>,
+    /// A seed to train each preset with (repeatable) [default: 0, 1 and 2].
+    #[arg(long, value_name = "N")]
+    pub seed: Vec<u64>,
+    /// Also train `best` without each of its ingredients in turn (elastic distortion, the
+    /// affine moves, all augmentation, dropout), to see what each adds.
+    #[arg(long)]
+    pub ablate: bool,
+    /// Cut every run to this many steps (a quick look; the table is then not the presets').
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Print the runs as a JSON array instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `digitdash plot`.

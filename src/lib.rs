@@ -22,6 +22,7 @@
 //! ```
 
 pub mod alloc;
+pub mod augment;
 pub mod cli;
 pub mod commands;
 pub mod config;

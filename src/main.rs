@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
-use digitdash::commands::{bench, eval, plot, predict, runs};
+use digitdash::commands::{bench, eval, plot, predict, presets, runs};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::watch::Watcher;
@@ -66,6 +66,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Plot(args)) => {
             plot::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Presets(args)) => {
+            let config = resolve_config(&cli.run)?;
+            let signal = signals::install().context("cannot install the signal handlers")?;
+            presets::run(args, &config, signal)?;
             Ok(ExitCode::SUCCESS)
         }
         None => train_with_front_end(&cli.run),

@@ -3,7 +3,8 @@
 //! learning-rate change and under the one-cycle schedule, the dropout a training pass applies,
 //! the batch a live batch size trains on, when evaluations run, what a rollback without a
 //! checkpoint leaves, the guard against a non-finite loss, the data order after a resume, a
-//! checkpoint's round trip, and which checkpoints are kept.
+//! checkpoint's round trip, which checkpoints are kept, and the augmented images the network
+//! is trained on.
 //!
 //! On Adam's first step after it is built (at the start and after every restore), the moments
 //! are `(1 - b1) g` and `(1 - b2) g^2`, so after bias correction every weight moves by
@@ -19,14 +20,15 @@ use common::tensors::{bits, max_change, parameters, values};
 use common::trainer::{config, next_weights, recv_until};
 use common::Workspace;
 use dfdx::prelude::*;
+use digitdash::augment::{AugmentConfig, Augmenter};
 use digitdash::config::{Config, Schedule};
-use digitdash::data::{self, Mnist};
-use digitdash::model::{Init, Layers, Network, IMAGE_PIXELS};
+use digitdash::data::{self, EpochOrder, Mnist};
+use digitdash::model::{Init, Layers, Network, CLASSES, IMAGE_PIXELS};
 use digitdash::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
 use digitdash::run::{CheckpointKind, RunDir};
 use digitdash::train::checkpointer::Checkpointer;
 use digitdash::train::state::TrainingState;
-use digitdash::train::step::StepError;
+use digitdash::train::step::{new_optimizer, train_step, StepError};
 use digitdash::train::{self, Command, Event, RunSetup, RunStart, SettingValue, TrainerHandle};
 
 /// Starts the trainer on `config` and pauses it before its first step; returns it with the
@@ -563,4 +565,101 @@ fn a_run_keeps_its_newest_checkpoints_and_its_best_evaluation() {
 fn sha256_of(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Every augmentation on, at the `best` preset's strength.
+fn augmented_config(ws: &Workspace, seed: u64) -> Config {
+    let mut config = plain_config(ws);
+    config.train.seed = seed;
+    config.train.augment = AugmentConfig {
+        shift: 2.0,
+        rotate: 10.0,
+        scale: 0.1,
+        elastic_alpha: 34.0,
+        elastic_sigma: 4.0,
+    };
+    config
+}
+
+/// The `step`th batch (from 1) of a run seeded with `seed`: its indices and raw pixels.
+fn raw_batch(data: &Mnist, seed: u64, batch: usize, step: u64) -> (Vec<usize>, Vec<f32>) {
+    let mut order = EpochOrder::new(data.train.len(), seed);
+    let mut indices = Vec::new();
+    for _ in 0..step {
+        indices = order.next_batch(batch).1;
+    }
+    let mut pixels = vec![0.0; batch * IMAGE_PIXELS];
+    data.train.fill_images(&indices, &mut pixels);
+    (indices, pixels)
+}
+
+#[test]
+fn the_trainer_shares_the_images_it_fed_augmented_by_its_seed_and_step() {
+    let ws = Workspace::new();
+    let data = data::load(&ws.data_dir()).unwrap();
+    let config = augmented_config(&ws, 3);
+    let (handle, _) = paused_trainer(config.clone(), RunStart::NoRecords);
+    step_once(&handle);
+    step_once(&handle);
+    handle.send(Command::ShareBatch);
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::Batch(_)));
+    let Some(Event::Batch(batch)) = seen.last() else {
+        unreachable!()
+    };
+    let batch = batch.clone();
+    finish(handle);
+
+    assert_eq!(batch.step, 2);
+    let (indices, raw) = raw_batch(&data, 3, 10, 2);
+    let mut augmented = raw.clone();
+    Augmenter::new(config.train.augment).augment_batch(&mut augmented, 3, 2);
+    let bytes =
+        |pixels: &[f32]| -> Vec<u8> { pixels.iter().map(|p| (p * 255.0).round() as u8).collect() };
+    let (want, unchanged) = (bytes(&augmented), bytes(&raw));
+    for (i, &index) in indices.iter().enumerate() {
+        let image = &want[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        assert_eq!(batch.images.image(i), image, "image {i} of step 2");
+        assert_eq!(batch.images.label(i), data.train.label(index));
+    }
+    assert_ne!(want, unchanged, "the images were transformed");
+}
+
+#[test]
+fn the_network_trains_on_the_augmented_images() {
+    let ws = Workspace::new();
+    let data = data::load(&ws.data_dir()).unwrap();
+    let config = augmented_config(&ws, 4);
+    let mut state = fresh_state(&config, &data);
+    state.train_step(&config.train, &data).unwrap();
+
+    // The same step by hand: the model as the state builds it, one Adam step on the
+    // augmented batch.
+    let device = Cpu::seed_from_u64(4);
+    let mut model = digitdash::model::build(&device, config.train.init);
+    digitdash::model::set_dropout(&mut model, 0.0);
+    let mut optimizer = new_optimizer(&model, config.train.learning_rate);
+    let mut grads = model.alloc_grads();
+    let (indices, mut pixels) = raw_batch(&data, 4, 10, 1);
+    Augmenter::new(config.train.augment).augment_batch(&mut pixels, 4, 1);
+    let mut one_hot = vec![0.0; 10 * CLASSES];
+    data.train.fill_one_hot(&indices, &mut one_hot);
+    train_step(
+        &mut model,
+        &mut optimizer,
+        &mut grads,
+        &device,
+        pixels,
+        &one_hot,
+    )
+    .unwrap();
+    let trained = state.weights().model;
+    for ((name, got), (_, want)) in parameters(&trained).iter().zip(parameters(&model)) {
+        assert_eq!(bits(got), bits(&want), "{name} after an augmented step");
+    }
+    // Without augmentation the same step gives other weights (the check can fail).
+    let mut plain = plain_config(&ws);
+    plain.train.seed = 4;
+    let mut unaugmented = fresh_state(&plain, &data);
+    unaugmented.train_step(&plain.train, &data).unwrap();
+    assert!(max_change(&unaugmented.weights().model, &trained) > 0.0);
 }

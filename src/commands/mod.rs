@@ -10,5 +10,7 @@ pub mod eval;
 pub mod plot;
 /// `digitdash predict`: classifying PNG images of digits with a saved model.
 pub mod predict;
+/// `digitdash presets`: each preset trained on each seed, with epochs, time and accuracy.
+pub mod presets;
 /// `digitdash runs`: every run under a folder, with status, accuracy and setting differences.
 pub mod runs;

@@ -11,7 +11,7 @@ use super::idx;
 use super::shape::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 
 /// One half of MNIST (training or test): images and their labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Split {
     /// `len() * IMAGE_PIXELS` pixels, image after image, row after row.
     images: Vec<u8>,

@@ -115,21 +115,30 @@ pub fn list_runs(parent: &Path) -> Result<Vec<RunOverview>, HistoryError> {
     Ok(runs)
 }
 
-/// The `[train]` settings of `config` as text, by key.
+/// The `[train]` settings of `config` as text, by key; those of a sub-table by dotted key
+/// (`augment.shift`).
 pub fn train_settings(config: &crate::config::Config) -> BTreeMap<String, String> {
-    let Ok(table) = toml::Table::try_from(&config.train) else {
-        return BTreeMap::new();
-    };
-    table
-        .into_iter()
-        .map(|(key, value)| {
-            let text = match value {
-                toml::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (key, text)
-        })
-        .collect()
+    let mut settings = BTreeMap::new();
+    if let Ok(table) = toml::Table::try_from(&config.train) {
+        flatten("", table, &mut settings);
+    }
+    settings
+}
+
+/// Puts each value of `table` into `out` as text under `prefix` and its key.
+fn flatten(prefix: &str, table: toml::Table, out: &mut BTreeMap<String, String>) {
+    for (key, value) in table {
+        let key = format!("{prefix}{key}");
+        match value {
+            toml::Value::Table(inner) => flatten(&format!("{key}."), inner, out),
+            toml::Value::String(s) => {
+                out.insert(key, s);
+            }
+            other => {
+                out.insert(key, other.to_string());
+            }
+        }
+    }
 }
 
 /// For each run's settings, the (key, value) pairs of the keys whose value is not the same in

@@ -14,6 +14,6 @@ pub mod trainer;
 
 pub use messages::{
     Command, Evaluation, Event, Outcome, Record, Setting, SettingChange, SettingValue, Started,
-    StepStats, Summary,
+    StepStats, Summary, TrainingBatch,
 };
 pub use trainer::{spawn, RunSetup, RunStart, TrainerHandle};

@@ -9,9 +9,10 @@ use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
 use super::evaluate::{batch_accuracy, evaluate};
-use super::messages::{Evaluation, StepStats, Weights};
+use super::messages::{Evaluation, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError};
+use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
 use crate::data::{EpochOrder, Mnist};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
@@ -35,6 +36,9 @@ pub struct TrainingState {
     wall_offset: f64,
     best_accuracy: Option<f64>,
     last_eval: Option<Evaluation>,
+    augmenter: Augmenter,
+    /// The images and labels of the latest step, as the network saw them.
+    last_batch: Option<TrainingBatch>,
 }
 
 impl TrainingState {
@@ -59,7 +63,15 @@ impl TrainingState {
             wall_offset: 0.0,
             best_accuracy: None,
             last_eval: None,
+            augmenter: Augmenter::new(train.augment),
+            last_batch: None,
         }
+    }
+
+    /// The images of the latest step as the network saw them (augmented, when augmentation
+    /// is on), with their labels; none before the first step.
+    pub fn last_batch(&self) -> Option<TrainingBatch> {
+        self.last_batch.clone()
     }
 
     /// Steps done.
@@ -142,6 +154,9 @@ impl TrainingState {
         let mut one_hot = vec![0.0f32; batch * CLASSES];
         data.train.fill_images(&indices, &mut pixels);
         data.train.fill_one_hot(&indices, &mut one_hot);
+        self.augmenter
+            .augment_batch(&mut pixels, self.order.seed(), self.step + 1);
+        let seen = TrainingBatch::keep(self.step + 1, &pixels, &indices, &data.train);
         let output = train_step(
             &mut self.model,
             &mut self.optimizer,
@@ -158,6 +173,7 @@ impl TrainingState {
         self.train_seconds += seconds;
         self.step += 1;
         self.samples += batch as u64;
+        self.last_batch = Some(seen);
         Ok(StepStats {
             step: self.step,
             total_steps: train.steps,

@@ -426,6 +426,11 @@ impl Trainer {
             Command::SaveCheckpoint => self.control.save = true,
             Command::Rollback => self.control.rollback = true,
             Command::ShareWeights => self.send(Event::Weights(self.state.weights())),
+            Command::ShareBatch => {
+                if let Some(batch) = self.state.last_batch() {
+                    self.send(Event::Batch(batch));
+                }
+            }
             Command::Set(value) => self.set(value),
         }
     }

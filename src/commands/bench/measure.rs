@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::layers::{time_layers, LayerTiming};
 use super::stats::{median, peak_rss_mb};
+use crate::augment::Augmenter;
 use crate::cli::BenchArgs;
 use crate::data::{self, Split};
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
@@ -45,6 +46,9 @@ pub struct BenchReport {
     pub batch_size: usize,
     /// Each layer's forward and backward time.
     pub layers: Vec<LayerTiming>,
+    /// Median time to augment one batch as the `best` preset does (every transform on),
+    /// milliseconds: work added to each step of an augmented run.
+    pub augment_ms_median: f64,
 }
 
 /// Measures training steps, inference and memory.
@@ -79,6 +83,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     }
     let median = median(&mut times);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
+    let augment_ms_median = time_augmentation(&pixels, args.steps.max(1));
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
     evaluate(
@@ -102,7 +107,25 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         threads: rayon::current_num_threads(),
         batch_size: batch,
         layers,
+        augment_ms_median,
     })
+}
+
+/// Median milliseconds to augment `pixels` (a batch) with the `best` preset's transforms.
+fn time_augmentation(pixels: &[f32], times: usize) -> f64 {
+    let mut train = crate::config::TrainConfig::default();
+    crate::config::Preset::Best.apply(&mut train);
+    let mut augmenter = Augmenter::new(train.augment);
+    let mut batch = pixels.to_vec();
+    let mut ms: Vec<f64> = (0..times as u64)
+        .map(|step| {
+            batch.copy_from_slice(pixels);
+            let started = Instant::now();
+            augmenter.augment_batch(&mut batch, 0, step);
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    median(&mut ms)
 }
 
 /// The MNIST test set when the data folder has it, else 10,000 random images.

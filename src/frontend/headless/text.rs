@@ -59,7 +59,8 @@ impl Printer for TextPrinter {
             | Event::RecordError(_)
             | Event::Failed(_)
             | Event::StoppedBeforeTraining(_)
-            | Event::Weights(_) => {}
+            | Event::Weights(_)
+            | Event::Batch(_) => {}
         }
     }
 }

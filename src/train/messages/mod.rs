@@ -63,6 +63,37 @@ pub enum Event {
     /// A copy of the weights, for views that look inside the network: sent when asked
     /// ([`Command::ShareWeights`]), when training starts, after a rollback and at the end.
     Weights(Weights),
+    /// The images of the latest step as the network saw them, when asked
+    /// ([`Command::ShareBatch`]).
+    Batch(TrainingBatch),
+}
+
+/// The images of one training step as the network saw them (after augmentation), for a
+/// viewer: quantised to bytes like the MNIST files, with their labels.
+#[derive(Debug, Clone)]
+pub struct TrainingBatch {
+    /// The step that trained on them.
+    pub step: u64,
+    /// The images and labels.
+    pub images: Arc<Split>,
+}
+
+impl TrainingBatch {
+    /// The batch of `step`: `pixels` (0..1, 784 an image) with the labels of the training
+    /// images `indices` of `train`.
+    pub fn keep(step: u64, pixels: &[f32], indices: &[usize], train: &Split) -> Self {
+        let bytes = pixels
+            .iter()
+            // 0..1 scaled to 0..255; the cast saturates anything outside.
+            .map(|p| (p * 255.0).round() as u8)
+            .collect();
+        let labels = indices.iter().map(|&i| train.label(i)).collect();
+        let images = Split::new(bytes, labels).unwrap_or_default();
+        Self {
+            step,
+            images: Arc::new(images),
+        }
+    }
 }
 
 /// The network's weights after a step, shared without copying (the trainer's next update
@@ -200,6 +231,8 @@ pub enum Command {
     Rollback,
     /// Send the current weights ([`Event::Weights`]) at the next step boundary.
     ShareWeights,
+    /// Send the latest step's images ([`Event::Batch`]) at the next step boundary.
+    ShareBatch,
 }
 
 /// How long a paused trainer waits for a command before checking again.

@@ -143,7 +143,8 @@ impl<'a> Record<'a> {
             | Event::Download(_)
             | Event::RecordError(_)
             | Event::StoppedBeforeTraining(_)
-            | Event::Weights(_) => return None,
+            | Event::Weights(_)
+            | Event::Batch(_) => return None,
         })
     }
 

@@ -6,6 +6,7 @@ use super::EvalPoint;
 use crate::config::Config;
 use crate::run::events::EventRecord;
 use crate::run::history::RunHistory;
+use crate::run::listing::train_settings;
 use crate::run::metrics::Column;
 
 /// A run drawn beside the current one.
@@ -77,22 +78,12 @@ impl ComparedRun {
         let Some(theirs) = &self.config else {
             return vec![("config".into(), "unreadable".into(), String::new())];
         };
-        let table = |c: &Config| -> Vec<(String, String)> {
-            let value = toml::Value::try_from(&c.train).unwrap_or(toml::Value::Boolean(false));
-            value
-                .as_table()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
-                .unwrap_or_default()
-        };
-        let ours = table(current);
-        table(theirs)
+        let ours = train_settings(current);
+        train_settings(theirs)
             .into_iter()
             .filter_map(|(key, value)| {
-                let mine = ours
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, v)| v.clone())?;
-                (mine != value).then_some((key, value, mine))
+                let mine = ours.get(&key)?;
+                (*mine != value).then(|| (key, value, mine.clone()))
             })
             .collect()
     }

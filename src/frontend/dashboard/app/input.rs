@@ -71,6 +71,8 @@ impl App {
             Action::Increase => return self.change_setting(true),
             Action::Decrease => return self.change_setting(false),
             Action::Edit => self.overlay = Overlay::Edit(Editor::new(self.selected)),
+            Action::NextDigit if self.fed.is_on() => self.fed.move_by(1),
+            Action::PreviousDigit if self.fed.is_on() => self.fed.move_by(-1),
             Action::NextDigit => self.browse(1),
             Action::PreviousDigit => self.browse(-1),
             Action::NextPage => self.browse(PAGE),
@@ -85,6 +87,7 @@ impl App {
             Action::MoveChartCursor(right) => self.chart.move_cursor(right),
             Action::ExportCharts => self.export_charts(),
             Action::PickRuns => self.pick_runs(),
+            Action::ToggleFed => self.toggle_fed(),
             Action::ShowPage(page) => self.page = page,
             Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
             Action::NextCellImage => self.browse_cell(1),
@@ -138,6 +141,25 @@ impl App {
             smoothing: self.chart.smoothing().unwrap_or(0.0),
             log_loss: self.chart.log_loss,
         }));
+    }
+
+    /// Switches the digit panel between the test digits and the images the trainer feeds the
+    /// network; the latter need the trainer of this process.
+    fn toggle_fed(&mut self) {
+        if self.read_only.is_some() && !self.fed.is_on() {
+            self.flash = Some(
+                "the images fed to the network are seen only by the process that trains".into(),
+            );
+            return;
+        }
+        self.fed.toggle();
+        if self.fed.is_on() {
+            self.flash = Some(if self.config.train.augment.is_on() {
+                "showing the training images as fed, augmented (f: test digits)".into()
+            } else {
+                "showing the training images as fed; augmentation is off (f: test digits)".into()
+            });
+        }
     }
 
     /// Queues the listing of the runs beside this one (under `run.dir` when this run keeps

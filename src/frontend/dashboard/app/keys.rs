@@ -63,6 +63,8 @@ pub enum Action {
     ExportCharts,
     /// Open the run picker to overlay other runs.
     PickRuns,
+    /// Show the training images as fed (augmented) in the digit panel, or the test digits.
+    ToggleFed,
     /// Open a page.
     ShowPage(Page),
     /// Move the confusion-matrix selection by (rows, columns).
@@ -326,6 +328,13 @@ pub const BINDINGS: &[Binding] = &[
         "b",
         Action::PickRuns,
         "browse runs: overlay others on the charts",
+    ),
+    bind(
+        TRAINING,
+        &[Char('f')],
+        "f",
+        Action::ToggleFed,
+        "digit panel: training images as fed (augmented) or test digits",
     ),
     bind(
         TRAINING,

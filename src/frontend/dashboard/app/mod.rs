@@ -10,6 +10,7 @@ pub mod compare;
 pub mod confusion;
 pub mod digits;
 pub mod editor;
+pub mod fed;
 pub mod input;
 pub mod inspection;
 pub mod keys;
@@ -36,6 +37,7 @@ pub use compare::ComparedRun;
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
+pub use fed::{FedImages, FedView};
 pub use inspection::{DigitInsight, DrawingInsight, Effect, Filters, Insight, InspectJob};
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
@@ -198,6 +200,7 @@ pub struct App {
     read_only: Option<String>,
     compared: Vec<ComparedRun>,
     config: Config,
+    fed: FedImages,
 }
 
 /// The lowest place in the run palette that none of `runs` holds.
@@ -244,6 +247,7 @@ impl App {
             read_only: None,
             compared: Vec::new(),
             config: config.clone(),
+            fed: FedImages::default(),
         }
     }
 
@@ -302,6 +306,11 @@ impl App {
     /// The runs overlaid on the charts, in the order they were added.
     pub fn compared(&self) -> &[ComparedRun] {
         &self.compared
+    }
+
+    /// The training images as fed, for the digit panel while they are toggled on.
+    pub fn fed(&self) -> &FedImages {
+        &self.fed
     }
 
     /// The settings the run started with (for comparisons).
@@ -560,14 +569,22 @@ impl App {
         })
     }
 
-    /// Commands the frame loop sends on its own: a request for fresh weights at most every
-    /// [`look::WEIGHTS_INTERVAL`] while the trainer's steps move on.
+    /// Commands the frame loop sends on its own while the trainer's steps move on: a request
+    /// for fresh weights at most every [`look::WEIGHTS_INTERVAL`], and for the latest batch
+    /// at most every [`fed::BATCH_INTERVAL`] while the fed images are shown.
     pub fn tick(&mut self) -> Vec<Command> {
-        let stale = self.look.weights_step() != Some(self.steps_done());
-        if stale && self.accepts_commands() && self.look.weights_request_due(self.elapsed) {
-            return vec![Command::ShareWeights];
+        let mut commands = Vec::new();
+        if !self.accepts_commands() {
+            return commands;
         }
-        Vec::new()
+        let stale = self.look.weights_step() != Some(self.steps_done());
+        if stale && self.look.weights_request_due(self.elapsed) {
+            commands.push(Command::ShareWeights);
+        }
+        if self.fed.request_due(self.steps_done(), self.elapsed) {
+            commands.push(Command::ShareBatch);
+        }
+        commands
     }
 }
 

@@ -888,3 +888,48 @@ fn runs_that_stay_on_the_charts_keep_their_colours() {
     assert!(app.compared().is_empty());
     assert!(app.flash().unwrap().starts_with("cannot read runs/x"));
 }
+
+#[test]
+fn f_shows_the_fed_images_which_the_tick_asks_for_and_arrows_browse() {
+    let mut app = training();
+    app.update(step(1, 1.0));
+    app.set_elapsed(Duration::from_millis(100));
+    assert!(!app.tick().contains(&Command::ShareBatch), "off");
+    ch(&mut app, 'f');
+    assert!(app.fed().is_on());
+    assert!(app.flash().unwrap().contains("augmentation is off"));
+    app.set_elapsed(Duration::from_millis(200));
+    assert!(app.tick().contains(&Command::ShareBatch));
+    let images = vec![0u8; 2 * IMAGE_PIXELS];
+    app.update(Event::Batch(crate::train::TrainingBatch {
+        step: 1,
+        images: Arc::new(Split::new(images, vec![6, 8]).unwrap()),
+    }));
+    press(&mut app, KeyCode::Right);
+    let view = app.fed().current().unwrap();
+    assert_eq!((view.index, view.label, view.step), (1, 8, 1));
+    assert_eq!(
+        app.digits().current().unwrap().index,
+        0,
+        "the test digit stays"
+    );
+    app.set_elapsed(Duration::from_millis(5000));
+    assert!(
+        !app.tick().contains(&Command::ShareBatch),
+        "the batch is current"
+    );
+    ch(&mut app, 'f');
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.digits().current().unwrap().index, 1);
+}
+
+#[test]
+fn a_watched_run_cannot_show_the_fed_images() {
+    let mut app = App::watching(&config(), "watching");
+    ch(&mut app, 'f');
+    assert!(!app.fed().is_on());
+    assert!(app
+        .flash()
+        .unwrap()
+        .contains("only by the process that trains"));
+}

@@ -49,6 +49,7 @@ impl App {
             Event::Failed(message) => self.failed(message),
             Event::StoppedBeforeTraining(message) => self.stopped_before_training(message),
             Event::Weights(weights) => self.look.weights_arrived(weights.step),
+            Event::Batch(batch) => self.fed.take(batch),
         }
     }
 

@@ -29,6 +29,9 @@ const EIGHTHS: [&str; 8] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"
 
 /// Draws the digit panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if app.fed().is_on() && app.page() == Page::Training {
+        return render_fed(app, area, buf);
+    }
     let digits = app.digits();
     let inspecting = app.page() == Page::Inspect;
     let view = app.shown_digit();
@@ -85,6 +88,65 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         },
     };
     render_side(&view, source, side, buf);
+}
+
+/// The training image the network was fed, in grey levels, with its label and step.
+fn render_fed(app: &App, area: Rect, buf: &mut Buffer) {
+    let view = app.fed().current();
+    let title = view.map_or(" training images ".into(), |v| {
+        format!(" fed at step {}: {} / {} ", v.step, v.index + 1, v.total)
+    });
+    let block = Block::bordered()
+        .title(Span::styled(title, theme::title()))
+        .title_bottom(Line::from(vec![
+            Span::styled(" ←→ ", theme::key()),
+            Span::styled("browse ", theme::dim()),
+            Span::styled("f ", theme::key()),
+            Span::styled("test digits ", theme::dim()),
+        ]));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(view) = view else {
+        Paragraph::new("the images fed to the network appear after the next step")
+            .style(theme::dim())
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+        return;
+    };
+    let [image, _, side] = Layout::horizontal([
+        Constraint::Length(IMAGE_SIDE as u16),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    render_shaded(view.pixels, None, image, buf);
+    let augment = &app.config().train.augment;
+    let how = if augment.is_on() {
+        format!(
+            "augmented: shift ±{} px, turn ±{}°, size ±{}%, elastic {}",
+            augment.shift,
+            augment.rotate,
+            augment.scale * 100.0,
+            if augment.elastic_alpha > 0.0 {
+                format!("α {} σ {}", augment.elastic_alpha, augment.elastic_sigma)
+            } else {
+                "off".into()
+            }
+        )
+    } else {
+        "as read: augmentation is off".into()
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("label ", theme::dim()),
+            Span::styled(view.label.to_string(), theme::good()),
+        ]),
+        Line::default(),
+        Line::styled(how, theme::dim()),
+    ];
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(side, buf);
 }
 
 /// Where the probabilities shown come from.
