@@ -500,3 +500,64 @@ fn a_seeded_run_starts_with_the_same_losses() {
         ]
     );
 }
+
+/// `digitdash presets`: a run per preset and seed, kept under `run.dir`, a table row each and
+/// the preset's mean; `--json` for scripts.
+#[test]
+fn presets_trains_each_preset_on_each_seed_and_tabulates_them() {
+    let ws = Workspace::new();
+    let args = [
+        "presets", "--preset", "fast", "--preset", "best", "--seed", "0", "--seed", "5", "--steps",
+        "3",
+    ];
+    let output = ws.command(&args).output().unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).take(4).collect();
+    for (row, (preset, seed)) in
+        rows.iter()
+            .zip([("fast", 0), ("fast", 5), ("best", 0), ("best", 5)])
+    {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&fields[..2], [preset, &seed.to_string()], "{out}");
+        // 3 steps of 128 over the 200 training images.
+        assert_eq!(&fields[2..5], ["1.92", "3", "128"], "{out}");
+    }
+    assert!(
+        out.contains("fast: mean ") && out.contains("over 2 seeds"),
+        "{out}"
+    );
+    assert!(err.contains("[4/4] best seed 5"), "{err}");
+
+    let output = ws
+        .command(&[
+            "presets", "--preset", "best", "--seed", "1", "--steps", "2", "--json",
+        ])
+        .output()
+        .unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["preset"], "best");
+    assert_eq!(runs[0]["seed"], 1);
+    assert_eq!(runs[0]["steps"], 2);
+    let accuracy = runs[0]["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy));
+
+    // Each run kept its records, with the preset's settings.
+    let listed = ws.command(&["runs", "--json"]).output().unwrap();
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed.len(), 5, "{listed:?}");
+    let best: Vec<&serde_json::Value> = listed
+        .iter()
+        .filter(|r| r["name"].as_str().unwrap().ends_with("-best-seed1"))
+        .collect();
+    assert_eq!(best.len(), 1);
+    assert_eq!(best[0]["status"], "finished");
+    assert_eq!(
+        best[0]["train"]["augment.elastic_alpha"], "34.0",
+        "{:?}",
+        best[0]
+    );
+}

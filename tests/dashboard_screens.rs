@@ -232,3 +232,28 @@ fn run_picker_80x24() {
     );
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
+
+/// The digit panel showing the images fed at the latest step (`f`), augmentation on.
+#[test]
+fn fed_images_80x24() {
+    let mut config = script::config();
+    config.train.augment = digitdash::augment::AugmentConfig {
+        shift: 2.0,
+        rotate: 10.0,
+        scale: 0.1,
+        elastic_alpha: 34.0,
+        elastic_sigma: 4.0,
+    };
+    let mut app = App::new(&config);
+    feed(&mut app, script::first_300_steps());
+    script::press(&mut app, KeyCode::Char('f'));
+    let images = [script::digit_image(7), script::digit_image(2)].concat();
+    let split = digitdash::data::Split::new(images, vec![7, 2]).unwrap();
+    app.update(Event::Batch(digitdash::train::TrainingBatch {
+        step: 300,
+        images: std::sync::Arc::new(split),
+    }));
+    script::press(&mut app, KeyCode::Right);
+    app.set_elapsed(Duration::from_secs(23));
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}

@@ -90,7 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     render_side(&view, source, side, buf);
 }
 
-/// The training image the network was fed, in grey levels, with its label and step.
+/// The training image the network was fed, with its label and how it was transformed.
 fn render_fed(app: &App, area: Rect, buf: &mut Buffer) {
     let view = app.fed().current();
     let title = view.map_or(" training images ".into(), |v| {
@@ -119,7 +119,7 @@ fn render_fed(app: &App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
     ])
     .areas(inner);
-    render_shaded(view.pixels, None, image, buf);
+    render_image(view.pixels, image, buf);
     let augment = &app.config().train.augment;
     let how = if augment.is_on() {
         format!(
