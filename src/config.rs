@@ -242,12 +242,27 @@ pub enum ConfigError {
     },
 }
 
+/// Columns of the file quoted in a parse error at most: the parser quotes the offending line,
+/// which in a damaged or foreign file can be megabytes long.
+const MAX_QUOTED_COLUMNS: usize = 160;
+
+/// `text` with every line cut to `max` characters, an ellipsis marking a cut.
+fn clip_lines(text: &str, max: usize) -> String {
+    text.lines()
+        .map(|line| match line.char_indices().nth(max) {
+            Some((cut, _)) => format!("{}…", &line[..cut]),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Config {
     /// Parses a config from TOML text; `path` names it in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', "\n  "),
+            message: clip_lines(e.to_string().trim_end(), MAX_QUOTED_COLUMNS).replace('\n', "\n  "),
         })
     }
 
@@ -396,6 +411,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_parse_error_quotes_at_most_a_screenful_of_a_huge_line() {
+        let text = format!("[train]\nsteps = {}\n", "9".repeat(100_000));
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.len() < 2_000, "{} bytes", err.len());
+        assert!(err.contains('…'), "{err}");
     }
 
     #[test]

@@ -542,13 +542,15 @@ impl App {
 
     /// A job for the shown digit, when it or what the page needs of it changed.
     fn digit_job(&mut self) -> Option<InspectJob> {
-        let view = self.shown_digit()?;
         let inspecting = self.page == Page::Inspect;
-        let key = (view.index, inspecting, inspecting && self.look.saliency());
-        let image: Vec<f32> = view.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        let index = self.shown_digit()?.index;
+        let key = (index, inspecting, inspecting && self.look.saliency());
         if !self.look.digit_job_due(key) {
             return None;
         }
+        // Copied only for a job that goes out, not every frame.
+        let pixels = self.shown_digit()?.pixels;
+        let image: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
         Some(InspectJob::Digit {
             index: key.0,
             image,
