@@ -663,3 +663,42 @@ fn the_network_trains_on_the_augmented_images() {
     unaugmented.train_step(&plain.train, &data).unwrap();
     assert!(max_change(&unaugmented.weights().model, &trained) > 0.0);
 }
+
+#[test]
+fn a_rollback_passes_over_a_damaged_checkpoint_to_the_newest_good_one() {
+    let ws = Workspace::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::new(dir.path().join("run"));
+    let mut config = plain_config(&ws);
+    config.run.checkpoint_every = 2;
+    let (handle, _) = paused_trainer(config, RunStart::Fresh(run.clone()));
+    step_once(&handle);
+    let at_two = step_once(&handle);
+    step_once(&handle);
+    step_once(&handle);
+    let newest = run.latest_checkpoint().expect("a checkpoint of step 4");
+    assert!(newest.ends_with("step-00000004"), "{}", newest.display());
+    let weights = newest.join(digitdash::run::dir::WEIGHTS_FILE);
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&weights, bytes).unwrap();
+
+    handle.send(Command::Rollback);
+    let seen = recv_until(&handle.events, |e| matches!(e, Event::RolledBack(_)));
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::RecordError(m)
+            if m.contains("passed over") && m.contains("step-00000004"))),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(Event::RolledBack(2))),
+        "{seen:?}"
+    );
+    let now = next_weights(&handle.events);
+    assert_eq!(now.step, 2);
+    for ((name, a), (_, b)) in parameters(&at_two).iter().zip(parameters(&now.model)) {
+        assert_eq!(bits(a), bits(&b), "{name} is the checkpoint of step 2");
+    }
+    finish(handle);
+}

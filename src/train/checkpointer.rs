@@ -113,9 +113,11 @@ impl Checkpointer {
         Ok(path)
     }
 
-    /// The checkpoint a rollback goes back to.
-    pub fn latest(&self) -> Option<PathBuf> {
-        self.run().latest_checkpoint()
+    /// The checkpoints a rollback tries, in order: the periodic ones, newest first.
+    pub fn rollback_candidates(&self) -> Vec<PathBuf> {
+        let mut folders = self.run().checkpoints(CheckpointKind::Periodic);
+        folders.reverse();
+        folders
     }
 
     /// Drops the rows of steps after `step` (after a rollback to it).

@@ -502,29 +502,46 @@ impl Trainer {
 
     /// Rolls the weights, step count and data order back to the newest checkpoint; the live
     /// settings stay as they are now (so a lowered learning rate applies from there).
+    /// Goes back to the newest periodic checkpoint that loads and verifies, passing over
+    /// damaged newer ones with a note each, as a resume does.
     fn rollback(&mut self) {
-        let Some(checkpointer) = self.checkpointer.as_mut() else {
+        let Some(checkpointer) = self.checkpointer.as_ref() else {
             self.send(Event::RecordError(
                 "no run folder, so there is no checkpoint to roll back to".into(),
             ));
             return;
         };
-        let Some(latest) = checkpointer.latest() else {
+        let candidates = checkpointer.rollback_candidates();
+        if candidates.is_empty() {
             self.send(Event::RecordError(
                 "no checkpoint written yet to roll back to".into(),
             ));
             return;
-        };
-        match self.state.restore(&latest, self.config.train.dropout) {
-            Ok(meta) => {
-                if let Err(e) = checkpointer.rewind(meta.step) {
-                    self.send(Event::RecordError(e.to_string()));
-                }
-                self.emit(Event::RolledBack(meta.step));
-                self.send(Event::Weights(self.state.weights()));
-            }
-            Err(e) => self.send(Event::RecordError(e.to_string())),
         }
+        for folder in candidates {
+            // A checkpoint that fails to load leaves the state as it was.
+            match self.state.restore(&folder, self.config.train.dropout) {
+                Ok(meta) => {
+                    let rewound = self
+                        .checkpointer
+                        .as_mut()
+                        .map_or(Ok(()), |c| c.rewind(meta.step));
+                    if let Err(e) = rewound {
+                        self.send(Event::RecordError(e.to_string()));
+                    }
+                    self.emit(Event::RolledBack(meta.step));
+                    self.send(Event::Weights(self.state.weights()));
+                    return;
+                }
+                Err(e) => self.send(Event::RecordError(format!(
+                    "rollback passed over {}: {e}",
+                    folder.display()
+                ))),
+            }
+        }
+        self.send(Event::RecordError(
+            "no checkpoint could be loaded to roll back to; training goes on from here".into(),
+        ));
     }
 
     fn finish(&mut self) {
