@@ -124,7 +124,7 @@ impl Augmenter {
     /// Replaces every image of `pixels` (a whole number of 28x28 images, values 0..1) by a
     /// randomly transformed copy. Image `i`'s random draws come from `seed`, `step` and `i`
     /// alone: the same triple gives the same image, however the work is split over threads.
-    pub fn augment_batch(&mut self, pixels: &mut [f32], seed: u64, step: u64) {
+    pub fn augment_batch(&self, pixels: &mut [f32], seed: u64, step: u64) {
         use rayon::prelude::*;
         if !self.config.is_on() {
             return;

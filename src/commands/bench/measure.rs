@@ -115,7 +115,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
 fn time_augmentation(pixels: &[f32], times: usize) -> f64 {
     let mut train = crate::config::TrainConfig::default();
     crate::config::Preset::Best.apply(&mut train);
-    let mut augmenter = Augmenter::new(train.augment);
+    let augmenter = Augmenter::new(train.augment);
     let mut batch = pixels.to_vec();
     let mut ms: Vec<f64> = (0..times as u64)
         .map(|step| {
