@@ -157,7 +157,8 @@ pub enum Preset {
     /// initialisation, no dropout, one evaluation at the end.
     Fast,
     /// As good as this network gets: twenty epochs of the fast recipe on images moved,
-    /// turned, scaled and elastically distorted at random, with light dropout.
+    /// turned and scaled at random, with light dropout. (Elastic distortion is available in
+    /// `[train.augment]` but off here: on top of the affine moves it cost 0.2 points.)
     Best,
 }
 
@@ -166,6 +167,15 @@ pub enum Preset {
 const STEPS_PER_EPOCH_AT_128: u64 = 60_000 / 128;
 
 impl Preset {
+    /// The name `--preset` takes for it: `tutorial`, `fast`, `best`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Tutorial => "tutorial",
+            Preset::Fast => "fast",
+            Preset::Best => "best",
+        }
+    }
+
     /// Overwrites the training settings this preset defines; the rest stay.
     pub fn apply(self, train: &mut TrainConfig) {
         let defaults = TrainConfig::default();
@@ -195,8 +205,7 @@ impl Preset {
                     shift: 2.0,
                     rotate: 10.0,
                     scale: 0.1,
-                    elastic_alpha: 34.0,
-                    elastic_sigma: 4.0,
+                    ..AugmentConfig::default()
                 },
                 ..defaults
             },
@@ -460,6 +469,16 @@ mod tests {
             validate(&config).unwrap();
             let back = Config::from_toml(&config.to_toml(), Path::new("run.toml")).unwrap();
             assert_eq!(back, config, "{preset:?}");
+        }
+    }
+
+    #[test]
+    fn each_preset_is_named_as_the_command_line_spells_it() {
+        use clap::ValueEnum;
+        for preset in Preset::value_variants() {
+            let spelled = preset.to_possible_value().unwrap();
+            assert_eq!(preset.name(), spelled.get_name());
+            assert_eq!(Preset::from_str(preset.name(), false), Ok(*preset));
         }
     }
 

@@ -555,9 +555,5 @@ fn presets_trains_each_preset_on_each_seed_and_tabulates_them() {
         .collect();
     assert_eq!(best.len(), 1);
     assert_eq!(best[0]["status"], "finished");
-    assert_eq!(
-        best[0]["train"]["augment.elastic_alpha"], "34.0",
-        "{:?}",
-        best[0]
-    );
+    assert_eq!(best[0]["train"]["augment.rotate"], "10.0", "{:?}", best[0]);
 }

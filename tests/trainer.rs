@@ -599,6 +599,9 @@ fn the_trainer_shares_the_images_it_fed_augmented_by_its_seed_and_step() {
     let data = data::load(&ws.data_dir()).unwrap();
     let config = augmented_config(&ws, 3);
     let (handle, _) = paused_trainer(config.clone(), RunStart::NoRecords);
+    // The first request has nothing to answer with: no step has kept its batch yet. It
+    // tells the trainer to keep them from now on.
+    handle.send(Command::ShareBatch);
     step_once(&handle);
     step_once(&handle);
     handle.send(Command::ShareBatch);
@@ -622,6 +625,19 @@ fn the_trainer_shares_the_images_it_fed_augmented_by_its_seed_and_step() {
         assert_eq!(batch.images.label(i), data.train.label(index));
     }
     assert_ne!(want, unchanged, "the images were transformed");
+}
+
+#[test]
+fn a_step_keeps_its_images_only_once_asked_to() {
+    let ws = Workspace::new();
+    let data = data::load(&ws.data_dir()).unwrap();
+    let config = augmented_config(&ws, 5);
+    let mut state = fresh_state(&config, &data);
+    state.train_step(&config.train, &data).unwrap();
+    assert!(state.last_batch().is_none(), "nobody asked yet");
+    state.keep_batches();
+    state.train_step(&config.train, &data).unwrap();
+    assert_eq!(state.last_batch().map(|b| b.step), Some(2));
 }
 
 #[test]

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::augment::AugmentConfig;
 use crate::cli::PresetsArgs;
 use crate::config::{Config, Preset};
 use crate::output::note;
@@ -41,7 +40,7 @@ pub fn variants(args: &PresetsArgs, base: &Config) -> Vec<Variant> {
         if let Some(steps) = args.steps {
             config.train.steps = steps;
         }
-        let label = format!("{preset:?}").to_lowercase();
+        let label = preset.name().to_string();
         let without = if args.ablate && preset == Preset::Best {
             ablations(&label, &config)
         } else {
@@ -53,27 +52,28 @@ pub fn variants(args: &PresetsArgs, base: &Config) -> Vec<Variant> {
     variants
 }
 
-/// `config` without each ingredient of the best preset in turn: elastic distortion, the
-/// affine moves (shift, rotation, scale), all augmentation, dropout.
+/// `config` with each ingredient of the best preset taken out in turn (the affine moves:
+/// shift, rotation, scale; dropout), and with Simard's elastic distortion (alpha 34, sigma 4)
+/// put in on top.
 fn ablations(label: &str, config: &Config) -> Vec<Variant> {
-    let without = |what: &str, change: &dyn Fn(&mut Config)| {
+    let variant = |what: &str, change: &dyn Fn(&mut Config)| {
         let mut config = config.clone();
         change(&mut config);
         Variant {
-            label: format!("{label} - {what}"),
+            label: format!("{label} {what}"),
             config,
         }
     };
     vec![
-        without("elastic", &|c| c.train.augment.elastic_alpha = 0.0),
-        without("affine", &|c| {
+        variant("+ elastic", &|c| {
+            let a = &mut c.train.augment;
+            (a.elastic_alpha, a.elastic_sigma) = (34.0, 4.0);
+        }),
+        variant("- affine", &|c| {
             let a = &mut c.train.augment;
             (a.shift, a.rotate, a.scale) = (0.0, 0.0, 0.0);
         }),
-        without("augmentation", &|c| {
-            c.train.augment = AugmentConfig::default();
-        }),
-        without("dropout", &|c| c.train.dropout = 0.0),
+        variant("- dropout", &|c| c.train.dropout = 0.0),
     ]
 }
 
@@ -302,22 +302,20 @@ mod tests {
         let labels: Vec<&str> = v.iter().map(|v| v.label.as_str()).collect();
         assert_eq!(
             labels,
-            [
-                "best",
-                "best - elastic",
-                "best - affine",
-                "best - augmentation",
-                "best - dropout"
-            ]
+            ["best", "best + elastic", "best - affine", "best - dropout"]
         );
         assert!(v.iter().all(|v| v.config.train.steps == 7));
         let a = |i: usize| v[i].config.train.augment;
-        assert_eq!(a(1).elastic_alpha, 0.0);
-        assert!(a(1).shift > 0.0);
-        assert_eq!((a(2).shift, a(2).rotate, a(2).scale), (0.0, 0.0, 0.0));
-        assert!(a(2).elastic_alpha > 0.0);
-        assert!(!a(3).is_on());
-        assert_eq!(v[4].config.train.dropout, 0.0);
-        assert!(a(4).is_on());
+        assert_eq!(a(0).elastic_alpha, 0.0);
+        assert!(a(0).shift > 0.0 && a(0).rotate > 0.0 && a(0).scale > 0.0);
+        assert_eq!(a(1).elastic_alpha, 34.0);
+        assert_eq!(
+            (a(1).shift, a(1).rotate, a(1).scale),
+            (a(0).shift, a(0).rotate, a(0).scale)
+        );
+        assert!(!a(2).is_on());
+        assert_eq!(v[2].config.train.dropout, v[0].config.train.dropout);
+        assert_eq!(v[3].config.train.dropout, 0.0);
+        assert_eq!(a(3), a(0));
     }
 }

@@ -37,6 +37,8 @@ pub struct TrainingState {
     best_accuracy: Option<f64>,
     last_eval: Option<Evaluation>,
     augmenter: Augmenter,
+    /// Whether each step keeps its batch (from the first time someone asks for one on).
+    keeps_batches: bool,
     /// The images and labels of the latest step, as the network saw them.
     last_batch: Option<TrainingBatch>,
 }
@@ -64,12 +66,19 @@ impl TrainingState {
             best_accuracy: None,
             last_eval: None,
             augmenter: Augmenter::new(train.augment),
+            keeps_batches: false,
             last_batch: None,
         }
     }
 
+    /// From the next step on, keeps each step's batch for [`Self::last_batch`]. Until this
+    /// is called no step spends time copying its images.
+    pub fn keep_batches(&mut self) {
+        self.keeps_batches = true;
+    }
+
     /// The images of the latest step as the network saw them (augmented, when augmentation
-    /// is on), with their labels; none before the first step.
+    /// is on), with their labels; none before the first step after [`Self::keep_batches`].
     pub fn last_batch(&self) -> Option<TrainingBatch> {
         self.last_batch.clone()
     }
@@ -156,7 +165,9 @@ impl TrainingState {
         data.train.fill_one_hot(&indices, &mut one_hot);
         self.augmenter
             .augment_batch(&mut pixels, self.order.seed(), self.step + 1);
-        let seen = TrainingBatch::keep(self.step + 1, &pixels, &indices, &data.train);
+        let seen = self
+            .keeps_batches
+            .then(|| TrainingBatch::keep(self.step + 1, &pixels, &indices, &data.train));
         let output = train_step(
             &mut self.model,
             &mut self.optimizer,
@@ -173,7 +184,9 @@ impl TrainingState {
         self.train_seconds += seconds;
         self.step += 1;
         self.samples += batch as u64;
-        self.last_batch = Some(seen);
+        if seen.is_some() {
+            self.last_batch = seen;
+        }
         Ok(StepStats {
             step: self.step,
             total_steps: train.steps,

@@ -427,6 +427,7 @@ impl Trainer {
             Command::Rollback => self.control.rollback = true,
             Command::ShareWeights => self.send(Event::Weights(self.state.weights())),
             Command::ShareBatch => {
+                self.state.keep_batches();
                 if let Some(batch) = self.state.last_batch() {
                     self.send(Event::Batch(batch));
                 }

@@ -231,7 +231,9 @@ pub enum Command {
     Rollback,
     /// Send the current weights ([`Event::Weights`]) at the next step boundary.
     ShareWeights,
-    /// Send the latest step's images ([`Event::Batch`]) at the next step boundary.
+    /// Send the latest step's images ([`Event::Batch`]) at the next step boundary. Steps keep
+    /// their images only once this has been asked, so the first request of a run is answered
+    /// by nothing, and the next one after a step by that step's images.
     ShareBatch,
 }
 

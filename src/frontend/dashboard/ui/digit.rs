@@ -59,18 +59,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(view) = view else {
-        Paragraph::new("the test digits appear when training starts")
-            .style(theme::dim())
-            .wrap(Wrap { trim: true })
-            .render(inner, buf);
-        return;
+        return render_waiting("the test digits appear when training starts", inner, buf);
     };
-    let [image, _, side] = Layout::horizontal([
-        Constraint::Length(IMAGE_SIDE as u16),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
+    let [image, side] = image_and_side(inner);
     let live = app.look().digit(view.index);
     if inspecting {
         let overlay = live
@@ -107,18 +98,10 @@ fn render_fed(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(view) = view else {
-        Paragraph::new("the images fed to the network appear after the next step")
-            .style(theme::dim())
-            .wrap(Wrap { trim: true })
-            .render(inner, buf);
-        return;
+        let waiting = "the images fed to the network appear after the next step";
+        return render_waiting(waiting, inner, buf);
     };
-    let [image, _, side] = Layout::horizontal([
-        Constraint::Length(IMAGE_SIDE as u16),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
+    let [image, side] = image_and_side(inner);
     render_image(view.pixels, image, buf);
     let augment = &app.config().train.augment;
     let how = if augment.is_on() {
@@ -147,6 +130,25 @@ fn render_fed(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .render(side, buf);
+}
+
+/// Splits the panel's inside into the image's columns and the text beside it, a column apart.
+fn image_and_side(inner: Rect) -> [Rect; 2] {
+    let [image, _, side] = Layout::horizontal([
+        Constraint::Length(IMAGE_SIDE as u16),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    [image, side]
+}
+
+/// What the panel says while it has no image to show.
+fn render_waiting(text: &str, inner: Rect, buf: &mut Buffer) {
+    Paragraph::new(text)
+        .style(theme::dim())
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
 }
 
 /// Where the probabilities shown come from.
