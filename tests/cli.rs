@@ -137,6 +137,48 @@ fn fail_under_exits_non_zero_when_accuracy_is_short() {
 }
 
 /// How to set up the PyTorch reference: every "no PyTorch" error of `bench --compare` shows it.
+#[test]
+fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
+    let ws = Workspace::new();
+    let args = [
+        "bench",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--batch-size",
+        "8",
+    ];
+    let output = ws.command(&args).output().unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    for line in [
+        "training step, batch 8: median ",
+        "augmenting a batch as --preset best does: median ",
+        "the same plus elastic distortion (alpha 34, sigma 4): median ",
+        "per layer (median ms)",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+
+    let output = ws
+        .command(&[&args[..], &["--json"]].concat())
+        .output()
+        .unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["batch_size"], 8);
+    for key in [
+        "train_step_ms_median",
+        "augment_ms_median",
+        "augment_elastic_ms_median",
+    ] {
+        let ms = report[key].as_f64().unwrap_or(-1.0);
+        assert!(ms > 0.0, "{key} = {ms} in {out}");
+    }
+}
+
 const BENCH_SETUP: &str =
     "python3 -m venv .venv-bench && .venv-bench/bin/pip install -r bench/requirements.txt";
 

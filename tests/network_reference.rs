@@ -68,6 +68,33 @@ impl Params {
     }
 }
 
+/// The taps of a SAME 5x5 window: for output pixel (`y`, `x`) of plane `o` of image `n`, each
+/// (input index, weight index) pair inside the image, over all `cin` input planes.
+fn taps(
+    n: usize,
+    o: usize,
+    cin: usize,
+    side: usize,
+    y: usize,
+    x: usize,
+) -> impl Iterator<Item = (usize, usize)> {
+    let inside = move |at: usize, k: usize| {
+        let i = at as isize + k as isize - PAD;
+        (0..side as isize).contains(&i).then_some(i as usize)
+    };
+    (0..cin).flat_map(move |c| {
+        (0..K).flat_map(move |ky| {
+            (0..K).filter_map(move |kx| {
+                let (iy, ix) = (inside(y, ky)?, inside(x, kx)?);
+                Some((
+                    ((n * cin + c) * side + iy) * side + ix,
+                    ((o * cin + c) * K + ky) * K + kx,
+                ))
+            })
+        })
+    })
+}
+
 /// `relu(conv_same(x) + b)` of `B` images of `cin` planes of `side x side`.
 fn conv_relu(x: &[f64], cin: usize, cout: usize, side: usize, w: &[f64], b: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; B * cout * side * side];
@@ -76,21 +103,8 @@ fn conv_relu(x: &[f64], cin: usize, cout: usize, side: usize, w: &[f64], b: &[f6
             for y in 0..side {
                 for xx in 0..side {
                     let mut acc = b[o];
-                    for c in 0..cin {
-                        for ky in 0..K {
-                            let iy = y as isize + ky as isize - PAD;
-                            if iy < 0 || iy >= side as isize {
-                                continue;
-                            }
-                            for kx in 0..K {
-                                let ix = xx as isize + kx as isize - PAD;
-                                if ix < 0 || ix >= side as isize {
-                                    continue;
-                                }
-                                let xi = ((n * cin + c) * side + iy as usize) * side + ix as usize;
-                                acc += x[xi] * w[((o * cin + c) * K + ky) * K + kx];
-                            }
-                        }
+                    for (xi, wi) in taps(n, o, cin, side, y, xx) {
+                        acc += x[xi] * w[wi];
                     }
                     out[((n * cout + o) * side + y) * side + xx] = acc.max(0.0);
                 }
@@ -127,24 +141,10 @@ fn conv_relu_backward(
                         continue;
                     }
                     gb[o] += d;
-                    for c in 0..cin {
-                        for ky in 0..K {
-                            let iy = y as isize + ky as isize - PAD;
-                            if iy < 0 || iy >= side as isize {
-                                continue;
-                            }
-                            for kx in 0..K {
-                                let ix = xx as isize + kx as isize - PAD;
-                                if ix < 0 || ix >= side as isize {
-                                    continue;
-                                }
-                                let xi = ((n * cin + c) * side + iy as usize) * side + ix as usize;
-                                let wi = ((o * cin + c) * K + ky) * K + kx;
-                                gw[wi] += d * x[xi];
-                                if input {
-                                    gx[xi] += d * w[wi];
-                                }
-                            }
+                    for (xi, wi) in taps(n, o, cin, side, y, xx) {
+                        gw[wi] += d * x[xi];
+                        if input {
+                            gx[xi] += d * w[wi];
                         }
                     }
                 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::layers::{time_layers, LayerTiming};
 use super::stats::{median, peak_rss_mb};
-use crate::augment::Augmenter;
+use crate::augment::{AugmentConfig, Augmenter};
 use crate::cli::BenchArgs;
 use crate::data::{self, Split};
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
@@ -46,9 +46,11 @@ pub struct BenchReport {
     pub batch_size: usize,
     /// Each layer's forward and backward time.
     pub layers: Vec<LayerTiming>,
-    /// Median time to augment one batch as the `best` preset does (every transform on),
+    /// Median time to augment one batch as the `best` preset does (shift, rotation, scale),
     /// milliseconds: work added to each step of an augmented run.
     pub augment_ms_median: f64,
+    /// The same with the elastic distortion on as well (alpha 34, sigma 4), milliseconds.
+    pub augment_elastic_ms_median: f64,
 }
 
 /// Measures training steps, inference and memory.
@@ -83,7 +85,10 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     }
     let median = median(&mut times);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
-    let augment_ms_median = time_augmentation(&pixels, args.steps.max(1));
+    let mut augment = best_augmentation();
+    let augment_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
+    (augment.elastic_alpha, augment.elastic_sigma) = (34.0, 4.0);
+    let augment_elastic_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
     evaluate(
@@ -108,14 +113,20 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         batch_size: batch,
         layers,
         augment_ms_median,
+        augment_elastic_ms_median,
     })
 }
 
-/// Median milliseconds to augment `pixels` (a batch) with the `best` preset's transforms.
-fn time_augmentation(pixels: &[f32], times: usize) -> f64 {
+/// The `best` preset's augmentation settings.
+fn best_augmentation() -> AugmentConfig {
     let mut train = crate::config::TrainConfig::default();
     crate::config::Preset::Best.apply(&mut train);
-    let augmenter = Augmenter::new(train.augment);
+    train.augment
+}
+
+/// Median milliseconds to augment `pixels` (a batch) as `config` says.
+fn time_augmentation(pixels: &[f32], config: AugmentConfig, times: usize) -> f64 {
+    let augmenter = Augmenter::new(config);
     let mut batch = pixels.to_vec();
     let mut ms: Vec<f64> = (0..times as u64)
         .map(|step| {

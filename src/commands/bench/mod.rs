@@ -41,10 +41,16 @@ fn print_text(r: &BenchReport, steps: usize) {
         "  inference: {:.0} images/s on the {}",
         r.inference_images_per_s, r.inference_data
     );
+    let share = |ms: f64| 100.0 * ms / r.train_step_ms_median;
     println!(
         "  augmenting a batch as --preset best does: median {:.2} ms, {:.1}% of the median step",
         r.augment_ms_median,
-        100.0 * r.augment_ms_median / r.train_step_ms_median
+        share(r.augment_ms_median)
+    );
+    println!(
+        "  the same plus elastic distortion (alpha 34, sigma 4): median {:.2} ms, {:.1}%",
+        r.augment_elastic_ms_median,
+        share(r.augment_elastic_ms_median)
     );
     println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
     println!("  per layer (median ms):       forward   backward");
