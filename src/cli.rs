@@ -75,8 +75,8 @@ pub struct PresetsArgs {
     /// A seed to train each preset with (repeatable) [default: 0, 1 and 2].
     #[arg(long, value_name = "N")]
     pub seed: Vec<u64>,
-    /// Also train `best` without each of its ingredients in turn (elastic distortion, the
-    /// affine moves, all augmentation, dropout), to see what each adds.
+    /// Also train `best` without each of its ingredients in turn (the affine moves, dropout)
+    /// and with the elastic distortion added, to see what each adds.
     #[arg(long)]
     pub ablate: bool,
     /// Cut every run to this many steps (a quick look; the table is then not the presets').
