@@ -4,6 +4,16 @@
 use std::fmt::Display;
 use std::io::{ErrorKind, Write};
 
+/// `n` and a noun, plural unless `n` is one: `1 thread`, `2 threads`.
+pub fn counted(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Writes `text` and a newline to stderr, ignoring errors: a closed or broken stderr (e.g.
 /// `2>&1 | head -1`) must neither panic nor end the run.
 pub fn note(text: impl Display) {
@@ -35,5 +45,17 @@ impl StdoutLines {
     /// Whether a write failed because nobody reads stdout any more.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn a_count_of_one_is_singular_and_any_other_plural() {
+        assert_eq!(counted(1u32, "thread"), "1 thread");
+        assert_eq!(counted(2u32, "thread"), "2 threads");
+        assert_eq!(counted(0u32, "run"), "0 runs");
     }
 }

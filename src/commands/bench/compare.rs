@@ -63,10 +63,10 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     println!(
-        "digitdash vs {} ({} threads; digitdash {} threads), batch {}",
+        "digitdash vs {} ({}; digitdash {}), batch {}",
         reference["framework"].as_str().unwrap_or("reference"),
-        reference["threads"],
-        ours.threads,
+        crate::output::counted(reference["threads"].as_u64().unwrap_or(0), "thread"),
+        crate::output::counted(ours.threads as u64, "thread"),
         ours.batch_size
     );
     println!("round   step ms: torch  digitdash  ratio   inference img/s: torch  digitdash  ratio");

@@ -16,14 +16,14 @@ impl Printer for TextPrinter {
             Event::Started(started) => {
                 let t = &started.config.train;
                 note(format!(
-                    "training on {} images, testing on {}: {} steps of {}, lr {:e}, seed {}, {} threads",
+                    "training on {} images, testing on {}: {} steps of {}, lr {:e}, seed {}, {}",
                     started.train_len,
                     started.test.len(),
                     t.steps,
                     t.batch_size,
                     t.learning_rate,
                     t.seed,
-                    started.threads
+                    crate::output::counted(started.threads as u64, "thread")
                 ));
             }
             Event::Step(s) => out.line(format!(

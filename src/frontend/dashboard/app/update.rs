@@ -117,8 +117,10 @@ impl App {
         let text = match started.threads {
             0 => format!("started: {} steps", t.steps),
             threads => format!(
-                "started: {} steps, {} images, {threads} threads",
-                t.steps, started.train_len
+                "started: {} steps, {} images, {}",
+                t.steps,
+                started.train_len,
+                crate::output::counted(threads as u64, "thread")
             ),
         };
         self.log.push(Some(0), LogKind::Info, text);
