@@ -5,8 +5,7 @@ use std::fmt::Display;
 use std::io::{ErrorKind, Write};
 
 /// `n` and a noun, plural unless `n` is one: `1 thread`, `2 threads`.
-pub fn counted(n: impl Into<u64>, noun: &str) -> String {
-    let n = n.into();
+pub fn counted(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -54,8 +53,8 @@ mod tests {
 
     #[test]
     fn a_count_of_one_is_singular_and_any_other_plural() {
-        assert_eq!(counted(1u32, "thread"), "1 thread");
-        assert_eq!(counted(2u32, "thread"), "2 threads");
-        assert_eq!(counted(0u32, "run"), "0 runs");
+        assert_eq!(counted(1, "thread"), "1 thread");
+        assert_eq!(counted(2, "thread"), "2 threads");
+        assert_eq!(counted(0, "run"), "0 runs");
     }
 }

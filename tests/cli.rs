@@ -136,7 +136,6 @@ fn fail_under_exits_non_zero_when_accuracy_is_short() {
     assert!(err.contains("below --fail-under 1"), "{err}");
 }
 
-/// How to set up the PyTorch reference: every "no PyTorch" error of `bench --compare` shows it.
 #[test]
 fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
     let ws = Workspace::new();
@@ -179,6 +178,7 @@ fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
     }
 }
 
+/// How to set up the PyTorch reference: every "no PyTorch" error of `bench --compare` shows it.
 const BENCH_SETUP: &str =
     "python3 -m venv .venv-bench && .venv-bench/bin/pip install -r bench/requirements.txt";
 

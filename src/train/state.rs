@@ -184,9 +184,7 @@ impl TrainingState {
         self.train_seconds += seconds;
         self.step += 1;
         self.samples += batch as u64;
-        if seen.is_some() {
-            self.last_batch = seen;
-        }
+        self.last_batch = seen;
         Ok(StepStats {
             step: self.step,
             total_steps: train.steps,

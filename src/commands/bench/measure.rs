@@ -85,10 +85,10 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     }
     let median = median(&mut times);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
-    let mut augment = best_augmentation();
+    let augment = best_augmentation();
     let augment_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
-    (augment.elastic_alpha, augment.elastic_sigma) = (34.0, 4.0);
-    let augment_elastic_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
+    let elastic = augment.with_simard_elastic();
+    let augment_elastic_ms_median = time_augmentation(&pixels, elastic, args.steps.max(1));
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
     evaluate(
