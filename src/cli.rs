@@ -47,6 +47,10 @@ pub enum Subcommands {
         /// Overlay another run's curves on the charts (repeatable).
         #[arg(long = "compare", value_name = "RUN_DIR")]
         compare: Vec<PathBuf>,
+        /// Print the run's records as JSON lines, as `--headless --json` prints a run's, until
+        /// it ends, instead of drawing the dashboard.
+        #[arg(long, conflicts_with = "compare")]
+        json: bool,
     },
     /// List the runs under DIR: start, status, steps, best and final test accuracy, wall time,
     /// and the settings in which they differ.
@@ -129,8 +133,8 @@ pub struct RunArgs {
     /// Folder holding the MNIST files (downloaded there if missing) [config: data.dir].
     #[arg(long, value_name = "DIR", env = "DIGITDASH_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Training settings to start from, before the flags below: `tutorial` (the defaults) or
-    /// `fast` (99.2% in a few minutes: one-cycle lr 2e-3, batch 128, 3 epochs).
+    /// Training settings to start from, before the flags below (each is described beside its
+    /// name in the list of values).
     #[arg(long, value_enum, value_name = "NAME")]
     pub preset: Option<Preset>,
     /// Training steps [config: train.steps].

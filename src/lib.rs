@@ -1,24 +1,31 @@
 //! digitdash: train the TensorFlow "Deep MNIST" convolutional network with dfdx and watch it
 //! learn in the terminal.
 //!
-//! Data flows one way: the trainer thread sends events, a front-end turns them into state and
-//! draws it; commands go back. The modules, lowest first:
+//! Data flows one way: the trainer thread (or a run folder read back) sends events, a
+//! front-end turns them into state and draws it; commands go back. The modules, lowest first
+//! (each imports only from those above it; `tests/module_graph.rs` keeps that true):
 //!
 //! ```text
+//! alloc, panic_text, output, durable, signals   small services used across the rest
 //! settings      the live settings as typed values: ranges and key steps, defined once
-//! config        Config, presets and their checks (config.toml, flags)
-//! data/         MNIST: file table and checksums, IDX reader, download, splits, epoch order
-//! model/        the network (shapes and layers by name) and its kernels
-//! run/          a run's folder (RunDir), its records and checkpoint files; reading them back
-//!               (RunHistory: tail reader, status, listing, smoothing, downsampling)
+//! data/         MNIST files (table, checksums, download), the IDX reader, the in-memory
+//!               dataset, epoch order, digits from and to PNG
+//! augment/      training-time image transforms
+//! model/        the network (shapes and layers by name), its kernels, and scores (argmax,
+//!               softmax, classifying and evaluating images)
+//! config        Config, presets and their checks (config.toml)
+//! cli           flags and subcommands, and how they combine with config.toml
+//! run/          a run's folder: the one record type (record), the records written (writer,
+//!               metrics), checkpoints, the write lock, and reading it all back (history,
+//!               events, tail, status, listing, smoothing, downsampling)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
-//! train/        the trainer thread; messages (events, commands, records, outcome);
-//!               training state and checkpointer
+//! train/        the trainer thread: messages (events, commands, outcome), training state,
+//!               steps, schedule, checkpointer
+//! source/       where events come from: the Source trait, live (a trainer) and replay (a
+//!               run folder), and the one pump every front-end reads through (drive, Pump)
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
-//!               input thread, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot
-//! cli           flags and how they combine with config.toml
-//! signals, output, durable, panic_text, alloc   small services used across the above
+//!               input and inspector threads, app/ state and ui/ drawing)
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets
 //! ```
 
 pub mod alloc;
@@ -36,6 +43,7 @@ pub mod plot;
 pub mod run;
 pub mod settings;
 pub mod signals;
+pub mod source;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod train;

@@ -11,13 +11,13 @@ use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subco
 use digitdash::commands::{bench, eval, plot, predict, presets, runs};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
-use digitdash::frontend::dashboard::watch::Watcher;
 use digitdash::frontend::dashboard::{self, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
 use digitdash::run::history::RunHistory;
 use digitdash::run::metrics::Detail;
 use digitdash::run::{checkpoint, CheckpointError, RunDir, RunLock};
+use digitdash::source::{Replay, ReplayOptions};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
 
@@ -48,14 +48,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Eval { checkpoint }) => {
             let config = resolve_config(&cli.run)?;
-            eval::run(checkpoint, &config.data.dir)?;
+            eval::run(checkpoint, &config.data.dir, config.train.eval_batch_size)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
             predict::run(checkpoint, images)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Subcommands::Watch { run, compare }) => watch(run, compare, &cli.run),
+        Some(Subcommands::Watch { run, compare, json }) => watch(run, compare, *json, &cli.run),
         Some(Subcommands::Runs { dir, json }) => {
             let dir = match dir {
                 Some(dir) => dir.clone(),
@@ -127,12 +127,13 @@ fn plan_run(
     Ok((config, setup, lock))
 }
 
-/// Opens the dashboard on a run another process writes.
-fn watch(run: &Path, compare: &[PathBuf], args: &RunArgs) -> Result<ExitCode> {
-    if !std::io::stdout().is_terminal() {
+/// Opens the dashboard on a run another process writes (or wrote), or prints its records as
+/// `--headless --json` would (`json`).
+fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<ExitCode> {
+    if !json && !std::io::stdout().is_terminal() {
         anyhow::bail!(
-            "digitdash watch draws the dashboard and needs a terminal; for a table of runs in a \
-             script use `digitdash runs --json`"
+            "digitdash watch draws the dashboard and needs a terminal; pass --json for the \
+             run's records as lines, or use `digitdash runs --json` for a table of runs"
         );
     }
     let history = RunHistory::open(RunDir::new(run), Detail::Full)
@@ -145,12 +146,24 @@ fn watch(run: &Path, compare: &[PathBuf], args: &RunArgs) -> Result<ExitCode> {
     }
     let config = history.config().cloned().unwrap_or_default();
     let signal = signals::install().context("cannot install the signal handlers")?;
+    let options = ReplayOptions {
+        inspect: !json,
+        data_dir: args.data_dir.clone(),
+    };
+    let replay =
+        Replay::spawn(history, options).context("cannot start the thread that reads the run")?;
+    if json {
+        let options = HeadlessOptions {
+            json: true,
+            log_every: config.log.log_every,
+            fail_under: None,
+        };
+        return Ok(exit_code(&headless::report(replay, options, signal)));
+    }
     let reason = "watching a run another process trains: the controls belong to that process";
     let mut app = App::watching(&config, reason);
     add_comparisons(&mut app, compare)?;
-    let watcher = Watcher::spawn(history, args.data_dir.clone())
-        .context("cannot start the thread that reads the run")?;
-    dashboard::run(watcher, app, DashboardOptions::default(), signal)?;
+    dashboard::run(replay, app, DashboardOptions::default(), signal)?;
     Ok(ExitCode::SUCCESS)
 }
 

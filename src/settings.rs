@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Largest mini-batch a run may use (the size of MNIST's training set).
 pub const MAX_BATCH_SIZE: usize = 60_000;
@@ -23,9 +23,9 @@ pub const LIVE_MAX_DROPOUT: f32 = 0.9;
 /// The evaluation intervals one key press steps through (0: only at the end).
 pub const EVAL_LADDER: [u64; 9] = [0, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
 
-/// A setting that can change while training runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A setting that can change while training runs. Records spell it by [`Setting::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum Setting {
     /// Adam's learning rate (the peak rate under a schedule).
     LearningRate,
@@ -48,22 +48,27 @@ impl Setting {
 
     /// The key under `[train]` in `config.toml`, also the name in the run's records.
     pub fn name(self) -> &'static str {
-        match self {
-            Setting::LearningRate => "learning_rate",
-            Setting::BatchSize => "batch_size",
-            Setting::EvalEvery => "eval_every",
-            Setting::Dropout => "dropout",
-        }
+        self.keys().0
     }
 
     /// The dotted config key, e.g. `train.learning_rate`.
     pub fn config_key(self) -> &'static str {
+        self.keys().1
+    }
+
+    /// The setting's key under `[train]` and its dotted form: the one place both are spelled.
+    fn keys(self) -> (&'static str, &'static str) {
         match self {
-            Setting::LearningRate => "train.learning_rate",
-            Setting::BatchSize => "train.batch_size",
-            Setting::EvalEvery => "train.eval_every",
-            Setting::Dropout => "train.dropout",
+            Setting::LearningRate => ("learning_rate", "train.learning_rate"),
+            Setting::BatchSize => ("batch_size", "train.batch_size"),
+            Setting::EvalEvery => ("eval_every", "train.eval_every"),
+            Setting::Dropout => ("dropout", "train.dropout"),
         }
+    }
+
+    /// The setting whose [`Setting::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Setting> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// The name shown on screen.
@@ -139,7 +144,22 @@ impl Setting {
     }
 }
 
-/// The value of one live setting.
+impl From<Setting> for &'static str {
+    fn from(setting: Setting) -> Self {
+        setting.name()
+    }
+}
+
+impl TryFrom<String> for Setting {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Setting::from_name(&name).ok_or_else(|| format!("{name:?} is not a live setting"))
+    }
+}
+
+/// The value of one live setting. Written alone it is a bare number; read back it needs its
+/// setting ([`SettingValue::from_number`]), as the records keep it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum SettingValue {
@@ -229,6 +249,19 @@ impl SettingValue {
 }
 
 impl SettingValue {
+    /// A value of `setting` from a recorded number; `None` when the number cannot be one
+    /// (a fraction or a negative number for a count).
+    pub fn from_number(setting: Setting, number: f64) -> Option<SettingValue> {
+        let count =
+            (number >= 0.0 && number.fract() == 0.0 && number <= u64::MAX as f64).then_some(number);
+        Some(match setting {
+            Setting::LearningRate => SettingValue::LearningRate(number),
+            Setting::BatchSize => SettingValue::BatchSize(count? as usize),
+            Setting::EvalEvery => SettingValue::EvalEvery(count? as u64),
+            Setting::Dropout => SettingValue::Dropout(number as f32),
+        })
+    }
+
     /// The bare number, as a config file or a flag would write it (`0.0001`, `0.5`).
     pub fn plain(self) -> String {
         match self {

@@ -9,20 +9,10 @@ use std::time::Duration;
 use common::script;
 
 use digitdash::frontend::dashboard::app::App;
-use digitdash::frontend::dashboard::ui;
 use digitdash::train::Event;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
-use ratatui::Terminal;
 
-/// Draws `app` on a `width` x `height` test terminal.
-fn screen(app: &App, width: u16, height: u16) -> TestBackend {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
-    terminal
-        .draw(|frame| ui::draw(frame, app))
-        .expect("drawing on a test backend");
-    terminal.backend().clone()
-}
+use script::screen;
 
 fn feed(app: &mut App, events: Vec<Event>) {
     events.into_iter().for_each(|e| app.update(e));
@@ -39,7 +29,7 @@ fn paused_after_300_steps() -> App {
             step: 0,
         }],
     );
-    script::press(&mut app, KeyCode::Char('m'));
+    app.press(KeyCode::Char('m'));
     app.set_elapsed(Duration::from_secs(23));
     app
 }
@@ -65,8 +55,8 @@ fn paused_run_120x40() {
 fn whole_run_smoothed_charts_while_running_120x40() {
     let mut app = App::new(&script::config());
     feed(&mut app, script::first_300_steps());
-    script::press(&mut app, KeyCode::Char('w'));
-    script::press(&mut app, KeyCode::Char('s'));
+    app.press(KeyCode::Char('w'));
+    app.press(KeyCode::Char('s'));
     app.set_elapsed(Duration::from_secs(19));
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
@@ -74,9 +64,9 @@ fn whole_run_smoothed_charts_while_running_120x40() {
 #[test]
 fn typing_a_learning_rate_80x24() {
     let mut app = paused_after_300_steps();
-    script::press(&mut app, KeyCode::Enter);
+    app.press(KeyCode::Enter);
     for c in "3e-4".chars() {
-        script::press(&mut app, KeyCode::Char(c));
+        app.press(KeyCode::Char(c));
     }
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
@@ -84,14 +74,14 @@ fn typing_a_learning_rate_80x24() {
 #[test]
 fn help_overlay_80x24() {
     let mut app = paused_after_300_steps();
-    script::press(&mut app, KeyCode::Char('?'));
+    app.press(KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
 
 #[test]
 fn quit_question_120x40() {
     let mut app = paused_after_300_steps();
-    script::press(&mut app, KeyCode::Char('q'));
+    app.press(KeyCode::Char('q'));
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
 
@@ -122,10 +112,10 @@ fn too_small_terminal_says_what_it_needs_60x20() {
 /// mistakes selected, the inspector's filters and feature maps, the occlusion overlay on.
 fn inspecting_after_300_steps() -> App {
     let mut app = paused_after_300_steps();
-    script::press(&mut app, KeyCode::Char('2'));
-    script::press(&mut app, KeyCode::Down);
-    script::press(&mut app, KeyCode::Right);
-    script::press(&mut app, KeyCode::Char('o'));
+    app.press(KeyCode::Char('2'));
+    app.press(KeyCode::Down);
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Char('o'));
     let index = app.shown_digit().expect("test digits").index;
     script::insights(index)
         .into_iter()
@@ -146,13 +136,13 @@ fn inspect_page_120x40() {
 /// The Draw page with a vertical stroke drawn by keyboard and the inspector's answer.
 fn drawing_a_one() -> App {
     let mut app = paused_after_300_steps();
-    script::press(&mut app, KeyCode::Char('3'));
+    app.press(KeyCode::Char('3'));
     for _ in 0..9 {
-        script::press(&mut app, KeyCode::Up);
+        app.press(KeyCode::Up);
     }
-    script::press(&mut app, KeyCode::Char(' '));
+    app.press(KeyCode::Char(' '));
     for _ in 0..18 {
-        script::press(&mut app, KeyCode::Down);
+        app.press(KeyCode::Down);
     }
     let version = app.canvas().version();
     app.inspected(script::drawing_insight(version));
@@ -172,7 +162,7 @@ fn draw_page_120x40() {
 #[test]
 fn help_on_the_draw_page_lists_its_keys_80x24() {
     let mut app = drawing_a_one();
-    script::press(&mut app, KeyCode::Char('?'));
+    app.press(KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
 
@@ -180,9 +170,9 @@ fn help_on_the_draw_page_lists_its_keys_80x24() {
 fn compared_after_300_steps() -> App {
     let mut app = paused_after_300_steps();
     app.compare_with(script::compared_run());
-    script::press(&mut app, KeyCode::Char('w'));
-    script::press(&mut app, KeyCode::Char('<'));
-    script::press(&mut app, KeyCode::Char('<'));
+    app.press(KeyCode::Char('w'));
+    app.press(KeyCode::Char('<'));
+    app.press(KeyCode::Char('<'));
     app
 }
 
@@ -246,14 +236,14 @@ fn fed_images_80x24() {
     };
     let mut app = App::new(&config);
     feed(&mut app, script::first_300_steps());
-    script::press(&mut app, KeyCode::Char('f'));
+    app.press(KeyCode::Char('f'));
     let images = [script::digit_image(7), script::digit_image(2)].concat();
     let split = digitdash::data::Split::new(images, vec![7, 2]).unwrap();
     app.update(Event::Batch(digitdash::train::TrainingBatch {
         step: 300,
         images: std::sync::Arc::new(split),
     }));
-    script::press(&mut app, KeyCode::Right);
+    app.press(KeyCode::Right);
     app.set_elapsed(Duration::from_secs(23));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }

@@ -491,7 +491,7 @@ fn predict_classifies_png_digits() {
             .map(|&p| 1.0 - p as f32 / 255.0)
             .collect();
         let path = ws.dir.path().join(format!("digit{i}.png"));
-        digitdash::commands::predict::png::write_png(&path, &pixels, 28).unwrap();
+        digitdash::data::png::write_png(&path, &pixels, 28).unwrap();
         args.push(path.display().to_string());
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -84,7 +84,7 @@ fn predict_refuses_a_huge_image_from_its_header_and_reports_a_blank_one() {
     assert!(err.contains("up to 4096 pixels a side"), "{err}");
 
     let blank = ws.dir.path().join("blank.png");
-    digitdash::commands::predict::png::write_png(&blank, &[1.0; 100 * 100], 100).unwrap();
+    digitdash::data::png::write_png(&blank, &[1.0; 100 * 100], 100).unwrap();
     let err = refused(
         &ws,
         &[

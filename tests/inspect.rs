@@ -7,13 +7,12 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{texts, Workspace};
-use digitdash::commands::checkpoint_model::load_model;
 use digitdash::data::{self, CLASSES};
-use digitdash::frontend::dashboard::app::inspection::ChartExport;
+use digitdash::frontend::dashboard::app::ChartExport;
 use digitdash::frontend::dashboard::app::{Canvas, Confusion};
 use digitdash::frontend::dashboard::effects::{export_charts, save_drawing};
-use digitdash::model::probe;
-use digitdash::train::evaluate::{argmax, evaluate};
+use digitdash::model::score::{argmax, evaluate};
+use digitdash::run::checkpoint::load_on_cpu as load_model;
 
 /// A 20-step run on the workspace's tiny data; returns its final checkpoint.
 fn checkpoint(ws: &Workspace) -> PathBuf {
@@ -78,7 +77,7 @@ fn a_saved_drawing_is_read_back_by_predict_as_the_same_class() {
     canvas.move_cursor(8, 0);
     canvas.move_cursor(0, 14);
     let image = canvas.as_mnist().to_vec();
-    let expected = argmax(&probe::probabilities(&model, &device, &image));
+    let expected = argmax(&digitdash::model::score::classify(&model, &device, &image));
 
     let dir = ws.dir.path();
     let first = save_drawing(dir, &image).unwrap();

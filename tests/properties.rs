@@ -11,10 +11,11 @@ use std::cell::Cell;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use digitdash::commands::predict::png;
 use digitdash::config::Config;
 use digitdash::data::idx;
-use digitdash::run::{checkpoint, records};
+use digitdash::data::png;
+use digitdash::run::metrics::metrics_header;
+use digitdash::run::{checkpoint, writer};
 use proptest::prelude::*;
 
 /// The system allocator, counting the bytes each thread holds and the most it held.
@@ -414,9 +415,9 @@ proptest! {
 
 /// A valid metrics.csv of `rows` rows.
 fn metrics_csv(rows: u64) -> Vec<u8> {
-    let mut text = format!("{}\n", records::METRICS_HEADER);
+    let mut text = format!("{}\n", metrics_header());
     for step in 1..=rows {
-        text.push_str(&format!("{step},0.5,0.75,0.0001,1000.0,{step}.000\n"));
+        text.push_str(&format!("{step},0.5,0.75,0.0001,1000.0,{step}.000,0.1\n"));
     }
     text.into_bytes()
 }
@@ -433,13 +434,13 @@ proptest! {
         let mutated = mutate(&metrics_csv(30), &edits, 0);
         for input in [&random, &mutated] {
             let mut out = Vec::new();
-            let (repair, peak) = peak_during(|| records::filter_rows(&input[..], step, &mut out));
+            let (repair, peak) = peak_during(|| writer::filter_rows(&input[..], step, &mut out));
             let repair = repair.expect("reading from memory cannot fail");
             prop_assert!(peak <= 2 * input.len() + 256 * 1024, "{peak}");
             // The header, then only rows of steps up to `step`, each a whole line.
             let text = String::from_utf8(out).expect("kept lines are text");
             let mut lines = text.lines();
-            prop_assert_eq!(lines.next(), Some(records::METRICS_HEADER));
+            prop_assert_eq!(lines.next(), Some(metrics_header()));
             let mut kept = 0;
             for line in lines {
                 let row_step: u64 = line.split(',').next().unwrap().parse().unwrap();
@@ -457,7 +458,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
         std::fs::write(&path, &bytes).unwrap();
-        let cut = records::repair_torn_tail(&path).unwrap();
+        let cut = writer::repair_torn_tail(&path).unwrap();
         let after = std::fs::read(&path).unwrap();
         prop_assert!(bytes.starts_with(&after));
         prop_assert!(after.is_empty() || after.ends_with(b"\n"));

@@ -90,12 +90,12 @@ fn refresh_waits_for_the_rest_of_a_partial_row_and_rereads_a_rewound_file() {
     let changes = history.refresh().unwrap();
     assert_eq!(changes.new_rows, 0, "a partial row is not read");
     assert!(history.has_partial_row());
-    append(&run.metrics_file(), "00.0,0.040\n5,0.2");
+    append(&run.metrics_file(), "00.0,0.040,0.1\n5,0.2");
     let changes = history.refresh().unwrap();
     assert_eq!(changes.new_rows, 1);
     let last = *history.metrics().last().unwrap();
     assert_eq!((last.step, last.samples_per_sec), (4, 1000.0));
-    append(&run.metrics_file(), ",0.5,0.0001,1000.0,0.050\n");
+    append(&run.metrics_file(), ",0.5,0.0001,1000.0,0.050,0.1\n");
     assert_eq!(history.refresh().unwrap().new_rows, 1);
     assert!(!history.has_partial_row());
 
@@ -109,7 +109,7 @@ fn refresh_waits_for_the_rest_of_a_partial_row_and_rereads_a_rewound_file() {
     assert_eq!(history.metrics().points(Column::Loss).count(), 3);
 
     // Rows going back without a rewrite: the last write for a step wins.
-    append(&run.metrics_file(), "2,9.5,0.5,0.0001,1000.0,0.1\n");
+    append(&run.metrics_file(), "2,9.5,0.5,0.0001,1000.0,0.1,0.1\n");
     let changes = history.refresh().unwrap();
     assert!(changes.metrics_rewound && !changes.metrics_reset);
     let losses: Vec<(u64, f64)> = history.metrics().points(Column::Loss).collect();
@@ -136,7 +136,7 @@ fn refresh_follows_a_writer_thread_through_appends_partial_lines_and_a_truncatio
         // truncated to step 1000 (as a rollback does) and pass 1 writes 1001..=2000.
         let text = |pass: u64, steps: std::ops::RangeInclusive<u64>| -> String {
             steps
-                .map(|s| format!("{s},{},0.5,0.0001,1000.0,{}\n", pass_loss(pass, s), s))
+                .map(|s| format!("{s},{},0.5,0.0001,1000.0,{},0.1\n", pass_loss(pass, s), s))
                 .collect()
         };
         let first = text(0, 1..=3000);

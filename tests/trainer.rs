@@ -160,7 +160,7 @@ fn the_one_cycle_schedule_sets_the_rate_of_each_step() {
             done += 1;
         }
         handle.send(Command::SaveCheckpoint);
-        recv_until(&handle.events, |e| matches!(e, Event::Checkpoint { .. }));
+        recv_until(&handle.events, |e| matches!(e, Event::Checkpoint(_)));
         handle.send(Command::Rollback);
         let seen = recv_until(&handle.events, |e| matches!(e, Event::Weights(_)));
         assert!(

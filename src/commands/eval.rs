@@ -5,12 +5,11 @@ use std::path::Path;
 use anyhow::Result;
 use dfdx::prelude::*;
 
-use super::checkpoint_model::load_model;
 use crate::data::{self, Split};
+use crate::model::score::{confusion_matrix, evaluate};
 use crate::model::{Network, CLASSES};
 use crate::output::{note, StdoutLines};
 use crate::run::{writer_state, RunDir, WriterState};
-use crate::train::evaluate::{confusion_matrix, evaluate};
 
 /// Test-set results of a saved model.
 #[derive(Debug, Clone)]
@@ -23,9 +22,9 @@ pub struct EvalReport {
     pub confusion: [[usize; CLASSES]; CLASSES],
 }
 
-/// Scores a saved model on a test split.
-pub fn eval_model(model: &Network, device: &Cpu, test: &Split) -> EvalReport {
-    let scores = evaluate(model, device, test, 500);
+/// Scores a saved model on a test split, `batch` images at a time.
+pub fn eval_model(model: &Network, device: &Cpu, test: &Split, batch: usize) -> EvalReport {
+    let scores = evaluate(model, device, test, batch);
     EvalReport {
         accuracy: scores.accuracy,
         loss: scores.loss,
@@ -54,14 +53,15 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
 
 /// `digitdash eval`: prints test accuracy, loss and the confusion matrix. A checkpoint of a
 /// run that is being trained, or was interrupted, gets a note saying so (the run's write lock
-/// is only looked at, never taken).
-pub fn run(checkpoint: &Path, data_dir: &Path) -> Result<()> {
+/// is only looked at, never taken). Images go through the network `batch` at a time
+/// (`train.eval_batch_size`).
+pub fn run(checkpoint: &Path, data_dir: &Path, batch: usize) -> Result<()> {
     if let Some(line) = run_state_note(checkpoint) {
         note(line);
     }
-    let (device, model) = load_model(checkpoint)?;
+    let (device, model) = crate::run::checkpoint::load_on_cpu(checkpoint)?;
     let mnist = data::load(data_dir)?;
-    let report = eval_model(&model, &device, &mnist.test);
+    let report = eval_model(&model, &device, &mnist.test, batch);
     let text = format!(
         "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
         report.accuracy,

@@ -1,9 +1,7 @@
-//! The subcommands besides training, one module each, and what `eval` and `predict` share.
+//! The subcommands besides training, one module each.
 
 /// `digitdash bench`: training-step, inference and per-layer timings, and the PyTorch comparison.
 pub mod bench;
-/// A saved model on the CPU: loading a checkpoint and classifying images with it.
-pub mod checkpoint_model;
 /// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
 pub mod eval;
 /// `digitdash plot`: loss and accuracy of runs against step, overlaid, as SVG or PNG.

@@ -1,27 +1,27 @@
 //! Classifies PNG files with a saved model and prints one line each: the digit, its
 //! probability and the next two guesses.
 
-pub mod png;
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::checkpoint_model::{classify, load_model};
+use crate::data::png;
+use crate::model::score::{argmax, classify};
 use crate::model::CLASSES;
 use crate::output::StdoutLines;
-use crate::train::evaluate::argmax;
+use crate::run::checkpoint::load_on_cpu;
 
 /// `digitdash predict`: classifies PNG files and prints one line each.
 pub fn run(checkpoint: &Path, images: &[PathBuf]) -> Result<()> {
-    let (device, model) = load_model(checkpoint)?;
+    let (device, model) = load_on_cpu(checkpoint)?;
     let pixels = images
         .iter()
         .map(|p| png::load_digit(p).with_context(|| format!("cannot use image {}", p.display())))
         .collect::<Result<Vec<_>>>()?;
     let mut out = StdoutLines::default();
-    for (path, probs) in images.iter().zip(classify(&model, &device, &pixels)) {
-        let digit = argmax(&probs);
+    let probabilities = classify(&model, &device, &pixels.concat());
+    for (path, probs) in images.iter().zip(probabilities.chunks(CLASSES)) {
+        let digit = argmax(probs);
         let mut ranked: Vec<usize> = (0..CLASSES).collect();
         ranked.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         let others: Vec<String> = ranked[1..3]

@@ -6,7 +6,6 @@
 //! afterwards.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -15,8 +14,9 @@ use crate::cli::PresetsArgs;
 use crate::config::{Config, Preset};
 use crate::output::note;
 use crate::run::RunDir;
-use crate::signals::Signals;
-use crate::train::{self, Command, Event, RunSetup, RunStart, Summary};
+use crate::signals::{Signal, Signals};
+use crate::source::{drive, Driver};
+use crate::train::{self, Event, Outcome, RunSetup, RunStart};
 
 /// One configuration to train: a preset, or a preset with an ingredient taken out.
 #[derive(Debug, Clone)]
@@ -169,51 +169,31 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
     let batch_size = config.train.batch_size;
     let steps = config.train.steps;
     let seed = config.train.seed;
-    let every = (steps / 10).max(1);
     let setup = RunSetup {
         start: RunStart::Fresh(dir),
         pause_on_divergence: false,
     };
     let handle = train::spawn(config, setup).context("cannot start the trainer thread")?;
-    let mut train_len = 0;
-    let mut stop_sent = false;
-    let summary: Summary = loop {
-        if !stop_sent && signals.first().is_some() {
-            stop_sent = true;
-            handle.send(Command::Stop);
-        }
-        let event = match handle.events.recv_timeout(Duration::from_millis(200)) {
-            Ok(event) => event,
-            Err(flume::RecvTimeoutError::Timeout) => continue,
-            Err(flume::RecvTimeoutError::Disconnected) => {
-                bail!("{label} seed {seed}: the trainer ended without a summary")
-            }
-        };
-        match event {
-            Event::Started(started) => train_len = started.train_len,
-            Event::Step(s) if s.step % every == 0 => note(format!(
-                "  {label} seed {seed}: step {}/{}, epoch {:.2}, loss {:.4}, {:.0} images/s",
-                s.step, s.total_steps, s.epoch, s.loss, s.samples_per_sec
-            )),
-            Event::Evaluation(e) => note(format!(
-                "  {label} seed {seed}: step {}, test accuracy {:.2}%",
-                e.step,
-                e.accuracy * 100.0
-            )),
-            Event::Failed(message) | Event::StoppedBeforeTraining(message) => {
-                bail!("{label} seed {seed}: {message}")
-            }
-            Event::Finished(summary) => break summary,
-            _ => {}
-        }
+    let mut progress = Progress {
+        name: format!("{label} seed {seed}"),
+        every: (steps / 10).max(1),
+        train_len: 0,
+        signals,
     };
-    handle.join();
+    let outcome = drive(handle, &mut progress, None);
+    let Some(summary) = outcome.summary() else {
+        let why = match outcome {
+            Outcome::Failed(message) | Outcome::StoppedBeforeTraining { message, .. } => message,
+            other => format!("{other:?}"),
+        };
+        bail!("{label} seed {seed}: {why}");
+    };
     let images = summary.steps as f64 * batch_size as f64;
     Ok(PresetRun {
         preset: label.to_string(),
         seed,
-        epochs: if train_len > 0 {
-            images / train_len as f64
+        epochs: if progress.train_len > 0 {
+            images / progress.train_len as f64
         } else {
             0.0
         },
@@ -224,8 +204,46 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
         wall_seconds: summary.wall_seconds,
         images_per_second: summary.samples_per_sec,
         stopped_early: summary.stopped_early || summary.steps < steps,
-        run_dir: summary.run_dir,
+        run_dir: summary.run_dir.clone(),
     })
+}
+
+/// Notes one run's progress on stderr, and stops it on a termination signal.
+struct Progress<'a> {
+    /// How the notes name the run: `best seed 2`.
+    name: String,
+    /// Steps between notes.
+    every: u64,
+    /// Training images, once the run has started.
+    train_len: usize,
+    signals: &'a Signals,
+}
+
+impl Driver for Progress<'_> {
+    fn should_stop(&mut self) -> bool {
+        self.signals.first().is_some()
+    }
+
+    fn stop_cause(&self) -> Option<Signal> {
+        self.signals.first()
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let name = &self.name;
+        match event {
+            Event::Started(started) => self.train_len = started.run.train_images,
+            Event::Step(s) if s.step % self.every == 0 => note(format!(
+                "  {name}: step {}/{}, epoch {:.2}, loss {:.4}, {:.0} images/s",
+                s.step, s.total_steps, s.epoch, s.loss, s.samples_per_sec
+            )),
+            Event::Evaluation(e) => note(format!(
+                "  {name}: step {}, test accuracy {:.2}%",
+                e.step,
+                e.accuracy * 100.0
+            )),
+            _ => {}
+        }
+    }
 }
 
 /// The runs a row each, then each variant's mean and lowest accuracy.

@@ -1,9 +1,10 @@
 //! MNIST data: the file table, the IDX reader, the in-memory dataset and its batches, the
-//! epoch order, and the downloader.
+//! epoch order, the downloader, and digits read from and written to PNG files.
 //!
 //! The submodules depend on each other in one direction only: `shape`, `format` and `files`
 //! import nothing from here; `error` uses `files` and `format`; `idx` uses `error` and `format`;
-//! `split` and `load` build on those; `order` stands alone; `download` uses `files` and `error`.
+//! `split` and `load` build on those; `order` stands alone; `download` uses `files` and `error`;
+//! `png` uses `shape`.
 
 pub mod download;
 pub mod error;
@@ -12,6 +13,7 @@ mod format;
 pub mod idx;
 mod load;
 mod order;
+pub mod png;
 mod shape;
 mod split;
 

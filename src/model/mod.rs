@@ -22,6 +22,7 @@ pub mod init;
 pub mod matmul;
 pub mod pool;
 pub mod probe;
+pub mod score;
 
 use std::sync::Mutex;
 

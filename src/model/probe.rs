@@ -4,6 +4,7 @@
 
 use dfdx::prelude::*;
 
+use super::score::{classify, softmax_rows};
 use super::{
     contents, image_batch, Layers, Network, CLASSES, CONV1_CHANNELS, IMAGE_PIXELS, IMAGE_SIDE,
     KERNEL,
@@ -29,17 +30,6 @@ pub struct Activations {
     pub probabilities: Vec<f32>,
 }
 
-/// Class probabilities for a batch of images (`IMAGE_PIXELS` values each, 0..1): `CLASSES`
-/// per image.
-pub fn probabilities(model: &Network, device: &Cpu, pixels: &[f32]) -> Vec<f32> {
-    let logits = model.forward(image_batch(device, pixels.to_vec()));
-    let mut values = contents(&logits);
-    for row in values.chunks_mut(CLASSES) {
-        softmax_in_place(row);
-    }
-    values
-}
-
 /// The feature maps and probabilities of one image.
 pub fn activations(model: &Network, device: &Cpu, image: &[f32]) -> Activations {
     let x = image_batch(device, image[..IMAGE_PIXELS].to_vec());
@@ -50,7 +40,7 @@ pub fn activations(model: &Network, device: &Cpu, image: &[f32]) -> Activations 
     let flat: Tensor<(usize, Const<{ super::FLAT }>), f32, Cpu> = pooled2.reshape_like(&(1, Const));
     let logits = model.output().forward(model.hidden().forward(flat));
     let mut probabilities = contents(&logits);
-    softmax_in_place(&mut probabilities);
+    softmax_rows(&mut probabilities);
     Activations {
         conv1,
         conv2,
@@ -82,7 +72,7 @@ pub fn occlusion(model: &Network, device: &Cpu, image: &[f32], class: usize) -> 
             batch[offset..offset + OCCLUSION_PATCH].fill(0.0);
         }
     }
-    let probs = probabilities(model, device, &batch);
+    let probs = classify(model, device, &batch);
     let base = probs[class];
     let mut fall = vec![0.0f32; IMAGE_PIXELS];
     let mut covered = vec![0u32; IMAGE_PIXELS];
@@ -108,17 +98,6 @@ pub fn occlusion(model: &Network, device: &Cpu, image: &[f32], class: usize) -> 
 /// Top-left corners of the occlusion patches along one side.
 fn patch_starts() -> impl Iterator<Item = usize> + Clone {
     (0..=IMAGE_SIDE - OCCLUSION_PATCH).step_by(OCCLUSION_STRIDE)
-}
-
-/// Softmax of one row of logits, in place.
-fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    row.iter_mut().for_each(|v| *v /= sum);
 }
 
 #[cfg(test)]
@@ -147,7 +126,7 @@ mod tests {
         let a = activations(&model, &device, &image);
         assert_eq!(a.conv1.len(), 32 * CONV1_MAP_SIDE * CONV1_MAP_SIDE);
         assert_eq!(a.conv2.len(), 64 * CONV2_MAP_SIDE * CONV2_MAP_SIDE);
-        let whole = probabilities(&model, &device, &image);
+        let whole = classify(&model, &device, &image);
         for (x, y) in a.probabilities.iter().zip(&whole) {
             assert!((x - y).abs() < 1e-6, "{x} vs {y}");
         }
@@ -162,7 +141,7 @@ mod tests {
     fn occlusion_is_zero_where_nothing_is_drawn_far_from_the_ink_and_peaks_at_one() {
         let (device, model) = network();
         let image = bar();
-        let class = crate::train::evaluate::argmax(&probabilities(&model, &device, &image));
+        let class = crate::model::score::argmax(&classify(&model, &device, &image));
         let map = occlusion(&model, &device, &image, class);
         assert_eq!(map.len(), IMAGE_PIXELS);
         assert!(map.iter().all(|&v| (0.0..=1.0).contains(&v)));

@@ -70,8 +70,8 @@ impl RunCurves {
             .events()
             .evaluations()
             .values()
-            .filter(|e| e.test_accuracy.is_finite())
-            .map(|e| (e.step as f64, e.test_accuracy))
+            .filter(|e| e.accuracy.is_finite())
+            .map(|e| (e.step as f64, e.accuracy))
             .collect();
         Self {
             label,

@@ -306,6 +306,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// Reads a checkpoint (as [`load`]) onto a new CPU device, for commands that only run the
+/// network forward.
+pub fn load_on_cpu(path: &Path) -> Result<(Cpu, Network), CheckpointError> {
+    let device = Cpu::default();
+    let (model, _) = load(path, &device)?;
+    Ok((device, model))
+}
+
 /// Reads a checkpoint from its folder or its `.safetensors` file: the network and, when the
 /// metadata file is there, where training stood. The weights are checked against the
 /// metadata's checksum (format 3 on) and this network's tensors before any is used.

@@ -1,140 +1,15 @@
-//! `events.jsonl` read back: the records of a run's evaluations, setting changes, pauses,
-//! checkpoints, rollbacks, errors and end.
+//! `events.jsonl` read back: its [`Record`]s, and what follows from them (the evaluations of
+//! the run as it stands, how its latest process ended).
 //!
-//! The records mirror what the trainer writes (`train::messages::Record`); a line that is not
-//! one of them (garbage, a newer kind of record) is skipped and counted, never an error.
-//! Numbers that the writer could not represent (`NaN` is written as `null`) read as `NaN`.
+//! A line that is not a record (garbage, a newer kind of record) is skipped and counted, never
+//! an error.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer};
+use super::record::{ErrorKind, Evaluation, Record, RunError, Summary};
 
-/// The newest records kept in [`EventLog::records`]; older ones are dropped (and counted).
+/// The newest records kept in [`RecordLog::records`]; older ones are dropped.
 pub const KEPT_RECORDS: usize = 10_000;
-
-/// One line of `events.jsonl`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum EventRecord {
-    /// Training started, or went on after a resume.
-    Started {
-        /// Steps already done.
-        first_step: u64,
-        /// The effective settings, as written (JSON).
-        #[serde(default)]
-        config: serde_json::Value,
-    },
-    /// An evaluation on the test set.
-    Evaluation(Evaluation),
-    /// A live setting changed.
-    SettingChanged {
-        /// The step after which it took effect.
-        step: u64,
-        /// The setting's key under `[train]`, e.g. `learning_rate`.
-        setting: String,
-        /// Value before.
-        old: serde_json::Value,
-        /// Value after.
-        new: serde_json::Value,
-    },
-    /// Training paused.
-    Pause {
-        /// Steps done.
-        step: u64,
-    },
-    /// Training went on after a pause.
-    Resume {
-        /// Steps done.
-        step: u64,
-    },
-    /// A stop was asked for.
-    Stop {
-        /// Steps done.
-        step: u64,
-    },
-    /// The run went on from a checkpoint (a new process).
-    Resumed {
-        /// The checkpoint's step.
-        step: u64,
-        /// The checkpoint's folder.
-        checkpoint: PathBuf,
-    },
-    /// A checkpoint was written.
-    Checkpoint {
-        /// The step it holds.
-        step: u64,
-        /// Its folder.
-        path: PathBuf,
-    },
-    /// The run went back to a checkpoint.
-    Rollback {
-        /// The checkpoint's step.
-        to_step: u64,
-    },
-    /// Training failed or diverged.
-    Error {
-        /// What happened.
-        message: String,
-    },
-    /// The run ended.
-    Finished(Finished),
-}
-
-/// An evaluation on the test set.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Evaluation {
-    /// The step after which it ran.
-    pub step: u64,
-    /// Fraction of test images classified right.
-    #[serde(deserialize_with = "number_or_nan")]
-    pub test_accuracy: f64,
-    /// Mean cross-entropy over the test set.
-    #[serde(deserialize_with = "number_or_nan")]
-    pub test_loss: f64,
-    /// How long it took, seconds.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub seconds: f64,
-}
-
-/// The summary written when a run ends.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Finished {
-    /// Steps done.
-    pub steps: u64,
-    /// Whether it stopped before its planned steps.
-    pub stopped_early: bool,
-    /// Final test accuracy.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub test_accuracy: f64,
-    /// Final test loss.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub test_loss: f64,
-    /// Time spent in training steps by the last process, seconds.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub train_seconds: f64,
-    /// Wall time of the last process, seconds.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub wall_seconds: f64,
-    /// Mean training throughput, images per second.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub samples_per_sec: f64,
-    /// The run's folder as the writer named it.
-    #[serde(default)]
-    pub run_dir: Option<PathBuf>,
-    /// Why the final state could not be saved, when it could not.
-    #[serde(default)]
-    pub unsaved: Option<String>,
-}
-
-fn nan() -> f64 {
-    f64::NAN
-}
-
-/// A number, or `NaN` for `null` (how JSON writers spell a non-finite number).
-fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
 
 /// How the latest process of the run ended, as far as its records tell.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,16 +17,15 @@ pub enum Ending {
     /// No final record since the last start.
     None,
     /// An error record since the last start, and no summary.
-    Error(String),
+    Error(RunError),
     /// The summary record.
-    Finished(Finished),
+    Finished(Summary),
 }
 
 /// The records of one run, and what follows from them.
 #[derive(Debug, Clone)]
-pub struct EventLog {
-    records: VecDeque<EventRecord>,
-    dropped: u64,
+pub struct RecordLog {
+    records: VecDeque<Record>,
     skipped: u64,
     evaluations: BTreeMap<u64, Evaluation>,
     ending: Ending,
@@ -159,11 +33,10 @@ pub struct EventLog {
     first_step: Option<u64>,
 }
 
-impl Default for EventLog {
+impl Default for RecordLog {
     fn default() -> Self {
         Self {
             records: VecDeque::new(),
-            dropped: 0,
             skipped: 0,
             evaluations: BTreeMap::new(),
             ending: Ending::None,
@@ -173,15 +46,15 @@ impl Default for EventLog {
     }
 }
 
-impl EventLog {
+impl RecordLog {
     /// Takes one line; returns the record it holds, or `None` (and counts it) if it holds none.
-    pub fn push_line(&mut self, line: &[u8]) -> Option<EventRecord> {
-        match serde_json::from_slice::<EventRecord>(line) {
-            Ok(record) => {
+    pub fn push_line(&mut self, line: &[u8]) -> Option<Record> {
+        match Record::from_json_line(line) {
+            Some(record) => {
                 self.push(record.clone());
                 Some(record)
             }
-            Err(_) => {
+            None => {
                 self.skipped += 1;
                 None
             }
@@ -189,33 +62,32 @@ impl EventLog {
     }
 
     /// Takes one record.
-    pub fn push(&mut self, record: EventRecord) {
+    pub fn push(&mut self, record: Record) {
         match &record {
-            EventRecord::Started { first_step, .. } => {
+            Record::Started(started) => {
                 self.starts += 1;
-                self.first_step.get_or_insert(*first_step);
+                self.first_step.get_or_insert(started.first_step);
                 self.ending = Ending::None;
             }
-            EventRecord::Resumed { step, .. } => {
+            Record::Resumed(from) => {
                 self.ending = Ending::None;
-                self.forget_after(*step);
+                self.forget_after(from.step);
             }
-            EventRecord::Rollback { to_step } => {
+            Record::Rollback { to_step } => {
                 self.ending = Ending::None;
                 self.forget_after(*to_step);
             }
-            EventRecord::Evaluation(e) => {
-                self.evaluations.insert(e.step, *e);
+            Record::Evaluation(e) => {
+                self.evaluations.insert(e.step, e.clone());
             }
-            EventRecord::Error { message } if !matches!(self.ending, Ending::Finished(_)) => {
-                self.ending = Ending::Error(message.clone());
+            Record::Error(error) if !matches!(self.ending, Ending::Finished(_)) => {
+                self.ending = Ending::Error(error.clone());
             }
-            EventRecord::Finished(summary) => self.ending = Ending::Finished(summary.clone()),
+            Record::Finished(summary) => self.ending = Ending::Finished(summary.clone()),
             _ => {}
         }
         if self.records.len() == KEPT_RECORDS {
             self.records.pop_front();
-            self.dropped += 1;
         }
         self.records.push_back(record);
     }
@@ -227,13 +99,8 @@ impl EventLog {
     }
 
     /// The newest records, oldest first (at most [`KEPT_RECORDS`]).
-    pub fn records(&self) -> &VecDeque<EventRecord> {
+    pub fn records(&self) -> &VecDeque<Record> {
         &self.records
-    }
-
-    /// Records read but no longer kept in [`EventLog::records`].
-    pub fn dropped(&self) -> u64 {
-        self.dropped
     }
 
     /// Lines that were not records.
@@ -246,27 +113,38 @@ impl EventLog {
         &self.evaluations
     }
 
-    /// The best test accuracy among [`EventLog::evaluations`].
+    /// The best accuracy among [`RecordLog::evaluations`].
     pub fn best_accuracy(&self) -> Option<f64> {
         self.evaluations
             .values()
-            .map(|e| e.test_accuracy)
+            .map(|e| e.accuracy)
             .filter(|a| a.is_finite())
             .reduce(f64::max)
     }
 
-    /// The latest evaluation's test accuracy.
+    /// The latest evaluation's accuracy.
     pub fn final_accuracy(&self) -> Option<f64> {
         self.evaluations
             .values()
             .next_back()
-            .map(|e| e.test_accuracy)
+            .map(|e| e.accuracy)
             .filter(|a| a.is_finite())
     }
 
     /// How the latest process ended, as far as the records tell.
     pub fn ending(&self) -> &Ending {
         &self.ending
+    }
+
+    /// Whether the latest process's records end the run for good: a summary, or an error
+    /// that stops a run (a divergence ends one only when its writer has gone, since the
+    /// dashboard pauses on it instead).
+    pub fn has_final_record(&self) -> bool {
+        match &self.ending {
+            Ending::None => false,
+            Ending::Finished(_) => true,
+            Ending::Error(error) => error.kind != ErrorKind::Diverged,
+        }
     }
 
     /// `started` records read: 1 for a run never resumed.
@@ -284,8 +162,8 @@ impl EventLog {
 mod tests {
     use super::*;
 
-    fn log(lines: &[&str]) -> EventLog {
-        let mut log = EventLog::default();
+    fn log(lines: &[&str]) -> RecordLog {
+        let mut log = RecordLog::default();
         for line in lines {
             log.push_line(line.as_bytes());
         }
@@ -301,8 +179,12 @@ mod tests {
     #[test]
     fn records_are_read_as_the_trainer_writes_them() {
         let finished = r#"{"event":"finished","steps":3,"stopped_early":true,"test_accuracy":0.9,"test_loss":null,"train_seconds":1.0,"wall_seconds":2.0,"samples_per_sec":3.0,"run_dir":"runs/x","unsaved":null}"#;
+        let started = format!(
+            r#"{{"event":"started","train_images":10,"test_images":5,"threads":2,"first_step":0,"config":{}}}"#,
+            serde_json::to_string(&crate::config::Config::default()).unwrap()
+        );
         let log = log(&[
-            r#"{"event":"started","train_images":10,"test_images":5,"threads":2,"first_step":0,"config":{"train":{}}}"#,
+            &started,
             r#"{"event":"setting_changed","step":7,"setting":"dropout","old":0.5,"new":0.2}"#,
             &eval(3, 0.9),
             r#"{"event":"step","step":1}"#,
@@ -317,8 +199,8 @@ mod tests {
         };
         assert!(summary.stopped_early);
         assert!(summary.test_loss.is_nan());
-        assert_eq!(log.evaluations()[&3].test_accuracy, 0.9);
-        assert!(log.evaluations()[&3].test_loss.is_nan());
+        assert_eq!(log.evaluations()[&3].accuracy, 0.9);
+        assert!(log.evaluations()[&3].loss.is_nan());
     }
 
     #[test]
@@ -326,7 +208,7 @@ mod tests {
         let log = log(&[
             &eval(100, 0.5),
             &eval(200, 0.9),
-            r#"{"event":"error","message":"loss is NaN"}"#,
+            r#"{"event":"error","kind":"diverged","message":"loss is NaN"}"#,
             r#"{"event":"rollback","to_step":150}"#,
             &eval(200, 0.7),
         ]);
@@ -334,6 +216,15 @@ mod tests {
         assert_eq!(log.final_accuracy(), Some(0.7));
         assert_eq!(log.ending(), &Ending::None);
         let failed = self::log(&[r#"{"event":"error","message":"disk full"}"#]);
-        assert_eq!(failed.ending(), &Ending::Error("disk full".into()));
+        assert_eq!(
+            failed.ending(),
+            &Ending::Error(RunError {
+                kind: ErrorKind::Failed,
+                message: "disk full".into()
+            })
+        );
+        assert!(failed.has_final_record());
+        let diverged = self::log(&[r#"{"event":"error","kind":"diverged","message":"NaN"}"#]);
+        assert!(!diverged.has_final_record());
     }
 }

@@ -13,8 +13,9 @@ use jiff::Timestamp;
 use thiserror::Error;
 
 use super::dir::RunDir;
-use super::events::{Ending, EventLog, EventRecord};
+use super::events::{Ending, RecordLog};
 use super::metrics::{Detail, MetricsSeries};
+use super::record::Record;
 use super::status::{writer_alive, RunStatus};
 use super::tail::{TailError, TailItem, TailReader};
 use crate::config::Config;
@@ -47,7 +48,7 @@ pub struct Changes {
     /// `events.jsonl` was truncated or rewritten: the event log was read again.
     pub events_reset: bool,
     /// The records read this time, oldest first (after a reset: all of them).
-    pub new_events: Vec<EventRecord>,
+    pub new_events: Vec<Record>,
     /// `config.toml` changed (a resume rewrites it) and was read again.
     pub config_changed: bool,
 }
@@ -82,7 +83,7 @@ pub struct RunHistory {
     metrics: MetricsSeries,
     metrics_tail: TailReader,
     metrics_exists: bool,
-    events: EventLog,
+    events: RecordLog,
     events_tail: TailReader,
     events_exists: bool,
 }
@@ -106,7 +107,7 @@ impl RunHistory {
             config_stamp: None,
             metrics: MetricsSeries::new(detail),
             metrics_exists: false,
-            events: EventLog::default(),
+            events: RecordLog::default(),
             events_exists: false,
         };
         history.refresh()?;
@@ -140,7 +141,7 @@ impl RunHistory {
         let mut new_events = Vec::new();
         let read = self.events_tail.read(|item| match item {
             TailItem::Reset => {
-                *events = EventLog::default();
+                *events = RecordLog::default();
                 new_events.clear();
                 changes.events_reset = true;
             }
@@ -202,7 +203,7 @@ impl RunHistory {
     }
 
     /// The event records and what follows from them.
-    pub fn events(&self) -> &EventLog {
+    pub fn events(&self) -> &RecordLog {
         &self.events
     }
 
@@ -268,8 +269,8 @@ impl RunHistory {
             Ending::Finished(summary) if summary.stopped_early => RunStatus::Stopped,
             Ending::Finished(_) => RunStatus::Finished,
             _ if writer_alive(&self.run) => RunStatus::Running,
-            Ending::Error(message) => RunStatus::Failed {
-                message: message.clone(),
+            Ending::Error(error) => RunStatus::Failed {
+                message: error.message.clone(),
             },
             Ending::None => RunStatus::Interrupted,
         }

@@ -1,4 +1,6 @@
-//! `metrics.csv` read back: one value a step and column, as the writer meant it.
+//! `metrics.csv`: its row ([`MetricsRow`]) and columns ([`Column`]), defined once for the
+//! writer and the readers, and the file read back: one value a step and column, as the writer
+//! meant it.
 //!
 //! The writer appends one row a step; after a resume or a rollback it rewrites the file without
 //! the rows past the checkpoint and appends from there. A row whose step is at or before one
@@ -10,7 +12,7 @@
 //! Values are kept in columns of `f32` (the wall clock in `f64`), indexed by step: 24 bytes a
 //! step, 24 MB for a million steps. [`Detail::Summary`] keeps only the last row.
 
-use super::records::{MetricsRow, METRICS_HEADER};
+use std::sync::OnceLock;
 
 /// A row's step more than this past the last step held is taken for garbage (it would
 /// otherwise allocate a column up to it).
@@ -38,16 +40,19 @@ pub enum Column {
     SamplesPerSec,
     /// Seconds since the run first started.
     WallSeconds,
+    /// Epochs done, fractional.
+    Epoch,
 }
 
 impl Column {
     /// Every column, in the file's order.
-    pub const ALL: [Column; 5] = [
+    pub const ALL: [Column; 6] = [
         Column::Loss,
         Column::Accuracy,
         Column::LearningRate,
         Column::SamplesPerSec,
         Column::WallSeconds,
+        Column::Epoch,
     ];
 
     /// The column's name in the header.
@@ -58,8 +63,76 @@ impl Column {
             Column::LearningRate => "learning_rate",
             Column::SamplesPerSec => "samples_per_sec",
             Column::WallSeconds => "wall_seconds",
+            Column::Epoch => "epoch",
         }
     }
+
+    /// Where the column's values are kept in [`MetricsSeries`]: `None` for the wall clock,
+    /// which is kept in `f64`.
+    fn slot(self) -> Option<usize> {
+        match self {
+            Column::Loss => Some(0),
+            Column::Accuracy => Some(1),
+            Column::LearningRate => Some(2),
+            Column::SamplesPerSec => Some(3),
+            Column::Epoch => Some(4),
+            Column::WallSeconds => None,
+        }
+    }
+
+    /// The column's value in `row`, as the writer writes it.
+    fn text(self, row: &MetricsRow) -> String {
+        match self {
+            Column::Loss => row.loss.to_string(),
+            Column::Accuracy => row.accuracy.to_string(),
+            Column::LearningRate => row.learning_rate.to_string(),
+            Column::SamplesPerSec => format!("{:.1}", row.samples_per_sec),
+            Column::WallSeconds => format!("{:.3}", row.wall_seconds),
+            Column::Epoch => format!("{:.6}", row.epoch),
+        }
+    }
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricsRow {
+    /// Steps done (1 for the first).
+    pub step: u64,
+    /// Mean cross-entropy of the step's batch.
+    pub loss: f32,
+    /// Fraction of the batch classified right.
+    pub accuracy: f32,
+    /// Learning rate the step used.
+    pub learning_rate: f64,
+    /// Training throughput of the step, images per second.
+    pub samples_per_sec: f64,
+    /// Seconds since the run first started, resumes included.
+    pub wall_seconds: f64,
+    /// Epochs done after the step, fractional, as the trainer counts them (`NaN` in rows
+    /// written before the column existed).
+    pub epoch: f64,
+}
+
+impl MetricsRow {
+    /// The row as a line of `metrics.csv` (without the line end): the step, then each of
+    /// [`Column::ALL`].
+    pub fn to_csv(&self) -> String {
+        let mut line = self.step.to_string();
+        for column in Column::ALL {
+            line.push(',');
+            line.push_str(&column.text(self));
+        }
+        line
+    }
+}
+
+/// The header line of `metrics.csv`: `step` and the names of [`Column::ALL`].
+pub fn metrics_header() -> &'static str {
+    static HEADER: OnceLock<String> = OnceLock::new();
+    HEADER.get_or_init(|| {
+        let names = Column::ALL.map(Column::name);
+        format!("step,{}", names.join(","))
+    })
 }
 
 /// Where each field of a row goes.
@@ -74,14 +147,15 @@ enum Field {
 #[derive(Debug, Clone)]
 pub struct MetricsSeries {
     detail: Detail,
-    /// The header's fields, once the header line is read.
-    fields: Option<Vec<Field>>,
+    /// The header's columns, once the header line is read.
+    format: Option<RowFormat>,
     /// Why the file cannot be read as metrics, if it cannot.
     problem: Option<String>,
     /// The step of index 0 of the columns.
     first_step: u64,
-    /// Loss, accuracy, learning rate, samples per second; `NaN` for steps without a row.
-    values: [Vec<f32>; 4],
+    /// Loss, accuracy, learning rate, samples per second and epoch (see [`Column::slot`]);
+    /// `NaN` for steps without a row.
+    values: [Vec<f32>; 5],
     wall_seconds: Vec<f64>,
     last: Option<MetricsRow>,
     rows: u64,
@@ -94,7 +168,7 @@ impl MetricsSeries {
     pub fn new(detail: Detail) -> Self {
         Self {
             detail,
-            fields: None,
+            format: None,
             problem: None,
             first_step: 0,
             values: Default::default(),
@@ -118,34 +192,16 @@ impl MetricsSeries {
             self.skipped += 1;
             return;
         };
-        let Some(fields) = &self.fields else {
-            self.read_header(line);
+        let Some(format) = &self.format else {
+            let (format, problem) = RowFormat::from_header(line);
+            self.format = Some(format);
+            self.problem = problem;
             return;
         };
-        match parse_row(line, fields) {
+        match format.row(line) {
             Some(row) => self.insert(row),
             None => self.skipped += 1,
         }
-    }
-
-    fn read_header(&mut self, line: &str) {
-        let fields: Vec<Field> = line
-            .split(',')
-            .map(|name| match name.trim() {
-                "step" => Field::Step,
-                name => Column::ALL
-                    .iter()
-                    .position(|c| c.name() == name)
-                    .map_or(Field::Ignored, Field::Value),
-            })
-            .collect();
-        if !fields.contains(&Field::Step) {
-            let shown: String = line.chars().take(80).collect();
-            self.problem = Some(format!(
-                "metrics.csv starts with {shown:?}, not the header {METRICS_HEADER:?}"
-            ));
-        }
-        self.fields = Some(fields);
     }
 
     /// Adds a row, dropping the held rows from its step on first.
@@ -173,11 +229,12 @@ impl MetricsSeries {
             column.resize(index, f32::NAN);
             column.push(value);
         };
-        let [loss, accuracy, learning_rate, samples_per_sec] = &mut self.values;
+        let [loss, accuracy, learning_rate, samples_per_sec, epoch] = &mut self.values;
         fill(loss, row.loss);
         fill(accuracy, row.accuracy);
         fill(learning_rate, row.learning_rate as f32);
         fill(samples_per_sec, row.samples_per_sec as f32);
+        fill(epoch, row.epoch as f32);
         self.wall_seconds.resize(index, f64::NAN);
         self.wall_seconds.push(row.wall_seconds);
     }
@@ -189,7 +246,7 @@ impl MetricsSeries {
 
     /// Whether the header line has been read.
     pub fn has_header(&self) -> bool {
-        self.fields.is_some()
+        self.format.is_some()
     }
 
     /// The last row read: the run's latest step.
@@ -218,16 +275,36 @@ impl MetricsSeries {
         self.skipped
     }
 
+    /// The rows of the steps after `step`, in step order ([`Detail::Full`] only; empty for a
+    /// summary).
+    pub fn rows_after(&self, step: u64) -> impl Iterator<Item = MetricsRow> + '_ {
+        let skip = step.saturating_add(1).saturating_sub(self.first_step);
+        let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+        let [loss, accuracy, learning_rate, samples_per_sec, epoch] = &self.values;
+        self.wall_seconds
+            .iter()
+            .enumerate()
+            .skip(skip)
+            // Steps without a row hold NaN everywhere; a row's wall clock is always a number.
+            .filter(|(_, wall)| !wall.is_nan())
+            .map(move |(i, &wall_seconds)| MetricsRow {
+                step: self.first_step + i as u64,
+                loss: loss[i],
+                accuracy: accuracy[i],
+                learning_rate: widen(learning_rate[i]),
+                samples_per_sec: widen(samples_per_sec[i]),
+                wall_seconds,
+                epoch: widen(epoch[i]),
+            })
+    }
+
     /// The steps of `column` that have a finite value, as (step, value), in step order
     /// ([`Detail::Full`] only; empty for a summary).
     pub fn points(&self, column: Column) -> impl Iterator<Item = (u64, f64)> + '_ {
         let first = self.first_step;
-        let values: Box<dyn Iterator<Item = f64> + '_> = match column {
-            Column::WallSeconds => Box::new(self.wall_seconds.iter().copied()),
-            other => {
-                let index = Column::ALL.iter().position(|c| *c == other).unwrap_or(0);
-                Box::new(self.values[index].iter().map(|&v| f64::from(v)))
-            }
+        let values: Box<dyn Iterator<Item = f64> + '_> = match column.slot() {
+            None => Box::new(self.wall_seconds.iter().copied()),
+            Some(slot) => Box::new(self.values[slot].iter().map(|&v| f64::from(v))),
         };
         values
             .enumerate()
@@ -236,31 +313,75 @@ impl MetricsSeries {
     }
 }
 
-/// A row of `metrics.csv` by the header's `fields`; `None` for a line that is not one.
-fn parse_row(line: &str, fields: &[Field]) -> Option<MetricsRow> {
-    let mut step = None;
-    let mut values = [f64::NAN; 5];
-    let mut count = 0;
-    for (text, field) in line.split(',').zip(fields) {
-        count += 1;
-        match field {
-            Field::Step => step = Some(number::<u64>(text)?),
-            Field::Value(i) => values[*i] = number::<f64>(text)?,
-            Field::Ignored => {}
+/// How the rows of one `metrics.csv` are laid out: its header's columns, found by name, so
+/// files with added, missing or reordered columns read the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFormat {
+    fields: Vec<Field>,
+}
+
+impl RowFormat {
+    /// The layout a header line gives (a byte-order mark, spaces and a `\r` around it are
+    /// allowed), and why it cannot be one when it has no `step` column.
+    pub fn from_header(line: &str) -> (Self, Option<String>) {
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line).trim_end();
+        let fields: Vec<Field> = line
+            .split(',')
+            .map(|name| match name.trim() {
+                "step" => Field::Step,
+                name => Column::ALL
+                    .iter()
+                    .position(|c| c.name() == name)
+                    .map_or(Field::Ignored, Field::Value),
+            })
+            .collect();
+        let problem = (!fields.contains(&Field::Step)).then(|| {
+            let shown: String = line.chars().take(80).collect();
+            format!(
+                "metrics.csv starts with {shown:?}, not the header {:?}",
+                metrics_header()
+            )
+        });
+        (Self { fields }, problem)
+    }
+
+    /// The row a line holds; `None` for a line that is not one (a missing step, a field that
+    /// is not a number, too few or too many fields). A trailing `\r` is allowed; a column the
+    /// header lacks reads as `NaN`.
+    pub fn row(&self, line: &str) -> Option<MetricsRow> {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut step = None;
+        let mut values = [f64::NAN; Column::ALL.len()];
+        let mut count = 0;
+        for text in line.split(',') {
+            count += 1;
+            match self.fields.get(count - 1)? {
+                Field::Step => step = Some(number::<u64>(text)?),
+                Field::Value(i) => values[*i] = number::<f64>(text)?,
+                Field::Ignored => {}
+            }
         }
+        if count != self.fields.len() {
+            return None;
+        }
+        let [loss, accuracy, learning_rate, samples_per_sec, wall_seconds, epoch] = values;
+        Some(MetricsRow {
+            step: step?,
+            loss: loss as f32,
+            accuracy: accuracy as f32,
+            learning_rate,
+            samples_per_sec,
+            wall_seconds,
+            epoch,
+        })
     }
-    if count != fields.len() {
-        return None;
-    }
-    let [loss, accuracy, learning_rate, samples_per_sec, wall_seconds] = values;
-    Some(MetricsRow {
-        step: step?,
-        loss: loss as f32,
-        accuracy: accuracy as f32,
-        learning_rate,
-        samples_per_sec,
-        wall_seconds,
-    })
+}
+
+/// A value kept as `f32` as the `f64` the file said: the file holds short decimals, so the
+/// shortest decimal form of the `f32` is what was written (`0.0001`, not the `f32`'s
+/// `0.00009999999747`).
+fn widen(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
 }
 
 /// `text` as a number, spaces around it allowed (tried only when the plain parse fails: the
@@ -281,6 +402,9 @@ mod tests {
         series
     }
 
+    /// The header of the files written before the epoch column.
+    const OLD_HEADER: &str = "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds";
+
     fn losses(series: &MetricsSeries) -> Vec<(u64, f64)> {
         series.points(Column::Loss).collect()
     }
@@ -290,7 +414,7 @@ mod tests {
         let s = series(
             Detail::Full,
             &[
-                METRICS_HEADER,
+                OLD_HEADER,
                 "1,1.0,0.1,0.001,10.0,1.0",
                 "2,2.0,0.2,0.001,10.0,2.0",
                 "3,3.0,0.3,0.001,10.0,3.0",
@@ -301,10 +425,7 @@ mod tests {
         assert_eq!(s.last().unwrap().step, 2);
         assert_eq!(s.rows(), 4);
         assert_eq!(s.rewinds(), 1);
-        let summary = series(
-            Detail::Summary,
-            &[METRICS_HEADER, "5,1,1,1,1,1", "3,1,1,1,1,9"],
-        );
+        let summary = series(Detail::Summary, &[OLD_HEADER, "5,1,1,1,1,1", "3,1,1,1,1,9"]);
         assert_eq!(summary.last().unwrap().wall_seconds, 9.0);
         assert_eq!(summary.points(Column::Loss).count(), 0);
     }
@@ -314,7 +435,7 @@ mod tests {
         let s = series(
             Detail::Full,
             &[
-                METRICS_HEADER,
+                OLD_HEADER,
                 "10,1.0,0.5,0.001,10.0,1.0",
                 "garbage",
                 "11,x,0.5,0.001,10.0,1.0",
@@ -327,6 +448,26 @@ mod tests {
         assert_eq!(s.skipped(), 4);
         assert_eq!(s.first_step(), Some(10));
         assert!(s.problem().is_none());
+    }
+
+    #[test]
+    fn a_written_row_reads_back_under_the_written_header() {
+        let row = MetricsRow {
+            step: 4,
+            loss: 0.25,
+            accuracy: 0.75,
+            learning_rate: 1e-4,
+            samples_per_sec: 1000.0,
+            wall_seconds: 2.5,
+            epoch: 0.5,
+        };
+        assert_eq!(
+            metrics_header(),
+            "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds,epoch"
+        );
+        assert_eq!(row.to_csv(), "4,0.25,0.75,0.0001,1000.0,2.500,0.500000");
+        let s = series(Detail::Full, &[metrics_header(), &row.to_csv()]);
+        assert_eq!(s.last(), Some(&row));
     }
 
     #[test]

@@ -22,8 +22,13 @@ const CHUNK: usize = 256 * 1024;
 const HEAD: usize = 64;
 /// Bytes before the offset kept to notice a rewrite that keeps the first bytes.
 const WINDOW: usize = 64;
-/// The longest line kept; a longer one is skipped (and counted) up to its newline.
-pub const MAX_LINE: usize = 1024 * 1024;
+/// The longest line of a record file kept, by every reader of the run's records; a row is
+/// about 60 bytes, an event a few hundred to a few thousand (a start record holds the
+/// settings). A longer line is damage: it is skipped (and counted) up to its newline, never
+/// held in memory.
+pub const MAX_LINE_BYTES: u64 = 64 << 10;
+/// [`MAX_LINE_BYTES`] as a length in memory.
+const MAX_LINE: usize = MAX_LINE_BYTES as usize;
 
 /// A file that could not be read.
 #[derive(Debug, Error)]
@@ -53,7 +58,7 @@ pub struct TailRead {
     pub reset: bool,
     /// Complete lines handed out.
     pub lines: usize,
-    /// Lines longer than [`MAX_LINE`] skipped.
+    /// Lines longer than [`MAX_LINE_BYTES`] skipped.
     pub overlong: usize,
     /// Whether the file exists.
     pub exists: bool,

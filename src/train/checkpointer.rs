@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::messages::{Record, StepStats};
+use super::messages::StepStats;
 use super::state::TrainingState;
 use crate::config::Config;
-use crate::run::{CheckpointError, CheckpointKind, MetricsRow, RecordError, RunDir, RunRecords};
+use crate::run::{
+    CheckpointError, CheckpointKind, MetricsRow, Record, RecordError, RunDir, RunRecords,
+};
 
 /// The open records of a run and what is known of its checkpoints.
 pub struct Checkpointer {
@@ -50,6 +52,7 @@ impl Checkpointer {
             learning_rate: stats.learning_rate,
             samples_per_sec: stats.samples_per_sec,
             wall_seconds,
+            epoch: stats.epoch,
         })
     }
 

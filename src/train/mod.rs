@@ -5,7 +5,6 @@
 //! checkpoints; [`messages`] is everything that crosses the channel, typed.
 
 pub mod checkpointer;
-pub mod evaluate;
 pub mod messages;
 pub mod schedule;
 pub mod state;
@@ -13,7 +12,7 @@ pub mod step;
 pub mod trainer;
 
 pub use messages::{
-    Command, Evaluation, Event, Outcome, Record, Setting, SettingChange, SettingValue, Started,
-    StepStats, Summary, TrainingBatch,
+    Command, Evaluation, Event, Outcome, Setting, SettingChange, SettingValue, Started, StepStats,
+    Summary, TrainingBatch,
 };
 pub use trainer::{spawn, RunSetup, RunStart, TrainerHandle};

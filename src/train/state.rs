@@ -8,13 +8,13 @@ use std::time::Instant;
 use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
-use super::evaluate::{batch_accuracy, evaluate};
 use super::messages::{Evaluation, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError};
 use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
 use crate::data::{EpochOrder, Mnist};
+use crate::model::score::{batch_accuracy, evaluate};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
 use crate::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
 use crate::run::CheckpointError;

@@ -18,13 +18,15 @@ use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::checkpointer::Checkpointer;
 use super::messages::{
-    Command, Event, Record, SettingChange, SettingValue, Started, Summary, PAUSE_POLL,
+    CheckpointWritten, Command, Event, ResumedFrom, SettingChange, SettingValue, SkippedCheckpoint,
+    Started, Summary, PAUSE_POLL,
 };
 use super::state::TrainingState;
 use super::step::StepError;
 use crate::config::Config;
 use crate::data::{self, DataError, Mnist};
 use crate::panic_text::panic_text;
+use crate::run::record::{ErrorKind, Record, RunError, RunStarted};
 use crate::run::{checkpoint, CheckpointError, RunDir};
 
 /// How a run begins.
@@ -228,7 +230,7 @@ impl Trainer {
     /// `metrics.csv`).
     fn emit(&mut self, event: Event) {
         if !matches!(event, Event::Step(_)) {
-            if let Some(record) = Record::of(&event) {
+            if let Some(record) = event.record() {
                 self.record(&record);
             }
         }
@@ -260,40 +262,32 @@ impl Trainer {
         let mut checkpointer = Checkpointer::resume(run, meta.step, &config)?;
         let notes = checkpointer.take_notes();
         self.checkpointer = Some(checkpointer);
-        for note in &notes {
-            self.record(&Record::Repaired { note });
-            self.send(Event::Preparing(format!("note: {note}")));
+        for note in notes {
+            self.emit(Event::Repaired(note));
         }
         for skipped in checkpoint::damaged_newer_than(run, &checkpoint) {
-            self.record(&Record::CheckpointSkipped {
-                checkpoint: &skipped.path,
-                reason: &skipped.reason,
-            });
-            self.send(Event::Preparing(format!(
-                "note: skipped checkpoint {}: {}",
-                skipped.path.display(),
-                skipped.reason
-            )));
+            self.emit(Event::CheckpointSkipped(SkippedCheckpoint {
+                checkpoint: skipped.path,
+                reason: skipped.reason,
+            }));
         }
-        self.record(&Record::Resumed {
+        self.emit(Event::Resumed(ResumedFrom {
             step: meta.step,
-            checkpoint: &checkpoint,
-        });
-        self.send(Event::Preparing(format!(
-            "resumed from {} at step {}",
-            checkpoint.display(),
-            meta.step
-        )));
+            checkpoint,
+        }));
         Ok(())
     }
 
     fn train(&mut self) -> Result<()> {
         self.emit(Event::Started(Started {
-            config: self.config.clone(),
-            train_len: self.data.train.len(),
+            run: RunStarted {
+                train_images: self.data.train.len(),
+                test_images: self.data.test.len(),
+                threads: rayon::current_num_threads(),
+                first_step: self.state.step(),
+                config: self.config.clone(),
+            },
             test: Arc::new(self.data.test.clone()),
-            threads: rayon::current_num_threads(),
-            first_step: self.state.step(),
             run_dir: self
                 .checkpointer
                 .as_ref()
@@ -319,10 +313,16 @@ impl Trainer {
                     self.diverged(error.to_string());
                     continue;
                 }
+                Err(error @ StepError::NonFiniteLoss { .. }) => {
+                    // Headless stops here: the failure that follows says so.
+                    self.emit(Event::Diverged(error.to_string()));
+                    return Err(error.into());
+                }
                 Err(error) => {
-                    self.record(&Record::Error {
-                        message: &error.to_string(),
-                    });
+                    self.record(&Record::Error(RunError {
+                        kind: ErrorKind::Failed,
+                        message: error.to_string(),
+                    }));
                     return Err(error.into());
                 }
             }
@@ -411,7 +411,7 @@ impl Trainer {
         match command {
             Command::Stop => {
                 self.control.stop = true;
-                self.record(&Record::Stop { step });
+                self.emit(Event::Stopping { step });
             }
             Command::Pause | Command::Resume => {
                 let paused = command == Command::Pause;
@@ -493,10 +493,10 @@ impl Trainer {
 
     fn report_checkpoint(&mut self, saved: Result<PathBuf, CheckpointError>) {
         match saved {
-            Ok(path) => self.emit(Event::Checkpoint {
+            Ok(path) => self.emit(Event::Checkpoint(CheckpointWritten {
                 step: self.state.step(),
                 path,
-            }),
+            })),
             Err(e) => self.send(Event::RecordError(e.to_string())),
         }
     }

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use digitdash::config::Config;
+use digitdash::run::record::{ErrorKind, Evaluation, Record, RunError, RunStarted, Summary};
 use digitdash::run::{MetricsRow, RunDir, RunRecords};
-use digitdash::train::{Record, Summary};
 
 /// How a fixture run ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +73,7 @@ pub fn row(step: u64) -> MetricsRow {
         learning_rate: 1e-4,
         samples_per_sec: 1000.0,
         wall_seconds: step as f64 * 0.01,
+        epoch: step as f64 * 50.0 / 55_000.0,
     }
 }
 
@@ -91,24 +92,25 @@ pub fn write_run(dir: &Path, spec: &Spec) {
     let config = config(spec);
     let mut records = RunRecords::create(&run, &config).expect("create the run");
     records
-        .event(&Record::Started {
+        .event(&Record::Started(RunStarted {
             train_images: 55_000,
             test_images: 10_000,
             threads: 2,
             first_step: 0,
-            config: &config,
-        })
+            config: config.clone(),
+        }))
         .unwrap();
     for step in 1..=spec.steps {
         records.step(&row(step)).unwrap();
         if spec.eval_every > 0 && step % spec.eval_every == 0 {
             records
-                .event(&Record::Evaluation {
+                .event(&Record::Evaluation(Evaluation {
                     step,
-                    test_accuracy: accuracy_at(step),
-                    test_loss: 0.1,
+                    accuracy: accuracy_at(step),
+                    loss: 0.1,
                     seconds: 0.5,
-                })
+                    probabilities: Default::default(),
+                }))
                 .unwrap();
         }
     }
@@ -124,15 +126,16 @@ pub fn write_run(dir: &Path, spec: &Spec) {
         unsaved: None,
     };
     match spec.end {
-        End::Finished => records.event(&Record::Finished(&summary(false))).unwrap(),
+        End::Finished => records.event(&Record::Finished(summary(false))).unwrap(),
         End::Stopped => {
             records.event(&Record::Stop { step: spec.steps }).unwrap();
-            records.event(&Record::Finished(&summary(true))).unwrap();
+            records.event(&Record::Finished(summary(true))).unwrap();
         }
         End::Failed => records
-            .event(&Record::Error {
-                message: "training failed: the loss became NaN",
-            })
+            .event(&Record::Error(RunError {
+                kind: ErrorKind::Failed,
+                message: "training failed: the loss became NaN".into(),
+            }))
             .unwrap(),
         End::Running | End::Interrupted => {}
     }

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use digitdash::frontend::dashboard::app::{
-    App, ComparedRun, DigitInsight, DrawingInsight, EvalPoint, Filters, Insight, Series,
+    App, ComparedRun, DigitInsight, DrawingInsight, Filters, Insight, Series,
 };
 use digitdash::model::probe::Activations;
+use digitdash::run::record::RunStarted;
 use digitdash::train::{
     Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
 };
@@ -85,12 +84,16 @@ pub fn probabilities() -> Arc<Vec<f32>> {
 
 /// The start of the scripted run.
 pub fn started() -> Event {
+    let test = test_split();
     Event::Started(Started {
-        config: config(),
-        train_len: 60_000,
-        test: test_split(),
-        threads: 2,
-        first_step: 0,
+        run: RunStarted {
+            train_images: 60_000,
+            test_images: test.len(),
+            threads: 2,
+            first_step: 0,
+            config: config(),
+        },
+        test,
         run_dir: None,
     })
 }
@@ -227,10 +230,12 @@ pub fn compared_run() -> ComparedRun {
         accuracy,
         evaluations: [(100, 0.93), (200, 0.955), (300, 0.968)]
             .into_iter()
-            .map(|(step, accuracy)| EvalPoint {
+            .map(|(step, accuracy)| Evaluation {
                 step,
                 accuracy,
                 loss: 0.2,
+                seconds: 1.0,
+                probabilities: Default::default(),
             })
             .collect(),
         colour: 0,
@@ -238,12 +243,26 @@ pub fn compared_run() -> ComparedRun {
     }
 }
 
-/// A key press without modifiers.
-pub fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
+/// Draws `app` on a `width` x `height` test terminal.
+pub fn screen(app: &App, width: u16, height: u16) -> ratatui::backend::TestBackend {
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut terminal = ratatui::Terminal::new(backend).expect("a test terminal");
+    terminal
+        .draw(|frame| digitdash::frontend::dashboard::ui::draw(frame, app))
+        .expect("drawing on a test backend");
+    terminal.backend().clone()
 }
 
-/// Presses `code` on `app`; returns the commands it answers with.
-pub fn press(app: &mut App, code: KeyCode) -> Vec<digitdash::train::Command> {
-    app.on_key(key(code))
+/// The text `app` shows on a `width` x `height` screen, a line a row.
+pub fn render(app: &App, width: u16, height: u16) -> String {
+    let backend = screen(app, width, height);
+    let buffer = backend.buffer();
+    let mut text = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
 }

@@ -16,8 +16,8 @@ use super::stats::{median, peak_rss_mb};
 use crate::augment::{AugmentConfig, Augmenter};
 use crate::cli::BenchArgs;
 use crate::data::{self, Split};
+use crate::model::score::evaluate;
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
-use crate::train::evaluate::evaluate;
 use crate::train::step::{new_optimizer, train_step};
 
 /// Images per forward pass when timing inference (as the PyTorch reference does).

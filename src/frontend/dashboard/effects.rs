@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::app::inspection::ChartExport;
-use super::app::{App, ComparedRun, Effect};
+use super::app::{App, ChartExport, ComparedRun, Effect};
 use super::inspector::Inspector;
 use crate::data::IMAGE_SIDE;
 use crate::plot::{plot_runs, PlotOptions};
@@ -53,7 +52,9 @@ pub fn export_charts(export: &ChartExport) -> Result<PathBuf, String> {
         histories.push(history);
     }
     let options = PlotOptions {
-        smoothing: f64::from(export.smoothing),
+        // The weight moves in hundredths; widening the f32 as it is would title the plot
+        // "smoothing 0.600000023841858".
+        smoothing: (f64::from(export.smoothing) * 100.0).round() / 100.0,
         log_loss: export.log_loss,
         title: format!("digitdash: {}", histories[0].name()),
         ..PlotOptions::default()
@@ -88,7 +89,7 @@ fn free_name(dir: &Path, stem: &str, ext: &str) -> Result<PathBuf, String> {
 /// Writes `pixels` as `drawing-NNN.png` under the first number not taken in `dir`.
 pub fn save_drawing(dir: &Path, pixels: &[f32]) -> Result<PathBuf, String> {
     let path = free_name(dir, "drawing", "png")?;
-    crate::commands::predict::png::write_png(&path, pixels, IMAGE_SIDE)
+    crate::data::png::write_png(&path, pixels, IMAGE_SIDE)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }

@@ -14,8 +14,8 @@ use dfdx::prelude::*;
 use flume::{Receiver, Sender};
 
 use super::app::{DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
+use crate::model::score::argmax;
 use crate::model::{probe, Network};
-use crate::train::evaluate::argmax;
 
 /// A message to the inspector thread.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight 
                 let maps = probe::activations(model, device, &image);
                 (maps.probabilities.clone(), Some(maps))
             } else {
-                (probe::probabilities(model, device, &image), None)
+                (crate::model::score::classify(model, device, &image), None)
             };
             let occlusion =
                 occlusion.then(|| probe::occlusion(model, device, &image, argmax(&probabilities)));
@@ -157,7 +157,7 @@ fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight 
         InspectJob::Drawing { version, image } => Insight::Drawing(DrawingInsight {
             version,
             step,
-            probabilities: probe::probabilities(model, device, &image),
+            probabilities: crate::model::score::classify(model, device, &image),
         }),
     }
 }

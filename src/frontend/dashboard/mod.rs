@@ -16,10 +16,8 @@ pub mod app;
 pub mod effects;
 pub mod input;
 pub mod inspector;
-pub mod source;
 pub mod terminal;
 pub mod ui;
-pub mod watch;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,10 +29,10 @@ use ratatui::layout::Rect;
 
 use crate::output::{note, StdoutLines};
 use crate::signals::{Signal, Signals};
+use crate::source::{End, Pump, Source};
 use crate::train::{Command, Event, Outcome, Summary};
 use app::{App, Insight, Phase, Pointer, Stroke};
 use inspector::Inspector;
-use source::Source;
 use terminal::{Screen, TerminalGuard};
 
 /// Time between frames while training runs (10 a second): smooth enough for charts that move
@@ -103,6 +101,7 @@ fn frame_loop(
     signals: &Signals,
 ) -> Result<()> {
     let inspector = Inspector::spawn().context("cannot start the inspector thread")?;
+    let mut pump = Pump::default();
     let start = Instant::now();
     let mut dirty = true;
     let mut shown_second = None;
@@ -118,7 +117,7 @@ fn frame_loop(
                 dirty = true;
             }
         }
-        dirty |= drain(handle, &inspector, app);
+        dirty |= drain(&mut pump, handle, &inspector, app);
         if app.should_quit() {
             return Ok(());
         }
@@ -165,19 +164,17 @@ fn lost(error: &std::io::Error) -> bool {
 
 /// Takes in every event waiting, without blocking; new weights go to the inspector too.
 /// Returns whether there were any.
-fn drain(handle: &impl Source, inspector: &Inspector, app: &mut App) -> bool {
-    let mut any = false;
-    for event in handle.events().try_iter() {
+fn drain(pump: &mut Pump, handle: &impl Source, inspector: &Inspector, app: &mut App) -> bool {
+    let taken = pump.pull(handle, Duration::ZERO, &mut |event| {
         if let Event::Weights(weights) = &event {
             inspector.weights(weights.step, Arc::clone(&weights.model));
         }
         app.update(event);
-        any = true;
-    }
-    if !any && handle.events().is_disconnected() {
+    });
+    if let Some(End::Vanished { .. }) = pump.end() {
         app.trainer_vanished();
     }
-    any
+    taken > 0
 }
 
 /// What ended a wait for input.

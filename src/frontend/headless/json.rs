@@ -3,7 +3,7 @@
 
 use super::Printer;
 use crate::output::StdoutLines;
-use crate::train::{Event, Record};
+use crate::train::Event;
 
 /// Every event that has a record, as one JSON line on stdout.
 #[derive(Debug, Default)]
@@ -11,7 +11,7 @@ pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
     fn print(&mut self, event: &Event, out: &mut StdoutLines) {
-        if let Some(record) = Record::of(event) {
+        if let Some(record) = event.record() {
             out.line(record.to_json_line());
         }
     }

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use crate::data::Progress;
 use crate::output::{note, StdoutLines};
 use crate::signals::{Signal, Signals};
-use crate::train::{Command, Event, Outcome, TrainerHandle};
+use crate::source::{drive, Driver, Source};
+use crate::train::{Event, Outcome};
 
 /// How the reporter prints and judges the run.
 #[derive(Debug, Clone, Copy)]
@@ -34,66 +35,66 @@ pub trait Printer {
     fn print(&mut self, event: &Event, out: &mut StdoutLines);
 }
 
-/// Prints the trainer's events until it finishes. On the first termination signal in
-/// `signals`, or when stdout turns out to be closed, the trainer is told to stop.
-pub fn report(handle: TrainerHandle, options: HeadlessOptions, signals: Arc<Signals>) -> Outcome {
-    let mut printer: Box<dyn Printer> = if options.json {
+/// Prints the events of `source` until its run ends. On the first termination signal in
+/// `signals`, or when stdout turns out to be closed, the source is told to stop.
+pub fn report(source: impl Source, options: HeadlessOptions, signals: Arc<Signals>) -> Outcome {
+    let printer: Box<dyn Printer> = if options.json {
         Box::new(json::JsonPrinter)
     } else {
         Box::new(text::TextPrinter)
     };
-    let mut out = StdoutLines::default();
-    let mut downloads = DownloadNotes::default();
-    let mut stop_sent = false;
-    let outcome = loop {
-        if !stop_sent {
-            if let Some(signal) = signals.first() {
-                stop_sent = true;
-                note(format!(
-                    "signal {signal} received: stopping after the current step, or now if the \
-                     data is still downloading (press Ctrl-C again to quit at once)"
-                ));
-                handle.send(Command::Stop);
-            } else if out.is_closed() {
-                stop_sent = true;
-                note("stdout was closed: stopping after the current step");
-                handle.send(Command::Stop);
-            }
-        }
-        let event = match handle.events.recv_timeout(Duration::from_millis(100)) {
-            Ok(event) => event,
-            Err(flume::RecvTimeoutError::Timeout) => continue,
-            Err(flume::RecvTimeoutError::Disconnected) => {
-                break Outcome::Failed("the trainer ended without a summary".into())
-            }
-        };
-        match event {
-            Event::Preparing(text) => note(text),
-            Event::Download(progress) => downloads.note(&progress),
-            Event::RecordError(message) => note(format!("warning: {message}")),
-            Event::Step(step) if !step.step.is_multiple_of(options.log_every) => {}
-            Event::Failed(message) => break Outcome::Failed(message),
-            Event::StoppedBeforeTraining(message) => {
-                break Outcome::StoppedBeforeTraining {
-                    signal: stop_cause(&signals, &out),
-                    message,
-                };
-            }
-            Event::Finished(summary) => {
-                printer.print(&Event::Finished(summary.clone()), &mut out);
-                break Outcome::judge(summary, stop_cause(&signals, &out), options.fail_under);
-            }
-            event => printer.print(&event, &mut out),
-        }
+    let mut reporter = Reporter {
+        printer,
+        out: StdoutLines::default(),
+        downloads: DownloadNotes::default(),
+        log_every: options.log_every.max(1),
+        signals,
     };
-    handle.join();
-    outcome
+    drive(source, &mut reporter, options.fail_under)
 }
 
-/// Why the run was told to stop, if it was: a signal wins over a closed stdout, which counts
-/// as SIGPIPE.
-fn stop_cause(signals: &Signals, out: &StdoutLines) -> Option<Signal> {
-    signals.first().or(out.is_closed().then_some(Signal::PIPE))
+/// What [`report`] keeps while it prints.
+struct Reporter {
+    printer: Box<dyn Printer>,
+    out: StdoutLines,
+    downloads: DownloadNotes,
+    log_every: u64,
+    signals: Arc<Signals>,
+}
+
+impl Driver for Reporter {
+    fn should_stop(&mut self) -> bool {
+        if let Some(signal) = self.signals.first() {
+            note(format!(
+                "signal {signal} received: stopping after the current step, or now if the \
+                 data is still downloading (press Ctrl-C again to quit at once)"
+            ));
+            return true;
+        }
+        if self.out.is_closed() {
+            note("stdout was closed: stopping after the current step");
+            return true;
+        }
+        false
+    }
+
+    /// A signal wins over a closed stdout, which counts as SIGPIPE.
+    fn stop_cause(&self) -> Option<Signal> {
+        self.signals
+            .first()
+            .or(self.out.is_closed().then_some(Signal::PIPE))
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Preparing(text) => note(text),
+            Event::Download(progress) => self.downloads.note(&progress),
+            Event::RecordError(message) => note(format!("warning: {message}")),
+            Event::Step(step) if !step.step.is_multiple_of(self.log_every) => {}
+            Event::Failed(_) | Event::StoppedBeforeTraining(_) => {}
+            event => self.printer.print(&event, &mut self.out),
+        }
+    }
 }
 
 /// Download progress on stderr, at most one line a second per file and the last one.

@@ -4,6 +4,7 @@
 
 use super::Printer;
 use crate::output::{note, StdoutLines};
+use crate::train::messages::{CheckpointWritten, ResumedFrom, SkippedCheckpoint};
 use crate::train::Event;
 
 /// Progress and results as text on stdout, the rest as notes on stderr.
@@ -14,16 +15,17 @@ impl Printer for TextPrinter {
     fn print(&mut self, event: &Event, out: &mut StdoutLines) {
         match event {
             Event::Started(started) => {
-                let t = &started.config.train;
+                let run = &started.run;
+                let t = &run.config.train;
                 note(format!(
                     "training on {} images, testing on {}: {} steps of {}, lr {:e}, seed {}, {}",
-                    started.train_len,
-                    started.test.len(),
+                    run.train_images,
+                    run.test_images,
                     t.steps,
                     t.batch_size,
                     t.learning_rate,
                     t.seed,
-                    crate::output::counted(started.threads as u64, "thread")
+                    crate::output::counted(run.threads as u64, "thread")
                 ));
             }
             Event::Step(s) => out.line(format!(
@@ -41,14 +43,22 @@ impl Printer for TextPrinter {
                 change.old,
                 change.new
             )),
-            Event::Checkpoint { step, path } => note(format!(
+            Event::Checkpoint(CheckpointWritten { step, path }) => note(format!(
                 "step {step}, checkpoint written to {}",
                 path.display()
             )),
             Event::RolledBack(step) => {
                 note(format!("rolled back to the checkpoint of step {step}"))
             }
-            Event::Diverged(message) => note(message),
+            Event::Repaired(text) => note(format!("note: {text}")),
+            Event::CheckpointSkipped(SkippedCheckpoint { checkpoint, reason }) => note(format!(
+                "note: skipped checkpoint {}: {reason}",
+                checkpoint.display()
+            )),
+            Event::Resumed(ResumedFrom { step, checkpoint }) => note(format!(
+                "resumed from {} at step {step}",
+                checkpoint.display()
+            )),
             Event::Finished(summary) => {
                 out.line(format!("test accuracy {:.4}", summary.test_accuracy));
                 note(summary.details());
@@ -56,6 +66,9 @@ impl Printer for TextPrinter {
             Event::Preparing(_)
             | Event::Download(_)
             | Event::Paused { .. }
+            | Event::Stopping { .. }
+            // Headless stops on a divergence; the closing note says why.
+            | Event::Diverged(_)
             | Event::RecordError(_)
             | Event::Failed(_)
             | Event::StoppedBeforeTraining(_)

@@ -1,23 +1,23 @@
-//! What the trainer says ([`Event`]) and what it can be told ([`Command`]), the live settings
-//! those speak of ([`settings`]), the record both front-ends print ([`record`]) and how a run
-//! ended ([`outcome`]).
+//! What the trainer says ([`Event`]) and what it can be told ([`Command`]), and how a run
+//! ended ([`outcome`]). The events that belong in a run's records carry the record types of
+//! [`crate::run::record`]; [`Event::record`] is the one place that turns an event into its
+//! record.
 
 pub mod outcome;
-pub mod record;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-
-use crate::config::Config;
 use crate::data::{Progress, Split};
 use crate::model::Network;
+use crate::run::record::{ErrorKind, Record, RunError, RunStarted};
 
+pub use crate::run::record::{CheckpointWritten, ResumedFrom, SkippedCheckpoint};
+
+pub use crate::run::record::{Evaluation, SettingChange, StepStats, Summary};
 pub use crate::settings::{Setting, SettingValue};
 pub use outcome::Outcome;
-pub use record::Record;
 
 /// A message from the trainer thread. Front-ends only consume these.
 #[derive(Debug, Clone)]
@@ -43,17 +43,24 @@ pub enum Event {
     },
     /// Training ended (all steps done, or stopped), after a final evaluation.
     Finished(Summary),
-    /// The loss became NaN or infinite; the trainer paused (dashboard only).
+    /// The loss became NaN, infinite or too large: the trainer paused (dashboard), or stops
+    /// (headless: an [`Event::Failed`] follows).
     Diverged(String),
     /// A checkpoint was written.
-    Checkpoint {
-        /// The step it holds.
-        step: u64,
-        /// Its folder.
-        path: PathBuf,
-    },
+    Checkpoint(CheckpointWritten),
     /// The weights, step and data order went back to the checkpoint of this step.
     RolledBack(u64),
+    /// A stop was asked for; training ends after the current step.
+    Stopping {
+        /// Steps done.
+        step: u64,
+    },
+    /// The run goes on from a checkpoint, in a new process.
+    Resumed(ResumedFrom),
+    /// A resume passed over a checkpoint that does not load or verify.
+    CheckpointSkipped(SkippedCheckpoint),
+    /// Reopening the run's records repaired what a crash left.
+    Repaired(String),
     /// A record or checkpoint could not be written; training goes on.
     RecordError(String),
     /// Training could not go on.
@@ -115,98 +122,13 @@ impl std::fmt::Debug for Weights {
 /// The start of a run.
 #[derive(Debug, Clone)]
 pub struct Started {
-    /// The effective configuration.
-    pub config: Config,
-    /// Training images.
-    pub train_len: usize,
-    /// Test images, shared so a front-end can show them.
+    /// What the run's records keep of it: settings, images, threads, first step.
+    pub run: RunStarted,
+    /// Test images, shared so a front-end can show them (empty when a watched run's data is
+    /// not at hand).
     pub test: Arc<Split>,
-    /// Worker threads used for the arithmetic.
-    pub threads: usize,
-    /// Steps already done (non-zero when resuming).
-    pub first_step: u64,
     /// The run's folder, when it keeps records.
     pub run_dir: Option<PathBuf>,
-}
-
-/// One training step.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct StepStats {
-    /// Steps done so far (1 for the first).
-    pub step: u64,
-    /// Steps the run is set to take (it can change while training).
-    pub total_steps: u64,
-    /// Epochs done, fractional.
-    pub epoch: f64,
-    /// Mean cross-entropy of the batch.
-    pub loss: f32,
-    /// Fraction of the batch classified right (before this step's update).
-    pub accuracy: f32,
-    /// Learning rate this step used.
-    pub learning_rate: f64,
-    /// Images in the batch.
-    pub batch_size: usize,
-    /// Training throughput of this step, images per second.
-    pub samples_per_sec: f64,
-    /// Time spent training so far (evaluations and pauses excluded), seconds.
-    pub train_seconds: f64,
-}
-
-/// An evaluation on the whole test set.
-#[derive(Debug, Clone, Serialize)]
-pub struct Evaluation {
-    /// The step after which it ran.
-    pub step: u64,
-    /// Fraction of test images classified right.
-    pub accuracy: f64,
-    /// Mean cross-entropy over the test set.
-    pub loss: f64,
-    /// How long it took, seconds.
-    pub seconds: f64,
-    /// Class probabilities, 10 per test image, in test-set order.
-    #[serde(skip)]
-    pub probabilities: Arc<Vec<f32>>,
-}
-
-/// A change of a live setting, made by the trainer between two steps.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SettingChange {
-    /// The step after which it took effect.
-    pub step: u64,
-    /// Value before.
-    pub old: SettingValue,
-    /// Value after (of the same setting).
-    pub new: SettingValue,
-}
-
-impl SettingChange {
-    /// Which setting changed.
-    pub fn setting(&self) -> Setting {
-        self.new.setting()
-    }
-}
-
-/// The end of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Summary {
-    /// Steps done.
-    pub steps: u64,
-    /// True when stopped before the planned steps.
-    pub stopped_early: bool,
-    /// Final test accuracy.
-    pub test_accuracy: f64,
-    /// Final test loss.
-    pub test_loss: f64,
-    /// Time spent in training steps, seconds.
-    pub train_seconds: f64,
-    /// Wall time from the trainer's start, data loading included, seconds.
-    pub wall_seconds: f64,
-    /// Mean training throughput, images per second.
-    pub samples_per_sec: f64,
-    /// The run's folder, when it keeps records.
-    pub run_dir: Option<PathBuf>,
-    /// Why the final state could not be saved, when it could not.
-    pub unsaved: Option<String>,
 }
 
 /// An instruction to the trainer, applied at the next step boundary.
@@ -239,3 +161,65 @@ pub enum Command {
 
 /// How long a paused trainer waits for a command before checking again.
 pub const PAUSE_POLL: Duration = Duration::from_millis(200);
+
+impl Event {
+    /// The record of this event; `None` for events that are only for the screen (setup
+    /// notes, download progress, record-writing warnings, weights and images).
+    pub fn record(&self) -> Option<Record> {
+        let error = |kind, message: &String| {
+            Record::Error(RunError {
+                kind,
+                message: message.clone(),
+            })
+        };
+        Some(match self {
+            Event::Started(started) => Record::Started(started.run.clone()),
+            Event::Step(stats) => Record::Step(*stats),
+            Event::Evaluation(e) => Record::Evaluation(e.clone()),
+            Event::SettingChanged(change) => Record::SettingChanged(*change),
+            Event::Paused { paused: true, step } => Record::Pause { step: *step },
+            Event::Paused {
+                paused: false,
+                step,
+            } => Record::Resume { step: *step },
+            Event::Checkpoint(written) => Record::Checkpoint(written.clone()),
+            Event::RolledBack(step) => Record::Rollback { to_step: *step },
+            Event::Stopping { step } => Record::Stop { step: *step },
+            Event::Resumed(from) => Record::Resumed(from.clone()),
+            Event::CheckpointSkipped(skipped) => Record::CheckpointSkipped(skipped.clone()),
+            Event::Repaired(note) => Record::Repaired { note: note.clone() },
+            Event::Diverged(message) => error(ErrorKind::Diverged, message),
+            Event::Failed(message) => error(ErrorKind::Failed, message),
+            Event::StoppedBeforeTraining(message) => {
+                error(ErrorKind::StoppedBeforeTraining, message)
+            }
+            Event::Finished(summary) => Record::Finished(summary.clone()),
+            Event::Preparing(_)
+            | Event::Download(_)
+            | Event::RecordError(_)
+            | Event::Weights(_)
+            | Event::Batch(_) => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_kind_and_screen_only_events_have_no_record() {
+        let kind = |event: Event| match event.record() {
+            Some(Record::Error(e)) => e.kind,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind(Event::Diverged("x".into())), ErrorKind::Diverged);
+        assert_eq!(kind(Event::Failed("x".into())), ErrorKind::Failed);
+        assert_eq!(
+            kind(Event::StoppedBeforeTraining("x".into())),
+            ErrorKind::StoppedBeforeTraining
+        );
+        assert!(Event::Preparing("x".into()).record().is_none());
+        assert!(Event::RecordError("x".into()).record().is_none());
+    }
+}

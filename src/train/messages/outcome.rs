@@ -34,6 +34,12 @@ pub enum Outcome {
     },
     /// The trainer failed with this message.
     Failed(String),
+    /// The user stopped following a run that had not ended (a `watch` left early): nothing
+    /// of the run itself is judged.
+    Detached {
+        /// The signal that asked for the stop, if one did.
+        signal: Option<Signal>,
+    },
     /// A stop came while the data downloaded, before any step: nothing was trained.
     StoppedBeforeTraining {
         /// The signal that asked for the stop; `None` when the user quit the dashboard.
@@ -69,14 +75,16 @@ impl Outcome {
             Outcome::Interrupted { signal, .. } => signal.exit_status(),
             Outcome::BelowThreshold { .. } => 3,
             Outcome::Unsaved { .. } | Outcome::Failed(_) => 1,
-            Outcome::StoppedBeforeTraining { signal, .. } => signal.map_or(0, |s| s.exit_status()),
+            Outcome::StoppedBeforeTraining { signal, .. } | Outcome::Detached { signal } => {
+                signal.map_or(0, |s| s.exit_status())
+            }
         }
     }
 
     /// The line for stderr that says why the status is not 0, if there is one.
     pub fn closing_note(&self) -> Option<String> {
         match self {
-            Outcome::Completed(_) | Outcome::Interrupted { .. } => None,
+            Outcome::Completed(_) | Outcome::Interrupted { .. } | Outcome::Detached { .. } => None,
             Outcome::BelowThreshold { summary, threshold } => Some(format!(
                 "error: final test accuracy {:.4} is below --fail-under {threshold}",
                 summary.test_accuracy
@@ -96,7 +104,9 @@ impl Outcome {
             | Outcome::Interrupted { summary: s, .. }
             | Outcome::BelowThreshold { summary: s, .. }
             | Outcome::Unsaved { summary: s, .. } => Some(s),
-            Outcome::Failed(_) | Outcome::StoppedBeforeTraining { .. } => None,
+            Outcome::Failed(_)
+            | Outcome::StoppedBeforeTraining { .. }
+            | Outcome::Detached { .. } => None,
         }
     }
 }

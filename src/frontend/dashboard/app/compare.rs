@@ -2,12 +2,11 @@
 //! settings in which they differ from the run on screen.
 
 use super::series::Series;
-use super::EvalPoint;
 use crate::config::Config;
-use crate::run::events::EventRecord;
 use crate::run::history::RunHistory;
 use crate::run::listing::train_settings;
 use crate::run::metrics::Column;
+use crate::run::record::Evaluation;
 
 /// A run drawn beside the current one.
 #[derive(Debug, Clone)]
@@ -20,8 +19,9 @@ pub struct ComparedRun {
     pub loss: Series,
     /// Its batch accuracy per step.
     pub accuracy: Series,
-    /// Its evaluations.
-    pub evaluations: Vec<EvalPoint>,
+    /// Its evaluations, as the run stands (those of stretches a rollback or resume abandoned
+    /// are left out).
+    pub evaluations: Vec<Evaluation>,
     /// Its settings, when its `config.toml` could be read.
     pub config: Option<Config>,
     /// Its place in the palette of run colours, kept while it stays on the charts.
@@ -49,19 +49,7 @@ impl ComparedRun {
             }
             series
         };
-        let evaluations = history
-            .events()
-            .records()
-            .iter()
-            .filter_map(|r| match r {
-                EventRecord::Evaluation(e) => Some(EvalPoint {
-                    step: e.step,
-                    accuracy: e.test_accuracy,
-                    loss: e.test_loss,
-                }),
-                _ => None,
-            })
-            .collect();
+        let evaluations = history.events().evaluations().values().cloned().collect();
         Self {
             name: history.name(),
             path: history.run().path().to_path_buf(),

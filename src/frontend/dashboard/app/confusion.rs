@@ -1,7 +1,7 @@
 //! The confusion matrix of the latest evaluation, and which test images fall in each cell.
 
 use crate::data::{Split, CLASSES};
-use crate::train::evaluate::{argmax, confusion_matrix};
+use crate::model::score::{argmax, confusion_matrix};
 
 /// Counts of (true class, predicted class) over the test set after one evaluation.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::data::{Split, CLASSES};
-use crate::train::evaluate::argmax;
+use crate::model::score::argmax;
 
 /// Images skipped by the page keys.
 pub const PAGE: isize = 100;

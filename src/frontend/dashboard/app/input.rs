@@ -8,11 +8,16 @@ use crate::signals::Signal;
 use crate::train::Command;
 
 use super::digits::PAGE;
-use super::inspection::ChartExport;
+use super::effect::ChartExport;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
 use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question, RunPicker};
 
 impl App {
+    /// Handles a key pressed without modifiers (see [`App::on_key`]).
+    pub fn press(&mut self, code: KeyCode) -> Vec<Command> {
+        self.on_key(super::keys::plain_key(code))
+    }
+
     /// Handles a key; returns the commands to send to the trainer, in order.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
         if !is_press(&key) {

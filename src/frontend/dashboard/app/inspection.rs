@@ -1,8 +1,6 @@
 //! What the dashboard asks the inspector thread to compute from the latest weights, and what
 //! comes back. The app only decides what it needs; the work happens off the UI thread.
 
-use std::path::PathBuf;
-
 use crate::model::probe::Activations;
 
 /// Work for the inspector thread; it redoes the latest job of each kind when new weights
@@ -73,38 +71,4 @@ pub struct Filters {
     pub step: u64,
     /// 32 filters of 5x5 weights, filter after filter.
     pub weights: Vec<f32>,
-}
-
-/// What the charts export draws: whose records, and how.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartExport {
-    /// The run's folder (the file goes there too).
-    pub run: PathBuf,
-    /// Folders of the runs overlaid.
-    pub compared: Vec<PathBuf>,
-    /// Smoothing weight (0 for raw values).
-    pub smoothing: f32,
-    /// Loss on a log scale.
-    pub log_loss: bool,
-}
-
-/// Work for the frame loop that is not the trainer's: inspection and files.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Hand a job to the inspector thread.
-    Inspect(InspectJob),
-    /// Write the drawing as a 28x28 PNG (MNIST polarity: light ink on black) under the first
-    /// free name `drawing-NNN.png` in a folder.
-    SaveDrawing {
-        /// The folder (the run's).
-        dir: PathBuf,
-        /// The pixels, 0..1.
-        pixels: Vec<f32>,
-    },
-    /// Plot the charts from the runs' records into `charts-NNN.png` in the run folder.
-    ExportCharts(ChartExport),
-    /// List the runs in a folder for the run picker.
-    ListRuns(PathBuf),
-    /// Read these runs' records and overlay them on the charts, in place of those shown.
-    LoadCompared(Vec<PathBuf>),
 }

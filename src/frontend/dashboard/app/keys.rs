@@ -466,6 +466,11 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// A key press without modifiers, as the terminal reports a plain key.
+pub fn plain_key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
 /// Whether `key` is Ctrl-C.
 pub fn is_ctrl_c(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, Char('c') | Char('C'))
@@ -504,10 +509,6 @@ pub fn action_for(key: &KeyEvent, page: Page) -> Option<Action> {
 mod tests {
     use super::*;
 
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
     #[test]
     fn every_binding_is_found_and_keys_are_unique_on_each_page() {
         for page in Page::ALL {
@@ -516,7 +517,7 @@ mod tests {
                 for &code in b.keys {
                     assert!(!seen.contains(&code), "{code:?} bound twice on {page:?}");
                     seen.push(code);
-                    let found = action_for(&key(code), page);
+                    let found = action_for(&plain_key(code), page);
                     let paired = matches!(
                         (found, b.action),
                         (Some(Action::Smooth(_)), Action::Smooth(_))
@@ -531,21 +532,21 @@ mod tests {
     #[test]
     fn keys_mean_what_their_page_says_and_nothing_elsewhere() {
         assert_eq!(
-            action_for(&key(Char(' ')), Page::Training),
+            action_for(&plain_key(Char(' ')), Page::Training),
             Some(Action::TogglePause)
         );
         assert_eq!(
-            action_for(&key(Char(' ')), Page::Draw),
+            action_for(&plain_key(Char(' ')), Page::Draw),
             Some(Action::TogglePen)
         );
         assert_eq!(
-            action_for(&key(Char('s')), Page::Draw),
+            action_for(&plain_key(Char('s')), Page::Draw),
             Some(Action::SaveDrawing)
         );
-        assert_eq!(action_for(&key(Char('+')), Page::Inspect), None);
-        assert_eq!(action_for(&key(Char('o')), Page::Training), None);
+        assert_eq!(action_for(&plain_key(Char('+')), Page::Inspect), None);
+        assert_eq!(action_for(&plain_key(Char('o')), Page::Training), None);
         assert_eq!(
-            action_for(&key(Char('3')), Page::Inspect),
+            action_for(&plain_key(Char('3')), Page::Inspect),
             Some(Action::ShowPage(Page::Draw))
         );
     }
@@ -559,13 +560,13 @@ mod tests {
         assert_eq!(action_for(&ctrl_q, page), None);
         let shift_m = KeyEvent::new(Char('M'), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shift_m, page), Some(Action::PreviousMistake));
-        assert_eq!(action_for(&key(Char('z')), page), None);
-        assert_eq!(action_for(&key(KeyCode::F(5)), page), None);
+        assert_eq!(action_for(&plain_key(Char('z')), page), None);
+        assert_eq!(action_for(&plain_key(KeyCode::F(5)), page), None);
     }
 
     #[test]
     fn releases_are_not_presses() {
-        let mut k = key(Char(' '));
+        let mut k = plain_key(Char(' '));
         assert!(is_press(&k));
         k.kind = KeyEventKind::Release;
         assert!(!is_press(&k));

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod confusion;
 pub mod digits;
 pub mod editor;
+pub mod effect;
 pub mod fed;
 pub mod input;
 pub mod inspection;
@@ -28,7 +29,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::data::Progress;
 use crate::signals::Signal;
-use crate::train::{Command, StepStats, Summary};
+use crate::train::{Command, Evaluation, StepStats, Summary};
 
 pub use crate::train::Setting;
 pub use canvas::{Canvas, Stroke};
@@ -37,8 +38,9 @@ pub use compare::ComparedRun;
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
+pub use effect::{ChartExport, Effect};
 pub use fed::{FedImages, FedView};
-pub use inspection::{DigitInsight, DrawingInsight, Effect, Filters, Insight, InspectJob};
+pub use inspection::{DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use look::{ActivationLayer, Look};
@@ -150,17 +152,6 @@ pub enum Exit {
     Now,
 }
 
-/// One evaluation on the test set.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EvalPoint {
-    /// The step after which it ran.
-    pub step: u64,
-    /// Test accuracy, 0..1.
-    pub accuracy: f64,
-    /// Test loss.
-    pub loss: f64,
-}
-
 /// Weight of the newest step in the throughput and step-time averages.
 const RATE_SMOOTHING: f64 = 0.1;
 
@@ -179,7 +170,7 @@ pub struct App {
     last_step: Option<StepStats>,
     loss: Series,
     accuracy: Series,
-    evaluations: Vec<EvalPoint>,
+    evaluations: Vec<Evaluation>,
     settings: Settings,
     selected: Setting,
     digits: DigitViewer,
@@ -441,7 +432,7 @@ impl App {
     }
 
     /// Every evaluation so far, oldest first.
-    pub fn evaluations(&self) -> &[EvalPoint] {
+    pub fn evaluations(&self) -> &[Evaluation] {
         &self.evaluations
     }
 

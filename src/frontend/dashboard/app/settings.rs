@@ -8,11 +8,40 @@
 use crate::settings::LIVE_MAX_BATCH;
 use crate::train::{Command, Setting, SettingChange, SettingValue};
 
+/// The value of each live setting, by name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Values {
+    learning_rate: f64,
+    batch_size: usize,
+    eval_every: u64,
+    dropout: f32,
+}
+
+impl Values {
+    fn get(&self, setting: Setting) -> SettingValue {
+        match setting {
+            Setting::LearningRate => SettingValue::LearningRate(self.learning_rate),
+            Setting::BatchSize => SettingValue::BatchSize(self.batch_size),
+            Setting::EvalEvery => SettingValue::EvalEvery(self.eval_every),
+            Setting::Dropout => SettingValue::Dropout(self.dropout),
+        }
+    }
+
+    fn set(&mut self, value: SettingValue) {
+        match value {
+            SettingValue::LearningRate(lr) => self.learning_rate = lr,
+            SettingValue::BatchSize(b) => self.batch_size = b,
+            SettingValue::EvalEvery(every) => self.eval_every = every,
+            SettingValue::Dropout(p) => self.dropout = p,
+        }
+    }
+}
+
 /// The live settings as the dashboard knows them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// The value asked for last, per setting (in [`Setting::ALL`] order).
-    values: [SettingValue; Setting::ALL.len()],
+    /// The value asked for last of each setting.
+    values: Values,
     /// The trainer's confirmed evaluation interval (used to tell when it evaluates).
     confirmed_eval_every: u64,
     /// Largest batch the dashboard asks for.
@@ -25,12 +54,12 @@ impl Settings {
     /// The settings a run starts with.
     pub fn from_config(train: &crate::config::TrainConfig) -> Self {
         Self {
-            values: [
-                SettingValue::LearningRate(train.learning_rate),
-                SettingValue::BatchSize(train.batch_size),
-                SettingValue::EvalEvery(train.eval_every),
-                SettingValue::Dropout(train.dropout),
-            ],
+            values: Values {
+                learning_rate: train.learning_rate,
+                batch_size: train.batch_size,
+                eval_every: train.eval_every,
+                dropout: train.dropout,
+            },
             confirmed_eval_every: train.eval_every,
             max_batch: LIVE_MAX_BATCH.max(train.batch_size),
             pending: [0; Setting::ALL.len()],
@@ -44,23 +73,17 @@ impl Settings {
 
     /// The value of `setting` asked for last.
     pub fn value(&self, setting: Setting) -> SettingValue {
-        self.values[setting.index()]
+        self.values.get(setting)
     }
 
     /// The learning rate asked for last.
     pub fn learning_rate(&self) -> f64 {
-        match self.value(Setting::LearningRate) {
-            SettingValue::LearningRate(lr) => lr,
-            _ => unreachable!("the values are kept in Setting::ALL order"),
-        }
+        self.values.learning_rate
     }
 
     /// The batch size asked for last.
     pub fn batch_size(&self) -> usize {
-        match self.value(Setting::BatchSize) {
-            SettingValue::BatchSize(b) => b,
-            _ => unreachable!("the values are kept in Setting::ALL order"),
-        }
+        self.values.batch_size
     }
 
     /// The trainer's confirmed evaluation interval.
@@ -107,9 +130,8 @@ impl Settings {
     /// Records that `command` was sent: shows its value and marks it pending.
     pub fn request(&mut self, command: Command) {
         if let Command::Set(value) = command {
-            let index = value.setting().index();
-            self.values[index] = value;
-            self.pending[index] += 1;
+            self.values.set(value);
+            self.pending[value.setting().index()] += 1;
         }
     }
 
@@ -120,7 +142,7 @@ impl Settings {
         let pending = &mut self.pending[index];
         *pending = pending.saturating_sub(1);
         if *pending == 0 {
-            self.values[index] = change.new;
+            self.values.set(change.new);
         }
         if let SettingValue::EvalEvery(every) = change.new {
             self.confirmed_eval_every = every;

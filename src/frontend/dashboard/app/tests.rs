@@ -6,6 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::*;
 use crate::data::{Split, CLASSES, IMAGE_PIXELS};
+use crate::run::record::{CheckpointWritten, RunStarted};
 use crate::signals::Signal;
 use crate::train::{
     Command, Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
@@ -18,16 +19,8 @@ fn config() -> Config {
     config
 }
 
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
-    app.on_key(key(code))
-}
-
 fn ch(app: &mut App, c: char) -> Vec<Command> {
-    press(app, KeyCode::Char(c))
+    app.press(KeyCode::Char(c))
 }
 
 fn test_split(labels: &[u8]) -> Arc<Split> {
@@ -36,12 +29,16 @@ fn test_split(labels: &[u8]) -> Arc<Split> {
 }
 
 fn started() -> Event {
+    let test = test_split(&[3, 1, 4, 1, 5]);
     Event::Started(Started {
-        config: config(),
-        train_len: 600,
-        test: test_split(&[3, 1, 4, 1, 5]),
-        threads: 2,
-        first_step: 0,
+        run: RunStarted {
+            train_images: 600,
+            test_images: test.len(),
+            threads: 2,
+            first_step: 0,
+            config: config(),
+        },
+        test,
         run_dir: None,
     })
 }
@@ -100,8 +97,8 @@ fn keys_before_any_data_send_only_what_the_trainer_can_queue() {
         for &code in binding.keys {
             let mut app = App::new(&config());
             // What the key means on the page the dashboard opens with.
-            let action = keys::action_for(&key(code), app.page());
-            let commands = press(&mut app, code);
+            let action = keys::action_for(&keys::plain_key(code), app.page());
+            let commands = app.press(code);
             let ok = match (action, commands.as_slice()) {
                 (Some(Action::TogglePause), [Command::Pause])
                 | (Some(Action::EvaluateNow), [Command::EvaluateNow])
@@ -137,7 +134,7 @@ fn keys_before_any_data_send_only_what_the_trainer_can_queue() {
         KeyCode::PageUp,
         KeyCode::Char('M'),
     ] {
-        assert!(press(&mut app, code).is_empty());
+        assert!(app.press(code).is_empty());
         assert!(app.flash().is_some(), "{code:?} says why nothing happened");
     }
     assert_eq!(app.state(), RunState::Preparing);
@@ -158,7 +155,7 @@ fn every_key_in_every_state_is_safe_and_none_reaches_an_ended_trainer() {
     let mut app = training();
     let mut sent = 0;
     for (i, &code) in keys.iter().cycle().take(keys.len() * 7).enumerate() {
-        sent += press(&mut app, code).len();
+        sent += app.press(code).len();
         if i % 5 == 0 {
             app.update(step(i as u64 + 1, 1.0));
         }
@@ -166,7 +163,7 @@ fn every_key_in_every_state_is_safe_and_none_reaches_an_ended_trainer() {
     assert!(sent > 0, "the keys reached the trainer while it ran");
     app.update(Event::Finished(summary(10)));
     for &code in &keys {
-        assert_eq!(press(&mut app, code), [], "{code:?} after the end");
+        assert_eq!(app.press(code), [], "{code:?} after the end");
         assert_eq!(app.state(), RunState::Finished, "{code:?}");
     }
 }
@@ -220,18 +217,18 @@ fn plus_and_minus_change_the_selected_setting() {
         ch(&mut app, '-'),
         vec![Command::Set(SettingValue::LearningRate(2e-4))]
     );
-    press(&mut app, KeyCode::Down);
+    app.press(KeyCode::Down);
     assert_eq!(app.selected(), Setting::BatchSize);
     assert_eq!(
         ch(&mut app, '+'),
         vec![Command::Set(SettingValue::BatchSize(100))]
     );
-    press(&mut app, KeyCode::Tab);
+    app.press(KeyCode::Tab);
     assert_eq!(
         ch(&mut app, '-'),
         vec![Command::Set(SettingValue::EvalEvery(50))]
     );
-    press(&mut app, KeyCode::Up);
+    app.press(KeyCode::Up);
     assert_eq!(app.selected(), Setting::BatchSize);
 }
 
@@ -256,27 +253,27 @@ fn a_learning_rate_change_is_logged_with_step_setting_old_and_new() {
 #[test]
 fn typed_values_go_through_the_entry() {
     let mut app = training();
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.press(KeyCode::Enter).is_empty());
     assert!(matches!(app.overlay(), Overlay::Edit(_)));
     for c in "3e-4".chars() {
         assert!(ch(&mut app, c).is_empty(), "typing is not a command");
     }
     assert_eq!(app.state(), RunState::Running, "q and space are text here");
     assert_eq!(
-        press(&mut app, KeyCode::Enter),
+        app.press(KeyCode::Enter),
         vec![Command::Set(SettingValue::LearningRate(3e-4))]
     );
     assert_eq!(app.overlay(), &Overlay::None);
 
-    press(&mut app, KeyCode::Enter);
+    app.press(KeyCode::Enter);
     ch(&mut app, '9');
     ch(&mut app, '9');
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.press(KeyCode::Enter).is_empty());
     match app.overlay() {
         Overlay::Edit(editor) => assert!(editor.error.is_some()),
         other => panic!("the entry should stay open, got {other:?}"),
     }
-    press(&mut app, KeyCode::Esc);
+    app.press(KeyCode::Esc);
     assert_eq!(app.overlay(), &Overlay::None);
 }
 
@@ -332,7 +329,7 @@ fn quitting_while_training_asks_then_stops_and_waits_for_the_end() {
     assert!(ch(&mut app, 'q').is_empty());
     assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
     assert!(
-        press(&mut app, KeyCode::Esc).is_empty(),
+        app.press(KeyCode::Esc).is_empty(),
         "esc closes the question"
     );
     assert_eq!(app.overlay(), &Overlay::None);
@@ -381,9 +378,9 @@ fn esc_closes_the_help_before_it_quits() {
     let mut app = App::new(&config());
     ch(&mut app, '?');
     assert_eq!(app.overlay(), &Overlay::Help);
-    press(&mut app, KeyCode::Esc);
+    app.press(KeyCode::Esc);
     assert_eq!(app.overlay(), &Overlay::None);
-    press(&mut app, KeyCode::Esc);
+    app.press(KeyCode::Esc);
     assert_eq!(app.overlay(), &Overlay::Confirm(Question::Quit));
 }
 
@@ -457,7 +454,7 @@ fn m_jumps_to_the_next_misclassified_digit() {
     assert_eq!(app.digits().current().map(|d| d.index), Some(4));
     ch(&mut app, 'M');
     assert_eq!(app.digits().current().map(|d| d.index), Some(1));
-    press(&mut app, KeyCode::Right);
+    app.press(KeyCode::Right);
     assert_eq!(app.digits().current().map(|d| d.index), Some(2));
 }
 
@@ -499,7 +496,7 @@ fn chart_keys_change_the_chart_view() {
 #[test]
 fn key_releases_are_ignored() {
     let mut app = training();
-    let mut release = key(KeyCode::Char(' '));
+    let mut release = keys::plain_key(KeyCode::Char(' '));
     release.kind = KeyEventKind::Release;
     assert!(app.on_key(release).is_empty());
 }
@@ -548,10 +545,10 @@ fn divergence_and_record_errors_are_logged_as_errors() {
         .filter(|e| e.kind == LogKind::Error)
         .count();
     assert_eq!(errors, 2);
-    app.update(Event::Checkpoint {
+    app.update(Event::Checkpoint(CheckpointWritten {
         step: 12,
         path: "runs/x/checkpoints/step-12".into(),
-    });
+    }));
     let last = app.log().last(1).next().cloned().expect("an entry");
     assert!(last.text.contains("checkpoint"), "{}", last.text);
 }
@@ -561,7 +558,7 @@ fn a_resumed_run_counts_from_its_first_step() {
     let mut app = App::new(&config());
     let mut event = started();
     if let Event::Started(s) = &mut event {
-        s.first_step = 400;
+        s.run.first_step = 400;
     }
     app.update(event);
     assert_eq!(app.steps_done(), 400);
@@ -660,7 +657,7 @@ fn the_shown_digit_is_scored_again_only_when_what_is_asked_changes() {
         "{first:?}"
     );
     assert!(jobs(&mut app).is_empty());
-    press(&mut app, KeyCode::Right);
+    app.press(KeyCode::Right);
     assert!(matches!(
         jobs(&mut app).as_slice(),
         [InspectJob::Digit { index: 1, .. }]
@@ -698,7 +695,7 @@ fn a_confusion_cell_chooses_the_digits_the_inspect_page_shows() {
     assert_eq!(app.shown_digit().unwrap().index, 3);
     ch(&mut app, 'n');
     assert_eq!(app.shown_digit().unwrap().index, 1, "wraps around the cell");
-    press(&mut app, KeyCode::Up);
+    app.press(KeyCode::Up);
     assert_eq!(app.look().cell(), (0, 7));
     ch(&mut app, 'n');
     assert_eq!(app.flash(), Some("no test images in this cell"));
@@ -823,10 +820,10 @@ fn b_lists_the_runs_beside_this_one_and_enter_overlays_the_chosen() {
     assert_eq!(picker.entries().len(), 3);
     assert_eq!(picker.entries()[1].unavailable, Some("on screen"));
     assert!(ch(&mut app, ' ').is_empty());
-    press(&mut app, KeyCode::Down);
-    press(&mut app, KeyCode::Down);
+    app.press(KeyCode::Down);
+    app.press(KeyCode::Down);
     ch(&mut app, ' ');
-    press(&mut app, KeyCode::Enter);
+    app.press(KeyCode::Enter);
     assert_eq!(app.overlay(), &Overlay::None);
     assert_eq!(
         outside_effects(&mut app),
@@ -840,7 +837,7 @@ fn esc_closes_the_picker_without_changing_the_overlay() {
     app.compare_with(compared_run("runs/a"));
     app.runs_listed("runs".into(), Ok(vec![overview("runs/a")]));
     ch(&mut app, ' ');
-    press(&mut app, KeyCode::Esc);
+    app.press(KeyCode::Esc);
     assert_eq!(app.overlay(), &Overlay::None);
     assert!(outside_effects(&mut app).is_empty());
     assert_eq!(app.compared().len(), 1);
@@ -905,7 +902,7 @@ fn f_shows_the_fed_images_which_the_tick_asks_for_and_arrows_browse() {
         step: 1,
         images: Arc::new(Split::new(images, vec![6, 8]).unwrap()),
     }));
-    press(&mut app, KeyCode::Right);
+    app.press(KeyCode::Right);
     let view = app.fed().current().unwrap();
     assert_eq!((view.index, view.label, view.step), (1, 8, 1));
     assert_eq!(
@@ -919,7 +916,7 @@ fn f_shows_the_fed_images_which_the_tick_asks_for_and_arrows_browse() {
         "the batch is current"
     );
     ch(&mut app, 'f');
-    press(&mut app, KeyCode::Right);
+    app.press(KeyCode::Right);
     assert_eq!(app.digits().current().unwrap().index, 1);
 }
 

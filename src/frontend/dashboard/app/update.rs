@@ -1,18 +1,30 @@
 //! How the trainer's events change the dashboard's state.
 
+use std::sync::Arc;
+
 use crate::data::CLASSES;
+use crate::train::messages::{CheckpointWritten, ResumedFrom, SkippedCheckpoint};
 use crate::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
 
-use super::{App, Confusion, EvalPoint, Insight, LogKind, Overlay, Phase, RATE_SMOOTHING};
+use super::{App, Confusion, Insight, LogKind, Overlay, Phase, RATE_SMOOTHING};
 
 impl App {
     /// Takes in one event from the trainer.
     pub fn update(&mut self, event: Event) {
         match event {
-            Event::Preparing(note) => {
-                self.log.push(None, LogKind::Info, note.clone());
-                self.note = Some(note);
+            Event::Preparing(note) => self.preparing(note),
+            Event::Repaired(text) => self.preparing(format!("note: {text}")),
+            Event::CheckpointSkipped(SkippedCheckpoint { checkpoint, reason }) => {
+                self.preparing(format!(
+                    "note: skipped checkpoint {}: {reason}",
+                    checkpoint.display()
+                ))
             }
+            Event::Resumed(ResumedFrom { step, checkpoint }) => self.preparing(format!(
+                "resumed from {} at step {step}",
+                checkpoint.display()
+            )),
+            Event::Stopping { .. } => {}
             Event::Download(progress) => {
                 if progress.done {
                     let text = format!("downloaded {} from {}", progress.file, progress.mirror);
@@ -32,12 +44,14 @@ impl App {
             }
             Event::Diverged(message) => {
                 self.log.push(self.step_mark(), LogKind::Error, message);
-                self.flash = Some(
-                    "the loss diverged: lower the learning rate (-), roll back (r) or resume"
-                        .into(),
-                );
+                // Only the process that trains can act on it; a watcher is told what happened.
+                self.flash = Some(if self.read_only.is_some() {
+                    "the loss diverged".into()
+                } else {
+                    "the loss diverged: lower the learning rate (-), roll back (r) or resume".into()
+                });
             }
-            Event::Checkpoint { step, path } => {
+            Event::Checkpoint(CheckpointWritten { step, path }) => {
                 let text = format!("checkpoint written to {}", path.display());
                 self.log.push(Some(step), LogKind::Info, text);
             }
@@ -102,27 +116,31 @@ impl App {
         (self.phase != Phase::Preparing).then(|| self.steps_done())
     }
 
+    /// A note on setting up, for the log and the status line until training starts.
+    fn preparing(&mut self, note: String) {
+        self.log.push(None, LogKind::Info, note.clone());
+        self.note = Some(note);
+    }
+
     fn started(&mut self, started: &Started) {
+        let run = &started.run;
         self.phase = Phase::Training;
         self.note = None;
         self.download = None;
-        self.total_steps = started.config.train.steps;
-        self.first_step = started.first_step;
-        self.loss.start_at(started.first_step);
-        self.accuracy.start_at(started.first_step);
-        self.settings.set_train_len(started.train_len);
+        self.total_steps = run.config.train.steps;
+        self.first_step = run.first_step;
+        self.loss.start_at(run.first_step);
+        self.accuracy.start_at(run.first_step);
+        self.settings.set_train_len(run.train_images);
         self.digits.set_test(started.test.clone());
         self.run_dir.clone_from(&started.run_dir);
-        let t = &started.config.train;
-        let text = match started.threads {
-            0 => format!("started: {} steps", t.steps),
-            threads => format!(
-                "started: {} steps, {} images, {}",
-                t.steps,
-                started.train_len,
-                crate::output::counted(threads as u64, "thread")
-            ),
-        };
+        let t = &run.config.train;
+        let text = format!(
+            "started: {} steps, {} images, {}",
+            t.steps,
+            run.train_images,
+            crate::output::counted(run.threads as u64, "thread")
+        );
         self.log.push(Some(0), LogKind::Info, text);
     }
 
@@ -154,10 +172,10 @@ impl App {
 
     fn evaluated(&mut self, e: &Evaluation) {
         self.eval_pending = false;
-        self.evaluations.push(EvalPoint {
-            step: e.step,
-            accuracy: e.accuracy,
-            loss: e.loss,
+        // The charts keep the numbers; the probabilities stay with the viewers below.
+        self.evaluations.push(Evaluation {
+            probabilities: Arc::default(),
+            ..e.clone()
         });
         // A watched run's records carry no probabilities; only a full evaluation (by the
         // trainer, or of a checkpoint) feeds the digit viewer and the confusion matrix.

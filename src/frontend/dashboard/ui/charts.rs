@@ -13,7 +13,8 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, P
 
 use super::{format, theme};
 use crate::frontend::dashboard::app::series::Points;
-use crate::frontend::dashboard::app::{App, ChartView, ComparedRun, EvalPoint, Series};
+use crate::frontend::dashboard::app::{App, ChartView, ComparedRun, Series};
+use crate::train::Evaluation;
 
 /// Draws the charts panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -56,85 +57,156 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ])
         .areas(inner);
     // Two points a cell: half blocks draw two rows per cell, and the x axis is as fine.
-    let span = app.loss().span(view.window, usize::from(inner.width) * 2);
-    let cursor = view.cursor.map(|c| cursor_step(span, c));
     let points = usize::from(inner.width) * 2;
-
-    let loss = app.loss();
-    series_label(
-        "loss",
-        loss,
-        cursor,
-        view,
-        |v| format!("{v:.4}"),
-        theme::loss(),
-    )
-    .render(loss_label, buf);
-    let scale = if view.log_loss {
-        Scale::Log
-    } else {
-        Scale::Linear
+    let span = app.loss().span(view.window, points);
+    let frame = Frame {
+        app,
+        span,
+        cursor: view.cursor.map(|c| cursor_step(span, c)),
+        points,
     };
-    let (raw, smooth) = loss.points(span, points, view.smoothing());
-    let compared = others(app, span, points, |r| &r.loss);
-    let plot = Plot::new(
-        &raw,
-        smooth.as_deref(),
-        compared,
-        scale,
-        cursor,
-        theme::loss(),
-        true,
-    );
-    render_chart(&plot, span, scale, false, loss_chart, buf);
+    frame.render_loss(loss_label, loss_chart, buf);
+    frame.render_accuracy(acc_label, acc_chart, buf);
+    frame.render_test(test_label, test_chart, buf);
+}
 
-    let acc = app.accuracy();
-    let pct = |v: f32| format::percent(f64::from(v), 1);
-    series_label("batch acc", acc, cursor, view, pct, theme::accuracy()).render(acc_label, buf);
-    let (raw, smooth) = acc.points(span, points, view.smoothing());
-    let compared = others(app, span, points, |r| &r.accuracy);
-    let style = theme::accuracy();
-    let plot = Plot::new(
-        &raw,
-        smooth.as_deref(),
-        compared,
-        Scale::Zoomed,
-        cursor,
-        style,
-        false,
-    );
-    render_chart(&plot, span, Scale::Zoomed, false, acc_chart, buf);
+/// What the three charts share: the steps shown, the cursor, and the points a line gets.
+struct Frame<'a> {
+    app: &'a App,
+    span: (u64, u64),
+    cursor: Option<u64>,
+    points: usize,
+}
 
-    test_line(app.evaluations(), cursor).render(test_label, buf);
-    let tests: Points = app
-        .evaluations()
-        .iter()
-        .filter(|e| (span.0..=span.1).contains(&e.step))
-        .map(|e| (e.step as f64, e.accuracy))
-        .collect();
-    let compared = app
-        .compared()
-        .iter()
-        .map(|run| {
-            let points = run
-                .evaluations
-                .iter()
-                .filter(|e| (span.0..=span.1).contains(&e.step))
-                .map(|e| (e.step as f64, e.accuracy))
-                .collect();
-            (run.name.clone(), colour_of(run), points)
-        })
-        .collect();
-    let plot = Plot::new(
-        &tests,
-        None,
-        compared,
-        Scale::Zoomed,
-        cursor,
-        theme::test(),
-        false,
-    );
-    render_chart(&plot, span, Scale::Zoomed, true, test_chart, buf);
+impl Frame<'_> {
+    /// The training loss, log or linear, with the legend of compared runs.
+    fn render_loss(&self, label: Rect, chart: Rect, buf: &mut Buffer) {
+        let scale = if self.app.chart().log_loss {
+            Scale::Log
+        } else {
+            Scale::Linear
+        };
+        let loss = PerStep {
+            name: "loss",
+            series: self.app.loss(),
+            of_run: |run| &run.loss,
+            show: |v| format!("{v:.4}"),
+            style: theme::loss(),
+            scale,
+            legend: true,
+        };
+        self.render_per_step(&loss, label, chart, buf);
+    }
+
+    /// The batch accuracy, zoomed to its values.
+    fn render_accuracy(&self, label: Rect, chart: Rect, buf: &mut Buffer) {
+        let accuracy = PerStep {
+            name: "batch acc",
+            series: self.app.accuracy(),
+            of_run: |run| &run.accuracy,
+            show: |v| format::percent(f64::from(v), 1),
+            style: theme::accuracy(),
+            scale: Scale::Zoomed,
+            legend: false,
+        };
+        self.render_per_step(&accuracy, label, chart, buf);
+    }
+
+    /// A per-step series: its label line, then its raw and smoothed line over the compared
+    /// runs' lines.
+    fn render_per_step(&self, per: &PerStep, label: Rect, chart: Rect, buf: &mut Buffer) {
+        let view = self.app.chart();
+        series_label(per.name, per.series, self.cursor, view, per.show, per.style)
+            .render(label, buf);
+        let (raw, smooth) = per.series.points(self.span, self.points, view.smoothing());
+        let spec = ChartSpec {
+            raw: &raw,
+            smooth: smooth.as_deref(),
+            others: others(self.app, self.span, self.points, per.of_run),
+            scale: per.scale,
+            style: per.style,
+            legend: per.legend,
+            x_labels: false,
+        };
+        self.draw(&spec, chart, buf);
+    }
+
+    /// The evaluations' accuracy, zoomed, with the step axis labelled.
+    fn render_test(&self, label: Rect, chart: Rect, buf: &mut Buffer) {
+        let evaluations = self.app.evaluations();
+        test_line(evaluations, self.cursor).render(label, buf);
+        let compared = self
+            .app
+            .compared()
+            .iter()
+            .map(|run| {
+                (
+                    run.name.clone(),
+                    colour_of(run),
+                    self.in_span(&run.evaluations),
+                )
+            })
+            .collect();
+        let spec = ChartSpec {
+            raw: &self.in_span(evaluations),
+            smooth: None,
+            others: compared,
+            scale: Scale::Zoomed,
+            style: theme::test(),
+            legend: false,
+            x_labels: true,
+        };
+        self.draw(&spec, chart, buf);
+    }
+
+    /// The evaluations within the steps shown, as (step, accuracy).
+    fn in_span(&self, evaluations: &[Evaluation]) -> Points {
+        evaluations
+            .iter()
+            .filter(|e| (self.span.0..=self.span.1).contains(&e.step))
+            .map(|e| (e.step as f64, e.accuracy))
+            .collect()
+    }
+
+    fn draw(&self, spec: &ChartSpec, area: Rect, buf: &mut Buffer) {
+        render_chart(&Plot::new(spec, self.cursor), self.span, spec, area, buf);
+    }
+}
+
+/// A series with a value a step (loss, batch accuracy) and how its chart shows it.
+struct PerStep<'a> {
+    /// The label's name for it.
+    name: &'static str,
+    /// This run's values.
+    series: &'a Series,
+    /// The same series of a compared run.
+    of_run: fn(&ComparedRun) -> &Series,
+    /// A value as the label shows it.
+    show: fn(f32) -> String,
+    /// This run's colour.
+    style: Style,
+    /// How the y axis maps values.
+    scale: Scale,
+    /// Whether the lines are named in a legend.
+    legend: bool,
+}
+
+/// What one chart draws and how.
+struct ChartSpec<'a> {
+    /// This run's values as recorded.
+    raw: &'a [(f64, f64)],
+    /// This run's smoothed values, drawn over the raw ones (which are then drawn faint).
+    smooth: Option<&'a [(f64, f64)]>,
+    /// The compared runs' lines: (name, colour, points).
+    others: Vec<(String, Color, Points)>,
+    /// How the y axis maps values.
+    scale: Scale,
+    /// This run's colour.
+    style: Style,
+    /// Whether the lines are named in a legend.
+    legend: bool,
+    /// Whether the x axis (steps) is labelled.
+    x_labels: bool,
 }
 
 /// How a chart's y axis maps values.
@@ -184,32 +256,26 @@ struct Plot {
 }
 
 impl Plot {
-    /// Maps this run's `raw` and `smooth` points and the `others` (name, colour, points) onto
-    /// a `scale` axis and places the cursor; `legend` names the lines.
-    fn new(
-        raw: &[(f64, f64)],
-        smooth: Option<&[(f64, f64)]>,
-        others: Vec<(String, Color, Points)>,
-        scale: Scale,
-        cursor: Option<u64>,
-        style: Style,
-        legend: bool,
-    ) -> Self {
+    /// Maps the lines of `spec` onto its axis and places the cursor at its step.
+    fn new(spec: &ChartSpec, cursor: Option<u64>) -> Self {
+        let scale = spec.scale;
         let map = |points: &[(f64, f64)]| -> Vec<(f64, f64)> {
             points
                 .iter()
                 .filter_map(|&(x, y)| to_axis(y, scale).map(|y| (x, y)))
                 .collect()
         };
-        let name = |text: String| legend.then_some(text);
-        let mut layers: Vec<Layer> = others
-            .into_iter()
+        let name = |text: String| spec.legend.then_some(text);
+        let mut layers: Vec<Layer> = spec
+            .others
+            .iter()
             .map(|(run, colour, points)| Layer {
-                name: name(run),
-                points: map(&points),
-                style: Style::new().fg(colour),
+                name: name(run.clone()),
+                points: map(points),
+                style: Style::new().fg(*colour),
             })
             .collect();
+        let (raw, smooth, style) = (spec.raw, spec.smooth, spec.style);
         let raw_style = if smooth.is_some() {
             theme::dim()
         } else {
@@ -237,16 +303,9 @@ impl Plot {
     }
 }
 
-/// Draws `plot` as a line chart over the steps of `span` with y ticks in `scale`; the x axis
-/// (steps) is labelled when `x_labels`.
-fn render_chart(
-    plot: &Plot,
-    span: (u64, u64),
-    scale: Scale,
-    x_labels: bool,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+/// Draws `plot` as a line chart over the steps of `span`, with the axes `spec` asks for.
+fn render_chart(plot: &Plot, span: (u64, u64), spec: &ChartSpec, area: Rect, buf: &mut Buffer) {
+    let scale = spec.scale;
     let mut datasets: Vec<Dataset> = plot
         .layers
         .iter()
@@ -263,7 +322,7 @@ fn render_chart(
     }
     let (first, last) = (span.0 as f64, (span.1 as f64).max(span.0 as f64 + 1.0));
     let mut x_axis = Axis::default().bounds([first, last]).style(theme::dim());
-    if x_labels {
+    if spec.x_labels {
         x_axis = x_axis.labels(vec![
             Span::raw(format::count(span.0)),
             Span::raw(format!("step {}", format::count(span.1))),
@@ -385,7 +444,7 @@ fn series_label(
 }
 
 /// `test acc 97.12% (step 1000) · best 97.50%`, or the latest evaluation at the cursor.
-fn test_line(evaluations: &[EvalPoint], cursor: Option<u64>) -> Line<'static> {
+fn test_line(evaluations: &[Evaluation], cursor: Option<u64>) -> Line<'static> {
     let mut spans = vec![Span::styled("test acc ", theme::test())];
     let shown = match cursor {
         Some(step) => evaluations.iter().rfind(|e| e.step <= step),

@@ -16,7 +16,7 @@ use ratatui::style::Color;
 use super::{pixels, theme};
 use crate::data::{CLASSES, IMAGE_SIDE};
 use crate::frontend::dashboard::app::{App, DigitView, Page};
-use crate::train::evaluate::argmax;
+use crate::model::score::argmax;
 
 /// Rows of the panel: the image's 14 rows and the border.
 pub const HEIGHT: u16 = IMAGE_SIDE as u16 / 2 + 2;

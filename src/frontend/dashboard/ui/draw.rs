@@ -16,7 +16,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use super::{digit, pixels, theme};
 use crate::data::{CLASSES, IMAGE_SIDE};
 use crate::frontend::dashboard::app::App;
-use crate::train::evaluate::argmax;
+use crate::model::score::argmax;
 
 /// Columns of a bordered 28-pixel-wide image at half-block size.
 const PAD_WIDTH: u16 = IMAGE_SIDE as u16 + 2;

@@ -11,17 +11,22 @@ use super::{hit, render, MIN_HEIGHT, MIN_WIDTH};
 use crate::config::Config;
 use crate::data::{Split, IMAGE_PIXELS};
 use crate::frontend::dashboard::app::{App, Hit};
+use crate::run::record::RunStarted;
 use crate::train::{Event, Started, StepStats};
 
 fn app_with_data() -> App {
     let mut app = App::new(&Config::default());
     let split = Split::new(vec![200; 2 * IMAGE_PIXELS], vec![4, 2]).expect("valid split");
+    let test = Arc::new(split);
     app.update(Event::Started(Started {
-        config: Config::default(),
-        train_len: 100,
-        test: Arc::new(split),
-        threads: 1,
-        first_step: 0,
+        run: RunStarted {
+            train_images: 100,
+            test_images: test.len(),
+            threads: 1,
+            first_step: 0,
+            config: Config::default(),
+        },
+        test,
         run_dir: None,
     }));
     for step in 1..=3 {

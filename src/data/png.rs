@@ -5,7 +5,7 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
+use super::shape::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// The widest and tallest image accepted, in pixels.
 pub const MAX_SIDE: u32 = 4096;

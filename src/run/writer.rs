@@ -13,21 +13,18 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use thiserror::Error;
 
 use super::dir::RunDir;
 use super::lock::{LockError, RunLock};
+use super::metrics::{metrics_header, MetricsRow, RowFormat};
+use super::record::Record;
 use crate::config::Config;
 use crate::durable::{write_atomic, write_atomic_with};
 
 /// The longest a step row waits in memory before reaching the disk.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
-/// The longest line read from a record file; a row is about 60 bytes, an event a few
-/// hundred. A longer line is damage and is dropped without being held in memory.
-pub const MAX_LINE_BYTES: u64 = 64 << 10;
-/// Header of `metrics.csv`.
-pub const METRICS_HEADER: &str = "step,loss,accuracy,learning_rate,samples_per_sec,wall_seconds";
+pub use super::tail::MAX_LINE_BYTES;
 
 /// A record that could not be written, or a run folder that cannot take a new run.
 #[derive(Debug, Error)]
@@ -58,23 +55,6 @@ fn record_error(path: &Path, cause: impl std::fmt::Display) -> RecordError {
         path: path.to_path_buf(),
         cause: cause.to_string(),
     }
-}
-
-/// One row of `metrics.csv`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricsRow {
-    /// Steps done (1 for the first).
-    pub step: u64,
-    /// Mean cross-entropy of the step's batch.
-    pub loss: f32,
-    /// Fraction of the batch classified right.
-    pub accuracy: f32,
-    /// Learning rate the step used.
-    pub learning_rate: f64,
-    /// Training throughput of the step, images per second.
-    pub samples_per_sec: f64,
-    /// Seconds since the run first started, resumes included.
-    pub wall_seconds: f64,
 }
 
 /// Open record files of one run, and the run's write lock.
@@ -127,7 +107,7 @@ impl RunRecords {
         }
         write_config(run, config)?;
         let mut records = Self::open(run, lock, Vec::new())?;
-        writeln!(records.metrics, "{METRICS_HEADER}").map_err(|e| record_error(dir, e))?;
+        writeln!(records.metrics, "{}", metrics_header()).map_err(|e| record_error(dir, e))?;
         records.flush()?;
         Ok(records)
     }
@@ -205,17 +185,8 @@ impl RunRecords {
 
     /// Appends a step's row; flushes when the last flush is older than [`FLUSH_INTERVAL`].
     pub fn step(&mut self, row: &MetricsRow) -> Result<(), RecordError> {
-        writeln!(
-            self.metrics,
-            "{},{},{},{},{:.1},{:.3}",
-            row.step,
-            row.loss,
-            row.accuracy,
-            row.learning_rate,
-            row.samples_per_sec,
-            row.wall_seconds
-        )
-        .map_err(|e| record_error(&self.dir.metrics_file(), e))?;
+        writeln!(self.metrics, "{}", row.to_csv())
+            .map_err(|e| record_error(&self.dir.metrics_file(), e))?;
         if self.last_flush.elapsed() >= FLUSH_INTERVAL {
             self.flush()?;
         }
@@ -223,10 +194,9 @@ impl RunRecords {
     }
 
     /// Appends an event record as one JSON line and flushes.
-    pub fn event(&mut self, record: &impl Serialize) -> Result<(), RecordError> {
+    pub fn event(&mut self, record: &Record) -> Result<(), RecordError> {
         let path = self.dir.events_file();
-        let line = serde_json::to_string(record).map_err(|e| record_error(&path, e))?;
-        writeln!(self.events, "{line}").map_err(|e| record_error(&path, e))?;
+        writeln!(self.events, "{}", record.to_json_line()).map_err(|e| record_error(&path, e))?;
         self.flush()
     }
 
@@ -279,19 +249,20 @@ pub fn keep_rows_through(path: &Path, step: u64) -> Result<MetricsRepair, Record
     Ok(repair)
 }
 
-/// Copies `METRICS_HEADER` and the rows of steps up to `step` from `input` to `out`; see
-/// [`keep_rows_through`].
+/// Copies the header ([`metrics_header`]) and the rows of steps up to `step` from `input` to
+/// `out`, each row rewritten in today's column order; see [`keep_rows_through`]. Rows are
+/// read by the file's own header (columns added, missing or reordered, a byte-order mark,
+/// `\r\n` line ends), or by today's header when the file has none.
 pub fn filter_rows(
     mut input: impl BufRead,
     step: u64,
     out: &mut dyn Write,
 ) -> io::Result<MetricsRepair> {
     let mut repair = MetricsRepair::default();
-    writeln!(out, "{METRICS_HEADER}")?;
+    writeln!(out, "{}", metrics_header())?;
+    let mut format = None;
     let mut line = Vec::new();
-    let mut first = true;
     while let Some(end) = read_line(&mut input, &mut line)? {
-        let is_first = std::mem::take(&mut first);
         match end {
             LineEnd::Newline => {}
             LineEnd::Eof => {
@@ -303,18 +274,27 @@ pub fn filter_rows(
                 continue;
             }
         }
-        let text = std::str::from_utf8(&line).ok().map(str::trim_end);
-        if is_first && text == Some(METRICS_HEADER) {
-            continue;
-        }
-        let row_step = text.and_then(|t| t.split(',').next()?.parse::<u64>().ok());
-        match (row_step, text) {
-            (Some(s), Some(t)) if s <= step => {
-                repair.kept += 1;
-                writeln!(out, "{t}")?;
+        let text = std::str::from_utf8(&line).ok();
+        if format.is_none() {
+            let (header, problem) = RowFormat::from_header(text.unwrap_or_default());
+            let has_header = problem.is_none();
+            format = Some(if has_header {
+                header
+            } else {
+                RowFormat::from_header(metrics_header()).0
+            });
+            if has_header {
+                continue;
             }
-            (Some(_), Some(_)) => {}
-            _ => repair.damaged += 1,
+        }
+        let row = text.and_then(|t| format.as_ref()?.row(t));
+        match row {
+            Some(row) if row.step <= step => {
+                repair.kept += 1;
+                writeln!(out, "{}", row.to_csv())?;
+            }
+            Some(_) => {}
+            None => repair.damaged += 1,
         }
     }
     Ok(repair)
@@ -447,6 +427,7 @@ mod tests {
             learning_rate: 1e-4,
             samples_per_sec: 1000.0,
             wall_seconds,
+            epoch: step as f64 / 4.0,
         }
     }
 
@@ -468,14 +449,12 @@ mod tests {
         for step in 1..=5 {
             records.step(&row(step, step as f64)).unwrap();
         }
-        records
-            .event(&serde_json::json!({"event": "evaluation", "step": 5}))
-            .unwrap();
+        records.event(&Record::Rollback { to_step: 5 }).unwrap();
         records.flush().unwrap();
         drop(records);
         let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
         assert_eq!(csv.lines().count(), 6);
-        assert!(csv.starts_with(METRICS_HEADER));
+        assert!(csv.starts_with(metrics_header()));
         assert!(csv
             .lines()
             .nth(1)
@@ -483,7 +462,7 @@ mod tests {
             .starts_with("1,0.5,0.75,0.0001,1000.0,1.000"));
         let events = fs::read_to_string(run.join("events.jsonl")).unwrap();
         let event: serde_json::Value = serde_json::from_str(events.trim()).unwrap();
-        assert_eq!(event["event"], "evaluation");
+        assert_eq!(event["event"], "rollback");
         let config = fs::read_to_string(run.join("config.toml")).unwrap();
         assert_eq!(
             Config::from_toml(&config, Path::new("x")).unwrap(),
@@ -549,8 +528,9 @@ mod tests {
     fn rows_after_the_step_a_torn_row_and_damaged_lines_are_dropped() {
         let long = "9".repeat(MAX_LINE_BYTES as usize + 10);
         let mut input = format!(
-            "{METRICS_HEADER}\n1,0.5,0.5,0.0001,10.0,1.000\nnot a row\n{long}\n2,0.4,0.6,0.0001,10.0,2.000\n\
-             3,0.3,0.7,0.0001,10.0,3.000\n"
+            "{}\n1,0.5,0.5,0.0001,10.0,1.000,0.1\nnot a row\n{long}\n2,0.4,0.6,0.0001,10.0,2.000,0.2\n\
+             3,0.3,0.7,0.0001,10.0,3.000,0.3\n",
+            metrics_header()
         )
         .into_bytes();
         input.extend_from_slice(b"\xff\n4,0.2");
@@ -567,17 +547,46 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
-            format!("{METRICS_HEADER}\n1,0.5,0.5,0.0001,10.0,1.000\n2,0.4,0.6,0.0001,10.0,2.000\n")
+            format!(
+                "{}\n1,0.5,0.5,0.0001,10.0,1.000,0.100000\n2,0.4,0.6,0.0001,10.0,2.000,0.200000\n",
+                metrics_header()
+            )
         );
         let note = repair.note(Path::new("m.csv")).unwrap();
         assert!(note.contains("torn last row (5 bytes"), "{note}");
         assert!(note.contains("3 damaged line(s)"), "{note}");
         // A file without its header gets it back; nothing dropped, nothing noted.
         let mut out = Vec::new();
-        let repair = filter_rows(&b"1,0.5,0.5,0.0001,10.0,1.000\n"[..], 5, &mut out).unwrap();
+        let repair = filter_rows(&b"1,0.5,0.5,0.0001,10.0,1.000,0.1\n"[..], 5, &mut out).unwrap();
         assert_eq!(repair.kept, 1);
         assert_eq!(repair.note(Path::new("m.csv")), None);
-        assert!(String::from_utf8(out).unwrap().starts_with(METRICS_HEADER));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .starts_with(metrics_header()));
+    }
+
+    #[test]
+    fn rows_are_read_by_their_header_and_rewritten_in_todays_order() {
+        // Columns reordered, an older file without the epoch, a byte-order mark, CRLF.
+        let input = "\u{feff}wall_seconds,step,accuracy,loss,learning_rate,samples_per_sec\r\n\
+                     1.000,1,0.5,0.25,0.0001,10.0\r\n2.000,2,0.75,0.125,0.0001,10.0\r\n";
+        let mut out = Vec::new();
+        let repair = filter_rows(input.as_bytes(), 5, &mut out).unwrap();
+        assert_eq!(
+            repair,
+            MetricsRepair {
+                kept: 2,
+                torn_bytes: 0,
+                damaged: 0
+            }
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "{}\n1,0.25,0.5,0.0001,10.0,1.000,NaN\n2,0.125,0.75,0.0001,10.0,2.000,NaN\n",
+                metrics_header()
+            )
+        );
     }
 
     #[test]
@@ -589,7 +598,7 @@ mod tests {
         for step in 1..=3 {
             records.step(&row(step, step as f64)).unwrap();
         }
-        records.event(&serde_json::json!({"event": "x"})).unwrap();
+        records.event(&Record::Stop { step: 3 }).unwrap();
         drop(records);
         // What a kill mid-write leaves.
         let mut events = OpenOptions::new()
@@ -622,7 +631,7 @@ mod tests {
         assert!(!half.exists());
         assert!(!run.path().join(".tmpAbC123").exists());
         resumed.step(&row(4, 4.0)).unwrap();
-        resumed.event(&serde_json::json!({"event": "y"})).unwrap();
+        resumed.event(&Record::Stop { step: 4 }).unwrap();
         drop(resumed);
         assert_eq!(row_steps(run.path()), ["1", "2", "3", "4"]);
         for line in fs::read_to_string(run.events_file()).unwrap().lines() {
