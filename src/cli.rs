@@ -225,21 +225,32 @@ pub fn resolve_config(args: &RunArgs) -> Result<Config, ConfigError> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    finish_config(config, args, path.as_deref())
+    let source = path.map_or_else(
+        || "built-in defaults".to_string(),
+        |path| format!("config file {}", path.display()),
+    );
+    finish_config(config, args, &source)
 }
 
-/// A resumed run's config: the one its checkpoint recorded, then flags; then checks it.
-pub fn resolve_resumed_config(recorded: Config, args: &RunArgs) -> Result<Config, ConfigError> {
-    finish_config(recorded, args, None)
-}
-
-fn finish_config(
-    mut config: Config,
+/// A resumed run's config: the one its checkpoint (`checkpoint`, a folder) recorded, then
+/// flags; then checks it. A bad recorded value is blamed on the checkpoint's metadata file.
+pub fn resolve_resumed_config(
+    recorded: Config,
     args: &RunArgs,
-    path: Option<&Path>,
+    checkpoint: &Path,
 ) -> Result<Config, ConfigError> {
+    let source = format!(
+        "the settings recorded in {}",
+        checkpoint.join(crate::run::checkpoint::META_FILE).display()
+    );
+    finish_config(recorded, args, &source)
+}
+
+/// Applies the flags to `config` and checks it; `source` says where the values the flags do
+/// not set came from.
+fn finish_config(mut config: Config, args: &RunArgs, source: &str) -> Result<Config, ConfigError> {
     apply_overrides(&mut config, args);
-    let origin = |field: &'static str| describe_origin(field, args, path);
+    let origin = |field: &'static str| describe_origin(field, args, source);
     config.validate(&origin)?;
     Ok(config)
 }
@@ -261,8 +272,8 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     config.log.log_every = args.log_every.unwrap_or(config.log.log_every);
 }
 
-/// Where the value of `field` came from, for error messages.
-fn describe_origin(field: &str, args: &RunArgs, path: Option<&Path>) -> String {
+/// Where the value of `field` came from, for error messages: its flag, or `source`.
+fn describe_origin(field: &str, args: &RunArgs, source: &str) -> String {
     let flag = match field {
         "train.steps" => args.steps.map(|_| "--steps"),
         "train.batch_size" => args.batch_size.map(|_| "--batch-size"),
@@ -272,10 +283,9 @@ fn describe_origin(field: &str, args: &RunArgs, path: Option<&Path>) -> String {
         "log.log_every" => args.log_every.map(|_| "--log-every"),
         _ => None,
     };
-    match (flag, path) {
-        (Some(flag), _) => format!("command-line flag {flag}"),
-        (None, Some(path)) => format!("config file {}", path.display()),
-        (None, None) => "built-in defaults".into(),
+    match flag {
+        Some(flag) => format!("command-line flag {flag}"),
+        None => source.to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::augment::AugmentConfig;
 use crate::data::download::DEFAULT_MIRRORS;
 use crate::model::dropout::TUTORIAL_DROPOUT;
 use crate::model::Init;
-use crate::settings::SettingValue;
+use crate::settings::{SettingValue, MAX_STEPS};
 
 /// The largest config file read (the shipped one is a few kilobytes).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -311,12 +311,12 @@ impl Config {
     /// Checks every value that a type alone cannot; `origin` says where values came from.
     pub fn validate(&self, origin: &dyn Fn(&'static str) -> String) -> Result<(), ConfigError> {
         let t = &self.train;
-        if t.steps == 0 {
+        if !(1..=MAX_STEPS).contains(&t.steps) {
             return Err(ConfigError::Invalid {
                 field: "train.steps",
                 value: t.steps.to_string(),
                 origin: origin("train.steps"),
-                rule: "it must be at least 1",
+                rule: "it must be at least 1 and at most 1000000000000",
             });
         }
         let live = [

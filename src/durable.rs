@@ -3,6 +3,18 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+/// How the temporary files of [`write_atomic`] begin: what a crash mid-write can leave.
+pub const TEMPORARY_PREFIX: &str = ".digitdash-tmp";
+
+/// Whether a file name is one of [`write_atomic`]'s temporaries: of this version, or of
+/// earlier ones (`.tmp` and six letters or digits).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with(TEMPORARY_PREFIX)
+        || name
+            .strip_prefix(".tmp")
+            .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Replaces `path` with `bytes` through a temporary file in the same folder, synced and then
 /// renamed over it: a reader (or a crash) sees the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -17,6 +29,8 @@ pub fn write_atomic_with(
 ) -> io::Result<()> {
     let dir = parent_dir(path);
     let mut builder = tempfile::Builder::new();
+    // A name no user file has, so that cleaning up after a crash removes only these.
+    builder.prefix(TEMPORARY_PREFIX);
     // Readable by everyone, writable by the owner, as `File::create` makes files under the
     // usual umask (a bare temporary file would be 0600).
     #[cfg(unix)]

@@ -16,7 +16,10 @@ use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
 use digitdash::run::history::RunHistory;
 use digitdash::run::metrics::Detail;
-use digitdash::run::{checkpoint, CheckpointError, RunDir, RunLock};
+use digitdash::run::writer::check_new_run_folder;
+use digitdash::run::{
+    checkpoint, writer_state, CheckpointError, LockError, RunDir, RunLock, WriterState,
+};
 use digitdash::source::{Replay, ReplayOptions};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
@@ -96,15 +99,26 @@ fn plan_run(
     let (config, start, lock) = match &args.resume {
         Some(dir) => {
             let run = RunDir::new(dir);
-            if !run.path().is_dir() {
+            if !run.path().is_dir() || run.path().join(checkpoint::META_FILE).is_file() {
                 return Err(CheckpointError::NoneFound { run: dir.clone() }.into());
             }
-            // Before anything else: a second writer is refused at once.
-            let lock = RunLock::acquire(&run)?;
-            // The newest checkpoint that loads and verifies; the trainer notes the ones
-            // passed over.
+            // Nothing is written into a folder that holds no run of ours, and a second writer
+            // is refused before anything is read.
+            if !run.is_run() {
+                return Err(CheckpointError::NotARun { run: dir.clone() }.into());
+            }
+            if let WriterState::Running { pid } = writer_state(&run) {
+                return Err(LockError::Held {
+                    run: dir.clone(),
+                    pid,
+                }
+                .into());
+            }
+            // The newest checkpoint that loads and verifies (the trainer notes the ones passed
+            // over), then the lock: a resume that cannot go on leaves the folder as it was.
             let point = checkpoint::choose_for_resume(&run)?;
-            let config = resolve_resumed_config(point.meta.config, args)?;
+            let lock = RunLock::acquire(&run)?;
+            let config = resolve_resumed_config(point.meta.config, args, &point.checkpoint)?;
             let start = RunStart::Resume {
                 run,
                 checkpoint: point.checkpoint,
@@ -117,6 +131,8 @@ fn plan_run(
                 Some(dir) => RunDir::new(dir),
                 None => RunDir::timestamped(&config.run.dir),
             };
+            // Refused before the data is read; the trainer checks again as it creates it.
+            check_new_run_folder(&run)?;
             (config, RunStart::Fresh(run), None)
         }
     };

@@ -1,6 +1,7 @@
 //! Lines on stdout and stderr that never panic on a closed stream: progress and results for
 //! scripts on stdout, notes for people on stderr.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::io::{ErrorKind, Write};
 
@@ -11,6 +12,26 @@ pub fn counted(n: u64, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
+}
+
+/// `text` with its control characters (C0 but line feed and tab, DEL, C1) written as `\u{1b}`
+/// escapes, so a name from disk cannot drive the terminal.
+pub fn escaped(text: &str) -> Cow<'_, str> {
+    let control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if control(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Writes `text` and a newline to stderr, ignoring errors: a closed or broken stderr (e.g.
@@ -49,7 +70,16 @@ impl StdoutLines {
 
 #[cfg(test)]
 mod tests {
-    use super::counted;
+    use super::{counted, escaped};
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(escaped("runs/ok é\ttab\n"), "runs/ok é\ttab\n");
+        assert_eq!(
+            escaped("evil\x1b]0;X\x07\u{9b}"),
+            "evil\\u{1b}]0;X\\u{7}\\u{9b}"
+        );
+    }
 
     #[test]
     fn a_count_of_one_is_singular_and_any_other_plural() {

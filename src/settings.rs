@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// Largest mini-batch a run may use (the size of MNIST's training set).
 pub const MAX_BATCH_SIZE: usize = 60_000;
+/// Most steps a run may plan: a trillion, far beyond any run (at a thousand steps a second
+/// it would take thirty years), and far within what the step counters hold.
+pub const MAX_STEPS: u64 = 1_000_000_000_000;
 /// Learning rates the dashboard's keys and typed values stay within.
 pub const LIVE_LEARNING_RATE: (f64, f64) = (1e-7, 1.0);
 /// Factor by which one key press multiplies or divides the learning rate.

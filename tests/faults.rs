@@ -240,13 +240,11 @@ fn unusable_run_and_resume_folders_say_what_to_pass_instead() {
 #[test]
 fn checkpoint_write_failures_warn_and_training_goes_on() {
     let ws = Workspace::new();
-    config_with_checkpoints(&ws);
-    // Block the checkpoint folder before the run starts: a file where the folder should be
-    // (an empty run folder otherwise, which a new run may use).
-    let run = ws.dir.path().join("run");
-    std::fs::create_dir(&run).unwrap();
-    std::fs::write(run.join("checkpoints"), "blocked").unwrap();
+    ws.write_config("[data]\ndownload = false\n[train]\neval_every = 0\nbatch_size = 10\n[run]\ncheckpoint_every = 20\n");
+    // Once the run has started, block its checkpoint folder: a file where the folder should
+    // be, as a full disk would refuse it (the first checkpoint comes 19 steps later).
     let (child, mut stdout) = start_run(&ws, "run", &["--steps", "40"], 1);
+    std::fs::write(ws.dir.path().join("run/checkpoints"), "blocked").unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let output = child.wait_with_output().unwrap();

@@ -14,8 +14,7 @@ use digitdash::run::history::RunHistory;
 use digitdash::run::metrics::Detail;
 use digitdash::run::record::Record;
 use digitdash::run::RunDir;
-use digitdash::source::{drive, Driver, Replay, ReplayOptions};
-use digitdash::train::Event;
+use digitdash::source::{drive, Replay, ReplayOptions};
 
 use common::{texts, Workspace};
 
@@ -141,19 +140,7 @@ fn a_watched_failed_run_says_it_failed_and_why_without_rollback_advice() {
     let history = RunHistory::open(RunDir::new(&run), Detail::Full).unwrap();
     let replay = Replay::spawn(history, ReplayOptions::default()).unwrap();
     let mut app = App::watching(&Config::default(), "watching");
-    struct Feed<'a>(&'a mut App);
-    impl Driver for Feed<'_> {
-        fn should_stop(&mut self) -> bool {
-            false
-        }
-        fn stop_cause(&self) -> Option<digitdash::signals::Signal> {
-            None
-        }
-        fn on_event(&mut self, event: Event) {
-            self.0.update(event);
-        }
-    }
-    let outcome = drive(replay, &mut Feed(&mut app), None);
+    let outcome = drive(replay, &mut common::script::Feed(&mut app), None);
     assert_eq!(outcome.exit_status(), 1);
     let screen = common::script::render(&app, 120, 40);
     assert!(screen.contains("FAILED"), "{screen}");

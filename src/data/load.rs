@@ -41,6 +41,12 @@ pub fn load(dir: &Path) -> Result<Mnist, DataError> {
     })
 }
 
+/// Loads and checks only the test images of the dataset in `dir` (a viewer needs no more).
+pub fn load_test(dir: &Path) -> Result<Split, DataError> {
+    let [_, _, test_images, test_labels] = locate(dir)?;
+    load_split(&test_images, &test_labels)
+}
+
 /// Loads one split from its images and labels files and checks them against each other.
 pub fn load_split(images_path: &Path, labels_path: &Path) -> Result<Split, DataError> {
     let images = load_images(images_path)?;

@@ -25,7 +25,7 @@ pub use error::DataError;
 pub use files::{
     candidate_names, find_file, missing_files, MnistFile, MNIST_FILES, MNIST_FILE_NAMES,
 };
-pub use load::{load, load_split};
+pub use load::{load, load_split, load_test};
 pub use order::EpochOrder;
 pub use shape::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 pub use split::{Mnist, Split};

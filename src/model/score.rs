@@ -106,6 +106,19 @@ pub fn evaluate(model: &Network, device: &Cpu, split: &Split, batch: usize) -> S
     }
 }
 
+/// Mean cross-entropy of the model on the images `indices` of `split`, in one forward pass.
+pub fn mean_loss(model: &Network, device: &Cpu, split: &Split, indices: &[usize]) -> f64 {
+    let mut pixels = vec![0.0f32; indices.len() * IMAGE_PIXELS];
+    split.fill_images(indices, &mut pixels);
+    let logits = logits_of(model, device, &pixels);
+    let total: f64 = logits
+        .chunks(CLASSES)
+        .zip(indices)
+        .map(|(row, &i)| -f64::from(log_softmax(row)[usize::from(split.label(i))]))
+        .sum();
+    total / indices.len().max(1) as f64
+}
+
 /// Counts of (true class, predicted class) for rows of class scores (`CLASSES` per image,
 /// probabilities or logits) against the images' labels: `matrix[truth][predicted]`.
 pub fn confusion_matrix(scores: &[f32], labels: &[u8]) -> [[usize; CLASSES]; CLASSES] {

@@ -44,6 +44,7 @@ const MAX_WEIGHTS_HEADER_BYTES: u64 = 64 << 10;
 /// The name of the network a checkpoint holds.
 pub const MODEL_NAME: &str = "deep-mnist-cnn";
 pub use super::dir::{META_FILE, WEIGHTS_FILE};
+use crate::settings::MAX_STEPS;
 
 /// Every tensor of the network: its name in the file and its shape.
 pub const TENSORS: [(&str, &[usize]); 8] = [
@@ -94,8 +95,16 @@ pub struct CheckpointMeta {
 /// A checkpoint that could not be written or read.
 #[derive(Debug, Error)]
 pub enum CheckpointError {
+    /// The weights in memory diverged: no checkpoint is made of them.
+    #[error("checkpoint {path} not written: {why}. A checkpoint is never made of diverged weights: roll back (r) to the last checkpoint, or lower the learning rate and train on until the loss is back within bounds.")]
+    Diverged {
+        /// The checkpoint that was asked for.
+        path: PathBuf,
+        /// What diverged, and where.
+        why: String,
+    },
     /// Writing failed (disk full, folder not writable, ...).
-    #[error("cannot write checkpoint {path}: {cause}. Free some disk space or make the folder writable; training state in memory is kept.")]
+    #[error("cannot write checkpoint {path}: {cause}. Free some disk space or make the folder writable.")]
     Write {
         /// What was being written.
         path: PathBuf,
@@ -122,6 +131,12 @@ pub enum CheckpointError {
     #[error("no checkpoint found in {}: {}", run.display(), none_found_hint(run))]
     NoneFound {
         /// The run folder.
+        run: PathBuf,
+    },
+    /// The folder to resume holds no digitdash run: nothing of it is touched.
+    #[error("{} holds no digitdash run (no metrics.csv or events.jsonl written by digitdash), so there is nothing to resume; nothing in it was touched. Pass the folder of an earlier run (digitdash runs lists them), or start a new run.", run.display())]
+    NotARun {
+        /// The folder.
         run: PathBuf,
     },
     /// Every checkpoint of a run folder is damaged.
@@ -483,6 +498,15 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<CheckpointMeta, Checkpoin
         return Err(invalid(
             path,
             format!("it holds a '{}' model, not '{MODEL_NAME}'", meta.model),
+        ));
+    }
+    if meta.step > MAX_STEPS.min(meta.config.train.steps) {
+        return Err(invalid(
+            path,
+            format!(
+                "it records step {}, past the {} steps its own settings plan; the file is damaged",
+                meta.step, meta.config.train.steps
+            ),
         ));
     }
     let checksum_ok =

@@ -12,9 +12,14 @@
 //! ```
 
 use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+
+use super::metrics::RowFormat;
+use super::record::Record;
+use super::tail::MAX_LINE_BYTES;
 
 /// Settings file of a run.
 const CONFIG_FILE: &str = "config.toml";
@@ -50,6 +55,24 @@ impl CheckpointKind {
             CheckpointKind::Best => "best-step-",
         }
     }
+}
+
+/// What a folder holds, as far as starting a new run in it goes: digitdash writes only into a
+/// folder it creates, an empty one, or one that holds a run of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderContents {
+    /// It does not exist yet.
+    Missing,
+    /// It is a file, not a folder.
+    NotAFolder,
+    /// It exists and holds nothing (a lock file of this program's aside).
+    Empty,
+    /// It holds a digitdash run (its records).
+    Run,
+    /// It holds runs in sub-folders: a folder of runs (their names).
+    Runs(Vec<String>),
+    /// It holds files or folders that are not a digitdash run (their names).
+    Foreign(Vec<String>),
 }
 
 /// The folder of one run.
@@ -104,9 +127,63 @@ impl RunDir {
         self.root.join(PID_FILE)
     }
 
-    /// Whether the folder already holds a run's records.
+    /// Whether the folder already holds a run's records (`metrics.csv`).
     pub fn holds_run(&self) -> bool {
         self.metrics_file().exists()
+    }
+
+    /// Whether the folder holds a digitdash run, told by its records rather than by their
+    /// names: a `metrics.csv` that starts with this program's header, or an `events.jsonl`
+    /// whose first line is one of its records.
+    pub fn is_run(&self) -> bool {
+        let first = |path: PathBuf| -> Option<String> {
+            let file = fs::File::open(path).ok()?;
+            let mut line = String::new();
+            BufReader::new(file.take(MAX_LINE_BYTES))
+                .read_line(&mut line)
+                .ok()?;
+            Some(line)
+        };
+        let metrics = first(self.metrics_file())
+            .is_some_and(|line| RowFormat::from_header(line.trim_end()).1.is_none());
+        metrics
+            || first(self.events_file())
+                .is_some_and(|line| Record::from_json_line(line.trim_end().as_bytes()).is_some())
+    }
+
+    /// What the folder holds, as far as starting a new run in it goes.
+    pub fn contents(&self) -> io::Result<FolderContents> {
+        let entries = match fs::read_dir(&self.root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FolderContents::Missing),
+            Err(_) if self.root.exists() && !self.root.is_dir() => {
+                return Ok(FolderContents::NotAFolder)
+            }
+            other => other?,
+        };
+        if self.is_run() {
+            return Ok(FolderContents::Run);
+        }
+        let mut names = Vec::new();
+        let mut runs = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A lock file is all a start that failed leaves; it is this program's own.
+            if name == LOCK_FILE {
+                continue;
+            }
+            if entry.file_type()?.is_dir() && RunDir::new(entry.path()).is_run() {
+                runs.push(name.clone());
+            }
+            names.push(name);
+        }
+        names.sort();
+        runs.sort();
+        Ok(match (names.is_empty(), runs.is_empty()) {
+            (true, _) => FolderContents::Empty,
+            (false, false) => FolderContents::Runs(runs),
+            (false, true) => FolderContents::Foreign(names),
+        })
     }
 
     /// The folder name of a checkpoint of `kind` at `step`.

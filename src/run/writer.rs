@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use super::dir::RunDir;
+use super::dir::{FolderContents, RunDir};
 use super::lock::{LockError, RunLock};
 use super::metrics::{metrics_header, MetricsRow, RowFormat};
 use super::record::Record;
@@ -37,17 +37,75 @@ pub enum RecordError {
         /// Why.
         cause: String,
     },
-    /// The folder for a new run is in use or is not a folder.
+    /// The folder for a new run is in use, is not a folder, or holds what is not ours.
     #[error("cannot start a run in {path}: {problem}")]
     Unusable {
         /// The run folder.
         path: PathBuf,
         /// What is wrong and what to do.
-        problem: &'static str,
+        problem: String,
+    },
+    /// The run's folder or its record files were deleted, moved or replaced while the run
+    /// went on.
+    #[error("the run folder {path} was deleted or moved while the run went on: {what}. Its records and checkpoints are lost; nothing more is written there.")]
+    Vanished {
+        /// The run folder.
+        path: PathBuf,
+        /// What is missing.
+        what: String,
     },
     /// Another process trains into the folder, or it cannot be locked.
     #[error(transparent)]
     Lock(#[from] LockError),
+}
+
+/// Refuses a folder a new run may not be started in: one that holds a run already, a folder
+/// of runs, a file, or anything that is not this program's. A missing or empty folder is
+/// fine. The refusal says what is there and what to do.
+pub fn check_new_run_folder(run: &RunDir) -> Result<(), RecordError> {
+    let dir = run.path();
+    let contents = run.contents().map_err(|e| record_error(dir, e))?;
+    let problem = match contents {
+        FolderContents::Missing | FolderContents::Empty => return Ok(()),
+        FolderContents::NotAFolder => {
+            "it is a file, not a folder. Choose another --run-dir.".into()
+        }
+        FolderContents::Run => "it already holds a run. Pass --resume with it to continue that \
+             run, or choose another --run-dir."
+            .into(),
+        FolderContents::Runs(runs) => format!(
+            "it is a folder of runs ({}), not a run. Pass a new folder inside it, e.g. \
+             --run-dir {}, or leave --run-dir out to start one there by time.",
+            listed(&runs),
+            dir.join("NAME").display()
+        ),
+        FolderContents::Foreign(names) => format!(
+            "it holds files that are not a digitdash run ({}), and digitdash writes only into \
+             a new or empty folder or one holding its own run. Choose a new --run-dir, e.g. \
+             {}.",
+            listed(&names),
+            dir.join("run").display()
+        ),
+    };
+    Err(RecordError::Unusable {
+        path: dir.to_path_buf(),
+        problem,
+    })
+}
+
+/// The first few of `names`, and how many more.
+fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| crate::output::escaped(n).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 fn record_error(path: &Path, cause: impl std::fmt::Display) -> RecordError {
@@ -82,28 +140,21 @@ pub struct MetricsRepair {
 }
 
 impl RunRecords {
-    /// Creates the run folder (it must not hold records already), locks it for this process
-    /// and writes `config.toml`.
+    /// Creates the run folder, locks it for this process and writes `config.toml`. The folder
+    /// must be new or empty ([`check_new_run_folder`]).
     pub fn create(run: &RunDir, config: &Config) -> Result<Self, RecordError> {
         let dir = run.path();
-        let unusable = |problem| RecordError::Unusable {
-            path: dir.to_path_buf(),
-            problem,
-        };
-        let already = "it already holds a run. Pass --resume with it to continue that run, or choose another --run-dir.";
-        if dir.exists() && !dir.is_dir() {
-            return Err(unusable(
-                "it is a file, not a folder. Choose another --run-dir.",
-            ));
-        }
-        if run.holds_run() {
-            return Err(unusable(already));
-        }
+        check_new_run_folder(run)?;
         fs::create_dir_all(dir).map_err(|e| record_error(dir, e))?;
         let lock = RunLock::acquire(run)?;
-        if run.holds_run() {
+        if run.is_run() {
             // Another process started a run here in the meantime.
-            return Err(unusable(already));
+            return Err(RecordError::Unusable {
+                path: dir.to_path_buf(),
+                problem: "another process has just started a run in it. Choose another \
+                          --run-dir."
+                    .into(),
+            });
         }
         write_config(run, config)?;
         let mut records = Self::open(run, lock, Vec::new())?;
@@ -200,15 +251,56 @@ impl RunRecords {
         self.flush()
     }
 
-    /// Writes everything buffered to the disk.
+    /// Writes everything buffered to the disk, after checking that the record files are
+    /// still where they were ([`RecordError::Vanished`] when not).
     pub fn flush(&mut self) -> Result<(), RecordError> {
         self.last_flush = Instant::now();
+        self.check_in_place()?;
         self.metrics
             .flush()
             .map_err(|e| record_error(&self.dir.metrics_file(), e))?;
         self.events
             .flush()
             .map_err(|e| record_error(&self.dir.events_file(), e))
+    }
+
+    /// Whether the files this process writes are still the run's `metrics.csv` and
+    /// `events.jsonl`: a folder deleted, moved or replaced under a running run would take
+    /// the writes into files nobody can see.
+    fn check_in_place(&self) -> Result<(), RecordError> {
+        for (path, file) in [
+            (self.dir.metrics_file(), self.metrics.get_ref()),
+            (self.dir.events_file(), self.events.get_ref()),
+        ] {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let what = match (fs::metadata(&path), file.metadata()) {
+                (Err(_), _) => format!("{name} is gone"),
+                (Ok(named), Ok(open)) if !same_file(&named, &open) => {
+                    format!("{name} was replaced by another file")
+                }
+                _ => continue,
+            };
+            return Err(RecordError::Vanished {
+                path: self.dir.path().to_path_buf(),
+                what,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether two metadata describe the same file (device and inode where the system has them).
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        a.len() == b.len()
     }
 }
 
@@ -398,7 +490,7 @@ fn remove_leftovers(run: &RunDir) -> Option<String> {
         .flatten()
         .flatten()
         .filter(|entry| {
-            entry.file_name().to_string_lossy().starts_with(".tmp")
+            crate::durable::is_temporary(&entry.file_name().to_string_lossy())
                 && entry.file_type().is_ok_and(|t| t.is_file())
         });
     for entry in temporaries {
@@ -614,6 +706,8 @@ mod tests {
         let half = run.checkpoints_dir().join(".step-00000004.tmp-99");
         fs::create_dir_all(&half).unwrap();
         fs::write(run.path().join(".tmpAbC123"), "half a config").unwrap();
+        fs::write(run.path().join(".digitdash-tmpXyZ789"), "half a config").unwrap();
+        fs::write(run.path().join(".tmp-my-notes"), "the user's own").unwrap();
         fs::write(run.pid_file(), "4000001\n").unwrap();
 
         let mut resumed = RunRecords::resume(&run, 3, &Config::default()).unwrap();
@@ -630,6 +724,8 @@ mod tests {
         assert!(notes.contains("a torn last row (5 bytes"), "{notes}");
         assert!(!half.exists());
         assert!(!run.path().join(".tmpAbC123").exists());
+        assert!(!run.path().join(".digitdash-tmpXyZ789").exists());
+        assert!(run.path().join(".tmp-my-notes").exists(), "not ours: kept");
         resumed.step(&row(4, 4.0)).unwrap();
         resumed.event(&Record::Stop { step: 4 }).unwrap();
         drop(resumed);

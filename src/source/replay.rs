@@ -156,6 +156,15 @@ impl Follower {
             if self.ended {
                 continue;
             }
+            if !self.history.run().path().is_dir() {
+                self.ended = true;
+                self.send(Event::Failed(format!(
+                    "the run folder {} was deleted or moved while it was watched; what was \
+                     shown is what it held",
+                    self.history.run().path().display()
+                )));
+                continue;
+            }
             let Ok(changes) = self.history.refresh() else {
                 continue;
             };
@@ -179,7 +188,7 @@ impl Follower {
             (None, Some(config)) => config.data.dir.clone(),
             (None, None) => return Split::default(),
         };
-        data::load(&dir).map(|m| m.test).unwrap_or_default()
+        data::load_test(&dir).unwrap_or_default()
     }
 
     /// Without a start record, the rows' first step tells where the records begin.

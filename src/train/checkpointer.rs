@@ -138,6 +138,12 @@ impl Checkpointer {
         kind: CheckpointKind,
     ) -> Result<PathBuf, CheckpointError> {
         let dir = self.run().checkpoints_dir();
+        if let Some(why) = state.diverged() {
+            return Err(CheckpointError::Diverged {
+                path: dir.join(RunDir::checkpoint_name(kind, state.step())),
+                why: why.to_string(),
+            });
+        }
         self.records.flush().map_err(|e| CheckpointError::Write {
             path: dir.join(RunDir::checkpoint_name(kind, state.step())),
             cause: format!("the rows before it could not be written first ({e})"),

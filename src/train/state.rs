@@ -10,14 +10,17 @@ use dfdx::prelude::*;
 
 use super::messages::{Evaluation, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
-use super::step::{new_optimizer, train_step, StepError};
+use super::step::{new_optimizer, train_step, StepError, DIVERGED_LOSS};
 use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
 use crate::data::{EpochOrder, Mnist};
-use crate::model::score::{batch_accuracy, evaluate};
+use crate::model::score::{batch_accuracy, evaluate, mean_loss};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
 use crate::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
 use crate::run::CheckpointError;
+
+/// Training images whose loss [`TrainingState::probe_before_saving`] checks.
+pub const PROBE_IMAGES: usize = 256;
 
 /// The state of a run between two steps.
 pub struct TrainingState {
@@ -41,6 +44,9 @@ pub struct TrainingState {
     keeps_batches: bool,
     /// The images and labels of the latest step, as the network saw them.
     last_batch: Option<TrainingBatch>,
+    /// Why the weights in memory must not be saved: a loss they produced was not finite or
+    /// above [`DIVERGED_LOSS`] (see [`TrainingState::diverged`]).
+    diverged: Option<String>,
 }
 
 impl TrainingState {
@@ -68,7 +74,40 @@ impl TrainingState {
             augmenter: Augmenter::new(train.augment),
             keeps_batches: false,
             last_batch: None,
+            diverged: None,
         }
+    }
+
+    /// Why the weights in memory must not be checkpointed, if they must not: the last loss
+    /// they produced, on a training batch or an evaluation, was NaN, infinite or above
+    /// [`DIVERGED_LOSS`]. A training step whose loss is within bounds, or a restore from a
+    /// checkpoint, clears it.
+    pub fn diverged(&self) -> Option<&str> {
+        self.diverged.as_deref()
+    }
+
+    /// Makes the weights in memory show a loss before they are saved: the weights of a step
+    /// have produced none yet (a step's loss is that of the weights before its update). The
+    /// loss of the step's evaluation counts when there was one; otherwise the loss on the
+    /// first [`PROBE_IMAGES`] training images. One out of bounds marks them diverged.
+    pub fn probe_before_saving(&mut self, data: &Mnist) {
+        if self.diverged.is_some() || self.last_eval.as_ref().is_some_and(|e| e.step == self.step) {
+            return;
+        }
+        let indices: Vec<usize> = (0..data.train.len().min(PROBE_IMAGES)).collect();
+        let loss = mean_loss(&self.model, &self.device, &data.train, &indices);
+        if loss.is_nan() || loss > f64::from(DIVERGED_LOSS) {
+            self.diverged = Some(format!(
+                "the weights diverged: at step {} their loss on {} training images is {loss:.4e}",
+                self.step,
+                indices.len()
+            ));
+        }
+    }
+
+    /// Marks the weights in memory as diverged, for `why`.
+    pub fn mark_diverged(&mut self, why: String) {
+        self.diverged = Some(why);
     }
 
     /// From the next step on, keeps each step's batch for [`Self::last_batch`]. Until this
@@ -181,6 +220,8 @@ impl TrainingState {
             e.at_step(self.step + 1, lr)
         })?;
         let seconds = started.elapsed().as_secs_f64();
+        // The weights produced a loss within bounds: they are not diverged.
+        self.diverged = None;
         self.train_seconds += seconds;
         self.step += 1;
         self.samples += batch as u64;
@@ -210,7 +251,14 @@ impl TrainingState {
             seconds: started.elapsed().as_secs_f64(),
             probabilities: Arc::new(scores.probabilities),
         };
-        let best = self.best_accuracy.is_none_or(|b| evaluation.accuracy > b);
+        if evaluation.loss.is_nan() || evaluation.loss > f64::from(DIVERGED_LOSS) {
+            self.diverged = Some(format!(
+                "the weights diverged: their test loss is {:.4e} at step {}",
+                evaluation.loss, self.step
+            ));
+        }
+        let best =
+            self.diverged.is_none() && self.best_accuracy.is_none_or(|b| evaluation.accuracy > b);
         if best {
             self.best_accuracy = Some(evaluation.accuracy);
         }
@@ -278,6 +326,7 @@ impl TrainingState {
             (now, then) => now.or(then),
         };
         self.last_eval = None;
+        self.diverged = None;
         self.order = EpochOrder::restore(
             self.order.len(),
             meta.config.train.seed,

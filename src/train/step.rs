@@ -36,6 +36,16 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// For a diverged loss, the short reason a checkpoint of these weights is refused.
+    pub fn diverged_reason(&self) -> Option<String> {
+        match self {
+            StepError::NonFiniteLoss { loss, context } => Some(format!(
+                "the weights diverged: the training loss became {loss}{context}"
+            )),
+            StepError::Optimizer(_) => None,
+        }
+    }
+
     /// Adds the step number and learning rate to the message.
     pub fn at_step(self, step: u64, lr: f64) -> Self {
         match self {

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::data::{self, DataError, Mnist};
 use crate::panic_text::panic_text;
 use crate::run::record::{ErrorKind, Record, RunError, RunStarted};
-use crate::run::{checkpoint, CheckpointError, RunDir};
+use crate::run::{checkpoint, CheckpointError, RecordError, RunDir};
 
 /// How a run begins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,8 +88,10 @@ impl TrainerHandle {
         let _ = self.commands.send(command);
     }
 
-    /// Waits for the trainer thread to end.
+    /// Waits for the trainer thread to end. A trainer that kept its unsaved final state after
+    /// the end is let go: the command channel closes first.
     pub fn join(self) {
+        drop(self.commands);
         // The thread catches its own panics, so joining cannot fail in practice; a failure
         // would already have been reported as an event.
         let _ = self.thread.join();
@@ -149,6 +151,7 @@ fn run(
         commands,
         control: Control::default(),
         pause_on_divergence: setup.pause_on_divergence,
+        lost: None,
     };
     match setup.start {
         RunStart::NoRecords => {}
@@ -223,6 +226,9 @@ struct Trainer {
     commands: Receiver<Command>,
     control: Control,
     pause_on_divergence: bool,
+    /// The run folder vanished under the run: nothing can be recorded any more, and the run
+    /// fails at the end of the step.
+    lost: Option<RecordError>,
 }
 
 impl Trainer {
@@ -247,8 +253,18 @@ impl Trainer {
     fn record(&mut self, record: &Record) {
         if let Some(checkpointer) = self.checkpointer.as_mut() {
             if let Err(e) = checkpointer.record(record) {
-                self.send(Event::RecordError(e.to_string()));
+                self.record_failed(e);
             }
+        }
+    }
+
+    /// A record that could not be written: a warning, and training goes on; but a run folder
+    /// that vanished under the run ends it ([`Trainer::lost`]).
+    fn record_failed(&mut self, error: RecordError) {
+        if matches!(error, RecordError::Vanished { .. }) {
+            self.lost.get_or_insert(error);
+        } else {
+            self.send(Event::RecordError(error.to_string()));
         }
     }
 
@@ -308,13 +324,18 @@ impl Trainer {
                 Ok(stats) => {
                     self.record_step(&stats);
                     self.emit(Event::Step(stats));
+                    if let Some(lost) = self.lost.take() {
+                        return Err(lost.into());
+                    }
                 }
                 Err(error @ StepError::NonFiniteLoss { .. }) if self.pause_on_divergence => {
-                    self.diverged(error.to_string());
+                    self.diverged(&error);
                     continue;
                 }
                 Err(error @ StepError::NonFiniteLoss { .. }) => {
                     // Headless stops here: the failure that follows says so.
+                    self.state
+                        .mark_diverged(error.diverged_reason().unwrap_or_default());
                     self.emit(Event::Diverged(error.to_string()));
                     return Err(error.into());
                 }
@@ -342,7 +363,7 @@ impl Trainer {
         let wall = self.state.run_seconds();
         if let Some(checkpointer) = self.checkpointer.as_mut() {
             if let Err(e) = checkpointer.step(stats, wall) {
-                self.send(Event::RecordError(e.to_string()));
+                self.record_failed(e);
             }
         }
     }
@@ -361,8 +382,10 @@ impl Trainer {
     }
 
     /// A diverged loss in the dashboard: pause so the user can lower the rate or roll back.
-    fn diverged(&mut self, message: String) {
-        self.emit(Event::Diverged(message));
+    fn diverged(&mut self, error: &StepError) {
+        self.state
+            .mark_diverged(error.diverged_reason().unwrap_or_default());
+        self.emit(Event::Diverged(error.to_string()));
         self.control.paused = true;
         self.control.single_steps = 0;
         self.emit(Event::Paused {
@@ -478,6 +501,7 @@ impl Trainer {
         let Some(checkpointer) = self.checkpointer.as_mut() else {
             return;
         };
+        self.state.probe_before_saving(&self.data);
         let saved = checkpointer.save_periodic(&self.state, &self.config);
         self.report_checkpoint(saved);
     }
@@ -560,7 +584,7 @@ impl Trainer {
             test_accuracy: eval.map_or(0.0, |e| e.accuracy),
             test_loss: eval.map_or(f64::NAN, |e| e.loss),
             train_seconds: self.state.train_seconds(),
-            wall_seconds: self.state.process_seconds(),
+            wall_seconds: self.state.run_seconds(),
             samples_per_sec: self.state.samples() as f64 / self.state.train_seconds().max(1e-9),
             run_dir: self
                 .checkpointer
@@ -568,7 +592,31 @@ impl Trainer {
                 .map(|c| c.run().path().to_path_buf()),
             unsaved: self.checkpointer.as_ref().and_then(|c| c.unsaved(step)),
         };
+        let unsaved = summary.unsaved.is_some();
         self.send(Event::Weights(self.state.weights()));
         self.emit(Event::Finished(summary));
+        if unsaved && self.pause_on_divergence {
+            self.keep_final_state();
+        }
+    }
+
+    /// After the end, with the final state not saved (a full disk, say): in the dashboard the
+    /// trainer waits with it, so that a save asked for once the cause is fixed can still write
+    /// it. Ends when it is saved, when told to stop, or when the dashboard goes away.
+    fn keep_final_state(&mut self) {
+        loop {
+            match self.commands.recv() {
+                Ok(Command::SaveCheckpoint) => {
+                    self.checkpoint();
+                    let step = self.state.step();
+                    if self.checkpointer.as_ref().is_none_or(|c| c.has(step)) {
+                        return;
+                    }
+                }
+                Ok(Command::ShareWeights) => self.send(Event::Weights(self.state.weights())),
+                Ok(Command::Stop) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
     }
 }

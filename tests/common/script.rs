@@ -266,3 +266,23 @@ pub fn render(app: &App, width: u16, height: u16) -> String {
     }
     text
 }
+
+/// Feeds a source's events to a dashboard, never asking it to stop: for [`drive`] over a
+/// replayed run.
+///
+/// [`drive`]: digitdash::source::drive
+pub struct Feed<'a>(pub &'a mut App);
+
+impl digitdash::source::Driver for Feed<'_> {
+    fn should_stop(&mut self) -> bool {
+        false
+    }
+
+    fn stop_cause(&self) -> Option<digitdash::signals::Signal> {
+        None
+    }
+
+    fn on_event(&mut self, event: Event) {
+        self.0.update(event);
+    }
+}

@@ -1,6 +1,7 @@
 //! How a run ended, as both front-ends judge it: the outcome, its exit status and the lines
 //! printed after it.
 
+use crate::run::RunDir;
 use crate::signals::Signal;
 
 use super::Summary;
@@ -89,9 +90,20 @@ impl Outcome {
                 "error: final test accuracy {:.4} is below --fail-under {threshold}",
                 summary.test_accuracy
             )),
-            Outcome::Unsaved { reason, .. } => Some(format!(
-                "error: training ended, but its final state was not saved: {reason}"
-            )),
+            Outcome::Unsaved { reason, summary } => {
+                let newest = summary
+                    .run_dir
+                    .as_ref()
+                    .and_then(|dir| RunDir::new(dir).latest_checkpoint())
+                    .map_or_else(
+                        || "no checkpoint of the run is on disk".to_string(),
+                        |path| format!("the newest checkpoint on disk is {}", path.display()),
+                    );
+                Some(format!(
+                    "error: training ended, but its final state was not saved: {reason} \
+                     ({newest})"
+                ))
+            }
             Outcome::Failed(message) => Some(format!("error: {message}")),
             Outcome::StoppedBeforeTraining { message, .. } => Some(format!("stopped: {message}")),
         }

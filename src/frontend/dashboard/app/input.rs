@@ -55,6 +55,10 @@ impl App {
 
     /// Carries out an action from the key map.
     pub fn act(&mut self, action: Action) -> Vec<Command> {
+        if action == Action::SaveCheckpoint && self.unsaved().is_some() {
+            self.flash = Some("writing the final weights again".into());
+            return vec![Command::SaveCheckpoint];
+        }
         if action.needs_trainer() && !self.accepts_commands() {
             self.say_ended();
             return Vec::new();
@@ -233,8 +237,17 @@ impl App {
         let yes = matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter);
         let no = matches!(key.code, KeyCode::Char('n' | 'N') | KeyCode::Esc);
         match question {
-            _ if is_ctrl_c(key) && question != Question::Quit => self.request_quit(),
+            _ if is_ctrl_c(key) && !matches!(question, Question::Quit | Question::QuitUnsaved) => {
+                self.request_quit()
+            }
             Question::Quit if yes || is_ctrl_c(key) => self.quit_after_stop(),
+            Question::QuitUnsaved if yes || is_ctrl_c(key) => {
+                self.exit = Exit::Now;
+                Vec::new()
+            }
+            Question::QuitUnsaved if key.code == KeyCode::Char('c') => {
+                self.act(Action::SaveCheckpoint)
+            }
             Question::Stop if yes => self.send_stop(),
             Question::Rollback if yes => self.send_simple(Command::Rollback),
             _ => {
@@ -263,7 +276,9 @@ impl App {
     }
 
     fn request_quit(&mut self) -> Vec<Command> {
-        if self.has_ended() || self.exit == Exit::AfterFinish || self.read_only.is_some() {
+        if self.unsaved().is_some() && self.exit == Exit::Stay {
+            self.ask(Question::QuitUnsaved);
+        } else if self.has_ended() || self.exit == Exit::AfterFinish || self.read_only.is_some() {
             self.exit = Exit::Now;
         } else if self.stop_sent {
             self.exit = Exit::AfterFinish;

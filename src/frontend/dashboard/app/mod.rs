@@ -127,15 +127,19 @@ pub enum Question {
     Stop,
     /// Go back to the newest checkpoint.
     Rollback,
+    /// Quit although the final weights could not be saved.
+    QuitUnsaved,
 }
 
 impl Question {
-    /// The question as the dialog asks it.
+    /// The question as the dialog asks it, without the details the app adds
+    /// ([`App::question_text`]).
     pub fn text(self) -> &'static str {
         match self {
             Question::Quit => "Training is still running. Stop it and quit?",
             Question::Stop => "Stop training now? The model is evaluated one last time.",
             Question::Rollback => "Roll the model back to the newest checkpoint?",
+            Question::QuitUnsaved => "The final weights are not saved. Quit without them?",
         }
     }
 }
@@ -180,6 +184,8 @@ pub struct App {
     exit: Exit,
     signal: Option<Signal>,
     elapsed: Duration,
+    /// [`App::elapsed`] when training ended.
+    ended_at: Option<Duration>,
     step_seconds: Option<f64>,
     throughput: Option<f64>,
     flash: Option<String>,
@@ -227,6 +233,7 @@ impl App {
             exit: Exit::Stay,
             signal: None,
             elapsed: Duration::ZERO,
+            ended_at: None,
             step_seconds: None,
             throughput: None,
             flash: None,
@@ -328,6 +335,17 @@ impl App {
         self.elapsed
     }
 
+    /// How long the run has taken, as the status bar shows it: for a watched run, its own
+    /// clock at its latest row; otherwise the time since the dashboard opened, stopped when
+    /// training ended.
+    pub fn run_time(&self) -> Duration {
+        if self.read_only.is_some() {
+            let seconds = self.last_step.map_or(0.0, |s| s.train_seconds);
+            return Duration::try_from_secs_f64(seconds).unwrap_or_default();
+        }
+        self.ended_at.unwrap_or(self.elapsed)
+    }
+
     /// The state for the status bar.
     pub fn state(&self) -> RunState {
         match &self.phase {
@@ -358,6 +376,32 @@ impl App {
     /// Why the controls are unavailable, when the dashboard watches a run it does not train.
     pub fn read_only(&self) -> Option<&str> {
         self.read_only.as_deref()
+    }
+
+    /// Why the final weights are not saved, when the run has finished without saving them
+    /// (the trainer keeps them until it is told to quit: `c` tries again).
+    pub fn unsaved(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Finished(summary) if self.read_only.is_none() => summary.unsaved.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The text of `question`, with what the user needs to decide.
+    pub fn question_text(&self, question: Question) -> String {
+        match (question, self.unsaved()) {
+            (Question::QuitUnsaved, Some(reason)) => {
+                let folder = self.run_dir.as_ref().map_or_else(
+                    || "the run folder".to_string(),
+                    |dir| dir.join("checkpoints").display().to_string(),
+                );
+                format!(
+                    "The final weights are not saved: {reason}\nFix that, then press c to \
+                     write them to {folder}. Quit without them?"
+                )
+            }
+            _ => question.text().to_string(),
+        }
     }
 
     /// Whether the trainer has ended (finished, failed or stopped before training).

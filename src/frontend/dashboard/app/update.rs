@@ -53,10 +53,17 @@ impl App {
             }
             Event::Checkpoint(CheckpointWritten { step, path }) => {
                 let text = format!("checkpoint written to {}", path.display());
+                if let Phase::Finished(summary) = &mut self.phase {
+                    if summary.steps == step && summary.unsaved.take().is_some() {
+                        self.flash = Some(format!("the final weights are saved: {text}"));
+                    }
+                }
                 self.log.push(Some(step), LogKind::Info, text);
             }
             Event::RolledBack(step) => self.rolled_back(step),
             Event::RecordError(message) => {
+                // Often the answer to a key (`c`, `r`): shown whole, not only in the log.
+                self.flash = Some(message.clone());
                 self.log.push(self.step_mark(), LogKind::Error, message);
             }
             Event::Finished(summary) => self.finished(summary),
@@ -237,6 +244,7 @@ impl App {
     }
 
     fn end_training(&mut self) {
+        self.ended_at.get_or_insert(self.elapsed);
         self.eval_pending = false;
         self.paused = false;
         self.pause_wanted = false;

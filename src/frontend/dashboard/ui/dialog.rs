@@ -11,15 +11,28 @@ use crate::frontend::dashboard::app::Question;
 /// Columns of the box.
 const WIDTH: u16 = 48;
 
-/// Draws `question` in a box in the middle of `area`.
-pub fn render(question: Question, area: Rect, buf: &mut Buffer) {
+/// Draws `question`, worded as `text`, in a box in the middle of `area`.
+pub fn render(question: Question, text: &str, area: Rect, buf: &mut Buffer) {
+    let width = if question == Question::QuitUnsaved {
+        2 * WIDTH
+    } else {
+        WIDTH
+    };
+    let width = width.min(area.width);
+    // Wrapped lines of the text, a blank line, the keys, a blank line, and the borders.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = text
+        .lines()
+        .map(|l| l.chars().count().div_ceil(inner).max(1))
+        .sum();
+    let height = u16::try_from(rows + 5).unwrap_or(u16::MAX);
     let popup = area.centered(
-        Constraint::Length(WIDTH.min(area.width)),
-        Constraint::Length(6.min(area.height)),
+        Constraint::Length(width),
+        Constraint::Length(height.min(area.height)),
     );
     Clear.render(popup, buf);
-    let lines = vec![
-        Line::raw(question.text()),
+    let mut lines: Vec<Line> = text.lines().map(Line::raw).collect();
+    lines.extend([
         Line::default(),
         Line::from(vec![
             Span::styled("y", theme::key()),
@@ -27,7 +40,7 @@ pub fn render(question: Question, area: Rect, buf: &mut Buffer) {
             Span::styled("n", theme::key()),
             Span::styled(" no", theme::dim()),
         ]),
-    ];
+    ]);
     Paragraph::new(lines)
         .alignment(Alignment::Center)
         .wrap(Wrap { trim: true })

@@ -110,7 +110,9 @@ pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
 fn render_overlay(app: &App, screen: Rect, body: Rect, buf: &mut Buffer) {
     match app.overlay() {
         Overlay::Help => help::render(app.page(), screen, buf),
-        Overlay::Confirm(question) => dialog::render(*question, body, buf),
+        Overlay::Confirm(question) => {
+            dialog::render(*question, &app.question_text(*question), body, buf);
+        }
         Overlay::Runs(picker) => picker::render(picker, body, buf),
         Overlay::None | Overlay::Edit(_) => {}
     }

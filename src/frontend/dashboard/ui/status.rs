@@ -56,7 +56,7 @@ fn run_fields(app: &App) -> Vec<String> {
     if let Some(step) = app.last_step() {
         fields.push(format!("epoch {:.2}", step.epoch));
     }
-    fields.push(format!("elapsed {}", format::duration(app.elapsed())));
+    fields.push(format!("elapsed {}", format::duration(app.run_time())));
     match app.phase() {
         Phase::Finished(summary) => fields.push(format!(
             "test accuracy {}",
