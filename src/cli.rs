@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError, Preset};
+use crate::config::{Config, ConfigError, Preset, DEFAULT_VALIDATION};
 
 /// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
 #[derive(Debug, Parser)]
@@ -28,6 +28,10 @@ pub enum Subcommands {
         /// A checkpoint folder (runs/NAME/checkpoints/step-...) or its model.safetensors.
         #[arg(long, value_name = "PATH")]
         checkpoint: PathBuf,
+        /// The images to score: the test set, the run's validation split (the first images of
+        /// the training files it held out), or the training images it trained on.
+        #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+        split: SplitArg,
     },
     /// Classify PNG images of digits (28x28 or larger; resized, light-on-dark or dark-on-light).
     Predict {
@@ -68,6 +72,29 @@ pub enum Subcommands {
     /// Train presets on several seeds, headless, and print epochs, wall time, images per
     /// second and test accuracy per run, and each preset's mean (the README's preset table).
     Presets(PresetsArgs),
+}
+
+/// Which images `eval` scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    /// The test set.
+    Test,
+    /// The run's validation split.
+    Validation,
+    /// The images the run trained on.
+    Train,
+}
+
+impl SplitArg {
+    /// The split it names.
+    pub fn split(self) -> crate::run::record::EvalSplit {
+        use crate::run::record::EvalSplit;
+        match self {
+            SplitArg::Test => EvalSplit::Test,
+            SplitArg::Validation => EvalSplit::Validation,
+            SplitArg::Train => EvalSplit::Train,
+        }
+    }
 }
 
 /// Options of `digitdash presets`.
@@ -153,9 +180,19 @@ pub struct RunArgs {
     /// Seed of initialisation and data order [config: train.seed].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Steps between test-set evaluations, 0 for only at the end [config: train.eval_every].
+    /// Steps between evaluations (on the validation split, or the test set without one), 0
+    /// for only at the end [config: train.eval_every].
     #[arg(long, value_name = "N")]
     pub eval_every: Option<u64>,
+    /// Training images held out as the validation split, the first N of the training files,
+    /// on which evaluations, the best checkpoint and early stopping choose; 0 for none
+    /// (choices are then made on the test set) [config: data.validation, default 5000].
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub validation: Option<usize>,
+    /// Stop after this many evaluations in a row without a better validation accuracy, 0 for
+    /// never [config: train.early_stop].
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<u64>,
     /// Steps between progress lines in headless mode [config: log.log_every].
     #[arg(long, value_name = "N")]
     pub log_every: Option<u64>,
@@ -229,7 +266,10 @@ pub fn resolve_config(args: &RunArgs) -> Result<Config, ConfigError> {
         || "built-in defaults".to_string(),
         |path| format!("config file {}", path.display()),
     );
-    finish_config(config, args, &source)
+    let mut config = finish_config(config, args, &source)?;
+    // A new run holds out the tutorial's validation split unless told otherwise.
+    config.data.validation.get_or_insert(DEFAULT_VALIDATION);
+    Ok(config)
 }
 
 /// A resumed run's config: the one its checkpoint (`checkpoint`, a folder) recorded, then
@@ -269,6 +309,10 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     t.dropout = args.dropout.unwrap_or(t.dropout);
     t.seed = args.seed.unwrap_or(t.seed);
     t.eval_every = args.eval_every.unwrap_or(t.eval_every);
+    t.early_stop = args.early_stop.unwrap_or(t.early_stop);
+    if let Some(n) = args.validation {
+        config.data.validation = Some(n);
+    }
     config.log.log_every = args.log_every.unwrap_or(config.log.log_every);
 }
 

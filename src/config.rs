@@ -74,8 +74,12 @@ pub struct TrainConfig {
     /// Probability of dropping each unit of the 1024-unit layer while training (the
     /// tutorial's `keep_prob` 0.5 is 0.5 here; 0 turns dropout off).
     pub dropout: f32,
-    /// Steps between evaluations on the test set (0: only at the end).
+    /// Steps between evaluations (0: only at the end): on the validation split, or on the
+    /// test set when there is none.
     pub eval_every: u64,
+    /// Evaluations in a row without a better validation accuracy after which training stops
+    /// (a normal finish; 0: never).
+    pub early_stop: u64,
     /// Images per forward pass when evaluating.
     pub eval_batch_size: usize,
     /// Random transforms of the training images (`[train.augment]`), all off by default.
@@ -103,6 +107,23 @@ pub struct DataConfig {
     pub download: bool,
     /// Base URLs tried in order; a file's URL is the base followed by its name.
     pub mirrors: Vec<String>,
+    /// Training images held out as the validation split: the first this many of the
+    /// training files, the same for every seed (0: none, and choices are made on the test
+    /// set). Unset in a config means the tutorial's 5,000 for a new run, and none for a run
+    /// recorded before the split existed ([`DataConfig::validation`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<usize>,
+}
+
+/// Images the validation split holds unless told otherwise: the tutorial's
+/// `read_data_sets`, the first 5,000 of the 60,000 training images.
+pub const DEFAULT_VALIDATION: usize = 5_000;
+
+impl DataConfig {
+    /// Training images held out for validation (a recorded config without the key: none).
+    pub fn validation(&self) -> usize {
+        self.validation.unwrap_or(0)
+    }
 }
 
 /// What the reporters print.
@@ -125,6 +146,7 @@ impl Default for TrainConfig {
             init: Init::Tutorial,
             dropout: TUTORIAL_DROPOUT,
             eval_every: 1000,
+            early_stop: 0,
             eval_batch_size: 500,
             augment: AugmentConfig::default(),
         }
@@ -137,6 +159,7 @@ impl Default for DataConfig {
             dir: PathBuf::from("data/mnist"),
             download: true,
             mirrors: DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect(),
+            validation: None,
         }
     }
 }
@@ -162,9 +185,9 @@ pub enum Preset {
     Best,
 }
 
-/// Steps in an epoch of the 60,000 training images at batch 128 (the last partial batch of
-/// an epoch is dropped).
-const STEPS_PER_EPOCH_AT_128: u64 = 60_000 / 128;
+/// Steps in an epoch of the 55,000 training images the validation split leaves, at batch 128
+/// (the last partial batch of an epoch is dropped): the presets count their epochs in them.
+const STEPS_PER_EPOCH_AT_128: u64 = (60_000 - DEFAULT_VALIDATION as u64) / 128;
 
 impl Preset {
     /// The name `--preset` takes for it (`tutorial`, `fast`, `best`), as clap spells it.

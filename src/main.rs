@@ -49,9 +49,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::run(args, &config.data.dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Subcommands::Eval { checkpoint }) => {
+        Some(Subcommands::Eval { checkpoint, split }) => {
             let config = resolve_config(&cli.run)?;
-            eval::run(checkpoint, &config.data.dir, config.train.eval_batch_size)?;
+            let batch = config.train.eval_batch_size;
+            eval::run(checkpoint, &config.data.dir, batch, split.split())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {

@@ -57,9 +57,9 @@ fn a_finished_run_reads_back_its_steps_evaluations_and_settings() {
     assert_eq!(history.steps_done(), 100);
     assert_eq!(history.total_steps(), Some(100));
     assert_eq!(history.final_test_accuracy(), Some(accuracy_at(100)));
-    assert_eq!(history.best_test_accuracy(), Some(accuracy_at(100)));
+    assert_eq!(history.best_accuracy(), Some(accuracy_at(100)));
     assert_eq!(history.wall_seconds(), Some(1.0));
-    assert_eq!(history.events().evaluations().len(), 10);
+    assert_eq!(history.events().evaluations().count(), 10);
     let losses: Vec<(u64, f64)> = history.metrics().points(Column::Loss).collect();
     assert_eq!(losses.len(), 100);
     assert_eq!(losses[41], (42, f64::from(loss_at(42))));
@@ -221,7 +221,7 @@ fn a_million_rows_read_back_whole() {
     let summary = open(dir.path(), Detail::Summary);
     assert_eq!(summary.steps_done(), 1_000_000);
     assert_eq!(summary.status(), RunStatus::Finished);
-    assert_eq!(summary.events().evaluations().len(), 1000);
+    assert_eq!(summary.events().evaluations().count(), 1000);
     let full = open(dir.path(), Detail::Full);
     assert_eq!(full.metrics().points(Column::Loss).count(), 1_000_000);
     assert_eq!(full.metrics().first_step(), Some(1));

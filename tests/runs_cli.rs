@@ -94,7 +94,7 @@ fn runs_json_is_one_array_of_objects() {
     assert_eq!(finished["total_steps"], 100);
     assert_eq!(finished["differences"]["learning_rate"], "0.001");
     assert_eq!(finished["train"]["batch_size"], "50");
-    let best = finished["best_test_accuracy"].as_f64().unwrap();
+    let best = finished["best_accuracy"].as_f64().unwrap();
     assert_eq!(best, fixtures::accuracy_at(100));
     assert_eq!(
         run("failed")["status_detail"],

@@ -25,6 +25,7 @@ use digitdash::config::{Config, Schedule};
 use digitdash::data::{self, EpochOrder, Mnist};
 use digitdash::model::{Init, Layers, Network, CLASSES, IMAGE_PIXELS};
 use digitdash::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
+use digitdash::run::record::EvalSplit;
 use digitdash::run::{CheckpointKind, RunDir};
 use digitdash::train::checkpointer::Checkpointer;
 use digitdash::train::state::TrainingState;
@@ -419,9 +420,9 @@ fn a_checkpoint_round_trip_is_bit_exact_with_all_its_metadata() {
     config.train.dropout = 0.3;
     let mut state = fresh_state(&config, &data);
     steps(&mut state, &config, &data, 3);
-    let (first, _) = state.evaluate(&data, 50);
+    let (first, _) = state.evaluate(&data.test, EvalSplit::Test, true, 50);
     steps(&mut state, &config, &data, 2);
-    let (second, _) = state.evaluate(&data, 50);
+    let (second, _) = state.evaluate(&data.test, EvalSplit::Test, true, 50);
     let dir = tempfile::tempdir().unwrap();
     let folder = state.save(dir.path(), "step-00000005", &config).unwrap();
 
@@ -442,8 +443,9 @@ fn a_checkpoint_round_trip_is_bit_exact_with_all_its_metadata() {
         samples: 50,
         train_seconds: state.train_seconds(),
         wall_seconds: meta.wall_seconds,
-        test_accuracy: Some(second.accuracy),
-        best_test_accuracy: Some(first.accuracy.max(second.accuracy)),
+        accuracy: Some(second.accuracy),
+        best_accuracy: Some(first.accuracy.max(second.accuracy)),
+        test_looks: 2,
         config: config.clone(),
         weights_sha256: Some(sha256_of(&folder.join(checkpoint::WEIGHTS_FILE))),
     };

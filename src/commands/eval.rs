@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use dfdx::prelude::*;
 
 use crate::data::{self, Split};
 use crate::model::score::{confusion_matrix, evaluate};
 use crate::model::{Network, CLASSES};
 use crate::output::{note, StdoutLines};
+use crate::run::record::EvalSplit;
 use crate::run::{writer_state, RunDir, WriterState};
 
 /// Test-set results of a saved model.
@@ -51,22 +52,39 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
     out
 }
 
-/// `digitdash eval`: prints test accuracy, loss and the confusion matrix. A checkpoint of a
-/// run that is being trained, or was interrupted, gets a note saying so (the run's write lock
-/// is only looked at, never taken). Images go through the network `batch` at a time
+/// `digitdash eval`: prints the accuracy, loss and confusion matrix of a saved model on the
+/// test set, or on its run's validation split or training images. A checkpoint of a run that
+/// is being trained, or was interrupted, gets a note saying so (the run's write lock is only
+/// looked at, never taken). Images go through the network `batch` at a time
 /// (`train.eval_batch_size`).
-pub fn run(checkpoint: &Path, data_dir: &Path, batch: usize) -> Result<()> {
+pub fn run(checkpoint: &Path, data_dir: &Path, batch: usize, split: EvalSplit) -> Result<()> {
     if let Some(line) = run_state_note(checkpoint) {
         note(line);
     }
-    let (device, model) = crate::run::checkpoint::load_on_cpu(checkpoint)?;
-    let mnist = data::load(data_dir)?;
-    let report = eval_model(&model, &device, &mnist.test, batch);
+    let device = Cpu::default();
+    let (model, meta) = crate::run::checkpoint::load(checkpoint, &device)?;
+    let mut mnist = data::load(data_dir)?;
+    let held_out = meta.as_ref().map_or(0, |m| m.config.data.validation());
+    let images = match split {
+        EvalSplit::Test => mnist.test,
+        EvalSplit::Validation if held_out == 0 => bail!(
+            "the run of {} held out no validation split (it trained on every training image), \
+             so it has no validation images to score: pass --split test or --split train",
+            checkpoint.display()
+        ),
+        EvalSplit::Validation => mnist.hold_out_validation(held_out, data_dir)?,
+        EvalSplit::Train => {
+            mnist.hold_out_validation(held_out, data_dir)?;
+            mnist.train
+        }
+    };
+    let report = eval_model(&model, &device, &images, batch);
+    let name = split.name();
     let text = format!(
-        "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
+        "{name} accuracy {:.4} ({} of {}), {name} loss {:.4}\n{}",
         report.accuracy,
-        (report.accuracy * mnist.test.len() as f64).round(),
-        mnist.test.len(),
+        (report.accuracy * images.len() as f64).round(),
+        images.len(),
         report.loss,
         format_confusion(&report.confusion)
     );

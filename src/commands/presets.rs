@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::cli::PresetsArgs;
 use crate::config::{Config, Preset};
 use crate::output::note;
+use crate::run::record::EvalSplit;
 use crate::run::RunDir;
 use crate::signals::{Signal, Signals};
 use crate::source::{drive, Driver};
@@ -90,6 +91,8 @@ pub struct PresetRun {
     pub steps: u64,
     /// Images per step.
     pub batch_size: usize,
+    /// Validation accuracy of the final weights (none without a validation split).
+    pub validation_accuracy: Option<f64>,
     /// Final test accuracy.
     pub test_accuracy: f64,
     /// Seconds in training steps.
@@ -178,6 +181,7 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
         name: format!("{label} seed {seed}"),
         every: (steps / 10).max(1),
         train_len: 0,
+        validation: None,
         signals,
     };
     let outcome = drive(handle, &mut progress, None);
@@ -199,6 +203,7 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
         },
         steps: summary.steps,
         batch_size,
+        validation_accuracy: progress.validation,
         test_accuracy: summary.test_accuracy,
         train_seconds: summary.train_seconds,
         wall_seconds: summary.wall_seconds,
@@ -216,6 +221,8 @@ struct Progress<'a> {
     every: u64,
     /// Training images, once the run has started.
     train_len: usize,
+    /// The latest validation accuracy.
+    validation: Option<f64>,
     signals: &'a Signals,
 }
 
@@ -236,31 +243,49 @@ impl Driver for Progress<'_> {
                 "  {name}: step {}/{}, epoch {:.2}, loss {:.4}, {:.0} images/s",
                 s.step, s.total_steps, s.epoch, s.loss, s.samples_per_sec
             )),
-            Event::Evaluation(e) => note(format!(
-                "  {name}: step {}, test accuracy {:.2}%",
-                e.step,
-                e.accuracy * 100.0
-            )),
+            Event::Evaluation(e) => {
+                if e.split == EvalSplit::Validation {
+                    self.validation = Some(e.accuracy);
+                }
+                note(format!(
+                    "  {name}: step {}, {} accuracy {:.2}%",
+                    e.step,
+                    e.split.name(),
+                    e.accuracy * 100.0
+                ));
+            }
             _ => {}
         }
     }
 }
 
-/// The runs a row each, then each variant's mean and lowest accuracy.
+/// The runs a row each (validation and test accuracy side by side), then each variant's
+/// means and its lowest test accuracy.
 fn print_table(rows: &[PresetRun]) {
     println!(
-        "{:<22} {:>4} {:>7} {:>6} {:>5} {:>9} {:>8} {:>8} {:>9}",
-        "preset", "seed", "epochs", "steps", "batch", "accuracy", "train s", "wall s", "images/s"
+        "{:<22} {:>4} {:>7} {:>6} {:>5} {:>10} {:>9} {:>8} {:>8} {:>9}",
+        "preset",
+        "seed",
+        "epochs",
+        "steps",
+        "batch",
+        "validation",
+        "test",
+        "train s",
+        "wall s",
+        "images/s"
     );
+    let percent = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
     for r in rows {
         println!(
-            "{:<22} {:>4} {:>7.2} {:>6} {:>5} {:>8.2}% {:>8.1} {:>8.1} {:>9.0}{}",
+            "{:<22} {:>4} {:>7.2} {:>6} {:>5} {:>10} {:>9} {:>8.1} {:>8.1} {:>9.0}{}",
             r.preset,
             r.seed,
             r.epochs,
             r.steps,
             r.batch_size,
-            r.test_accuracy * 100.0,
+            percent(r.validation_accuracy),
+            percent(Some(r.test_accuracy)),
             r.train_seconds,
             r.wall_seconds,
             r.images_per_second,
@@ -270,21 +295,27 @@ fn print_table(rows: &[PresetRun]) {
     let mut labels: Vec<&str> = rows.iter().map(|r| r.preset.as_str()).collect();
     labels.dedup();
     for label in labels {
-        let accuracies: Vec<f64> = rows
+        let done: Vec<&PresetRun> = rows
             .iter()
             .filter(|r| r.preset == label && !r.stopped_early)
-            .map(|r| r.test_accuracy)
             .collect();
-        if accuracies.is_empty() {
+        if done.is_empty() {
             continue;
         }
-        let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
-        let lowest = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
+        let tests: Vec<f64> = done.iter().map(|r| r.test_accuracy).collect();
+        let validations: Vec<f64> = done.iter().filter_map(|r| r.validation_accuracy).collect();
+        let lowest = tests.iter().copied().fold(f64::INFINITY, f64::min);
+        let validation = if validations.is_empty() {
+            String::new()
+        } else {
+            format!("validation {:.2}%, ", mean(&validations) * 100.0)
+        };
         println!(
-            "{label}: mean {:.2}%, lowest {:.2}% over {}",
-            mean * 100.0,
+            "{label}: mean {validation}test {:.2}%, lowest test {:.2}% over {}",
+            mean(&tests) * 100.0,
             lowest * 100.0,
-            crate::output::counted(accuracies.len() as u64, "seed")
+            crate::output::counted(tests.len() as u64, "seed")
         );
     }
 }

@@ -1,5 +1,7 @@
 //! `digitdash runs [DIR]`: a table of every run under DIR (or one JSON array with `--json`):
-//! start, status, steps, test accuracy, wall time, and the settings in which runs differ.
+//! start, status, steps, the validation split, the best accuracy on it, the final test
+//! accuracy and how often the test set was looked at, wall time, and the settings in which
+//! runs differ.
 
 use std::path::Path;
 
@@ -39,12 +41,14 @@ pub fn table(runs: &[RunOverview]) -> Vec<String> {
         "STARTED (UTC)",
         "STATUS",
         "STEPS",
+        "VALIDATION",
         "BEST",
-        "FINAL",
+        "TEST",
+        "LOOKS",
         "WALL",
         "DIFFERS",
     ];
-    let rows: Vec<[String; 8]> = runs
+    let rows: Vec<[String; 10]> = runs
         .iter()
         .map(|r| {
             [
@@ -56,8 +60,16 @@ pub fn table(runs: &[RunOverview]) -> Vec<String> {
                     Some(total) => format!("{}/{total}", r.steps_done),
                     None => r.steps_done.to_string(),
                 },
-                percent(r.best_test_accuracy),
+                match r.validation_images {
+                    0 => "none".into(),
+                    n => format!("first {n}"),
+                },
+                match (r.best_accuracy, r.validation_images) {
+                    (Some(_), 0) => format!("{} (test)", percent(r.best_accuracy)),
+                    (best, _) => percent(best),
+                },
                 percent(r.final_test_accuracy),
+                r.test_looks.to_string(),
                 r.wall_seconds.map_or("-".into(), duration),
                 r.differences
                     .iter()
@@ -110,8 +122,11 @@ fn to_json(run: &RunOverview) -> Value {
         "status_detail": run.status.detail(),
         "steps_done": run.steps_done,
         "total_steps": run.total_steps,
-        "best_test_accuracy": run.best_test_accuracy,
+        "validation_images": run.validation_images,
+        "best_accuracy": run.best_accuracy,
+        "best_split": if run.validation_images > 0 { "validation" } else { "test" },
         "final_test_accuracy": run.final_test_accuracy,
+        "test_looks": run.test_looks,
         "wall_seconds": run.wall_seconds,
         "differences": object(&mut run.differences.iter().map(|(k, v)| (k, v))),
         "train": object(&mut run.train_settings.iter()),

@@ -168,6 +168,17 @@ pub enum DataError {
         label_count: usize,
     },
 
+    /// The validation split asked for takes all the training images or more.
+    #[error("the validation split of {requested} images (data.validation, or --validation) leaves no training images: the training files in {} hold {available}. Hold out fewer (the tutorial holds out 5000 of 60000), or 0 for none.", dir.display())]
+    ValidationTooLarge {
+        /// The data folder.
+        dir: PathBuf,
+        /// Images asked for.
+        requested: usize,
+        /// Training images there are.
+        available: usize,
+    },
+
     /// A local file operation failed (creating the data folder, writing a file).
     #[error("cannot {action} {}: {cause}. Check that the folder exists and is writable, or choose \
              another one with --data-dir DIR or DIGITDASH_DATA_DIR.", path.display())]

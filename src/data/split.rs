@@ -79,6 +79,18 @@ impl Split {
         counts
     }
 
+    /// Takes the first `n` examples out (all of them if `n >= len()`) and returns them; the
+    /// rest stay, in order.
+    pub fn split_off_front(&mut self, n: usize) -> Split {
+        let n = n.min(self.len());
+        let rest_images = self.images.split_off(n * IMAGE_PIXELS);
+        let rest_labels = self.labels.split_off(n);
+        Split {
+            images: std::mem::replace(&mut self.images, rest_images),
+            labels: std::mem::replace(&mut self.labels, rest_labels),
+        }
+    }
+
     /// A copy of the first `n` examples (all of them if `n >= len()`).
     pub fn first(&self, n: usize) -> Split {
         let n = n.min(self.len());
@@ -134,6 +146,20 @@ impl Split {
 }
 
 impl Mnist {
+    /// Holds out the first `n` training images as the validation split and returns it: the
+    /// same images whatever the seed, none of them left to train on. `dir` names the data
+    /// folder in the error when `n` leaves no training images.
+    pub fn hold_out_validation(&mut self, n: usize, dir: &Path) -> Result<Split, DataError> {
+        if n > 0 && n >= self.train.len() {
+            return Err(DataError::ValidationTooLarge {
+                dir: dir.to_path_buf(),
+                requested: n,
+                available: self.train.len(),
+            });
+        }
+        Ok(self.train.split_off_front(n))
+    }
+
     /// Writes the four files under their standard names into the existing folder `dir`
     /// (`.gz` names and gzipped if `gzipped`, raw names otherwise), so
     /// [`load`](crate::data::load) reads them back. Meant for tests and tools that need a small
@@ -176,6 +202,28 @@ pub(super) mod fixtures {
 mod tests {
     use super::fixtures::split;
     use super::*;
+
+    #[test]
+    fn the_validation_split_is_the_first_images_and_leaves_the_rest_to_train_on() {
+        let mut data = Mnist {
+            train: split(10, 1),
+            test: split(2, 2),
+        };
+        let whole = data.train.clone();
+        let validation = data.hold_out_validation(3, Path::new("d")).unwrap();
+        assert_eq!(validation, whole.first(3));
+        assert_eq!(data.train.len(), 7);
+        for i in 0..7 {
+            assert_eq!(data.train.image(i), whole.image(i + 3));
+            assert_eq!(data.train.label(i), whole.label(i + 3));
+        }
+        assert!(data
+            .hold_out_validation(0, Path::new("d"))
+            .unwrap()
+            .is_empty());
+        let err = data.hold_out_validation(7, Path::new("d")).unwrap_err();
+        assert!(err.to_string().contains("hold 7"), "{err}");
+    }
 
     #[test]
     fn split_new_checks_lengths_and_labels() {

@@ -78,6 +78,8 @@ pub fn logits(model: &Network, device: &Cpu, split: &Split, batch: usize) -> Vec
     let indices: Vec<usize> = (0..split.len()).collect();
     let mut pixels = Vec::with_capacity(batch * IMAGE_PIXELS);
     for chunk in indices.chunks(batch) {
+        #[cfg(test)]
+        scored::note(split);
         pixels.resize(chunk.len() * IMAGE_PIXELS, 0.0);
         split.fill_images(chunk, &mut pixels);
         all.extend(logits_of(model, device, &pixels));
@@ -138,6 +140,34 @@ pub fn batch_accuracy(logits: &[f32], one_hot: &[f32]) -> f32 {
         .filter(|(l, y)| argmax(l) == argmax(y))
         .count();
     correct as f32 / rows.max(1) as f32
+}
+
+/// The unit tests' instrument: every batch of a split scored, by the split's first image, so
+/// a test can count what was passed through the network.
+#[cfg(test)]
+pub(crate) mod scored {
+    use std::sync::Mutex;
+
+    use crate::data::Split;
+
+    static BATCHES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    /// Notes one batch of `split` scored.
+    pub fn note(split: &Split) {
+        if !split.is_empty() {
+            let first = split.image(0).to_vec();
+            BATCHES
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(first);
+        }
+    }
+
+    /// Batches scored so far of the split whose first image is `first`.
+    pub fn batches_of(first: &[u8]) -> usize {
+        let batches = BATCHES.lock().unwrap_or_else(|p| p.into_inner());
+        batches.iter().filter(|b| b.as_slice() == first).count()
+    }
 }
 
 #[cfg(test)]

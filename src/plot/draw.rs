@@ -21,6 +21,8 @@ struct Line<'a> {
     points: &'a Points,
     /// Whether each point gets a dot (for sparse series).
     dots: bool,
+    /// Points marked apart from the line (a run's looks at its test set).
+    marks: &'a [(f64, f64)],
 }
 
 /// A panel: a chart of one metric for every run.
@@ -55,6 +57,7 @@ pub(super) fn draw<DB: DrawingBackend>(
                     raw,
                     points,
                     dots,
+                    marks: if dots { &run.test_looks } else { &[] },
                 }
             })
             .collect()
@@ -77,10 +80,15 @@ pub(super) fn draw<DB: DrawingBackend>(
         legend: SeriesLabelPosition::LowerRight,
         percent: true,
     };
+    let any_looks = runs.iter().any(|r| !r.test_looks.is_empty());
     let test = Panel {
-        caption: "test accuracy (at each evaluation)".to_string(),
-        y_desc: "test accuracy",
-        lines: lines(|r| (&r.test_accuracy, None), true),
+        caption: if any_looks {
+            "validation accuracy at each evaluation; x: a look at the test set".to_string()
+        } else {
+            "held-out accuracy at each evaluation (validation, or test without a split)".into()
+        },
+        y_desc: "accuracy",
+        lines: lines(|r| (&r.evaluated, None), true),
         legend: SeriesLabelPosition::LowerRight,
         percent: true,
     };
@@ -101,15 +109,18 @@ pub(super) fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Every point of a line, faint ones included.
+/// Every point of a line, faint ones and marks included.
 fn all_points<'a>(line: &'a Line<'_>) -> impl Iterator<Item = &'a (f64, f64)> {
-    line.points.iter().chain(line.raw.into_iter().flatten())
+    line.points
+        .iter()
+        .chain(line.raw.into_iter().flatten())
+        .chain(line.marks)
 }
 
 /// The steps spanned by any run's curves.
 fn step_range(runs: &[RunCurves]) -> Range<f64> {
     let steps = runs.iter().flat_map(|r| {
-        [&r.loss.raw, &r.accuracy.raw, &r.test_accuracy]
+        [&r.loss.raw, &r.accuracy.raw, &r.evaluated, &r.test_looks]
             .into_iter()
             .flatten()
             .map(|p| p.0)
@@ -199,6 +210,13 @@ where
                 line.colour.mix(0.25).stroke_width(1),
             ))?;
         }
+    }
+    for line in panel.lines.iter().filter(|l| !l.marks.is_empty()) {
+        chart.draw_series(
+            line.marks
+                .iter()
+                .map(|&p| Cross::new(p, 5, line.colour.stroke_width(2))),
+        )?;
     }
     let mut labelled = false;
     for line in panel.lines.iter().filter(|l| !l.points.is_empty()) {

@@ -3,6 +3,7 @@
 use crate::run::downsample::{downsample, Reduce};
 use crate::run::history::RunHistory;
 use crate::run::metrics::Column;
+use crate::run::record::EvalSplit;
 use crate::run::smoothing::smooth;
 
 /// A curve as (step, value) points.
@@ -42,8 +43,11 @@ pub struct RunCurves {
     pub loss: Curve,
     /// Training (batch) accuracy.
     pub accuracy: Curve,
-    /// Test accuracy at each evaluation (not smoothed: evaluations are few).
-    pub test_accuracy: Points,
+    /// Accuracy at each evaluation on the split the run chose by (validation, or test for a
+    /// run without one); not smoothed: evaluations are few.
+    pub evaluated: Points,
+    /// Each look at the test set of a run that chose by its validation split.
+    pub test_looks: Points,
 }
 
 impl RunCurves {
@@ -66,18 +70,26 @@ impl RunCurves {
             .points(Column::Accuracy)
             .map(|(s, v)| (s as f64, v))
             .collect();
-        let test: Points = history
-            .events()
-            .evaluations()
-            .values()
-            .filter(|e| e.accuracy.is_finite())
-            .map(|e| (e.step as f64, e.accuracy))
-            .collect();
+        let events = history.events();
+        let of = |split: EvalSplit| -> Points {
+            events
+                .evaluations()
+                .filter(|e| e.split == split && e.accuracy.is_finite())
+                .map(|e| (e.step as f64, e.accuracy))
+                .collect()
+        };
+        let choosing = events.choosing_split();
+        let test_looks = if choosing == EvalSplit::Test {
+            Vec::new()
+        } else {
+            of(EvalSplit::Test)
+        };
         Self {
             label,
             loss: Curve::new(&loss, weight, max_points),
             accuracy: Curve::new(&accuracy, weight, max_points),
-            test_accuracy: downsample(&test, max_points, Reduce::MinMax),
+            evaluated: downsample(&of(choosing), max_points, Reduce::MinMax),
+            test_looks,
         }
     }
 }

@@ -81,10 +81,16 @@ pub struct CheckpointMeta {
     /// Seconds since the run first started (across resumes).
     #[serde(default)]
     pub wall_seconds: f64,
-    /// Test accuracy of the last evaluation, if any.
-    pub test_accuracy: Option<f64>,
-    /// Best test accuracy seen in the run so far, if any.
-    pub best_test_accuracy: Option<f64>,
+    /// Accuracy of the last evaluation on the split choices are made on (validation, or
+    /// test without one), if any.
+    #[serde(alias = "test_accuracy")]
+    pub accuracy: Option<f64>,
+    /// Best accuracy on that split in the run so far, if any.
+    #[serde(alias = "best_test_accuracy")]
+    pub best_accuracy: Option<f64>,
+    /// Times the test set was scored in the run up to this checkpoint.
+    #[serde(default)]
+    pub test_looks: u64,
     /// The run's settings at that step (live changes included).
     pub config: Config,
     /// SHA-256 of `model.safetensors`, in lowercase hex (format 3 on; `None` in format 2).
@@ -617,8 +623,9 @@ mod tests {
             samples: 0,
             train_seconds: 0.0,
             wall_seconds: 0.0,
-            test_accuracy: None,
-            best_test_accuracy: None,
+            accuracy: None,
+            best_accuracy: None,
+            test_looks: 0,
             config: Config::default(),
             weights_sha256: None,
         }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::record::{ErrorKind, Evaluation, Record, RunError, Summary};
+use super::record::{ErrorKind, EvalSplit, Evaluation, Record, RunError, Summary};
 
 /// The newest records kept in [`RecordLog::records`]; older ones are dropped.
 pub const KEPT_RECORDS: usize = 10_000;
@@ -27,10 +27,12 @@ pub enum Ending {
 pub struct RecordLog {
     records: VecDeque<Record>,
     skipped: u64,
-    evaluations: BTreeMap<u64, Evaluation>,
+    evaluations: BTreeMap<(u64, u8), Evaluation>,
     ending: Ending,
     starts: u64,
     first_step: Option<u64>,
+    test_looks: u64,
+    validation_images: usize,
 }
 
 impl Default for RecordLog {
@@ -42,6 +44,8 @@ impl Default for RecordLog {
             ending: Ending::None,
             starts: 0,
             first_step: None,
+            test_looks: 0,
+            validation_images: 0,
         }
     }
 }
@@ -65,6 +69,9 @@ impl RecordLog {
     pub fn push(&mut self, record: Record) {
         match &record {
             Record::Started(started) => {
+                if self.starts == 0 {
+                    self.validation_images = started.validation_images;
+                }
                 self.starts += 1;
                 self.first_step.get_or_insert(started.first_step);
                 self.ending = Ending::None;
@@ -78,7 +85,11 @@ impl RecordLog {
                 self.forget_after(*to_step);
             }
             Record::Evaluation(e) => {
-                self.evaluations.insert(e.step, e.clone());
+                self.test_looks += u64::from(e.split == EvalSplit::Test);
+                // A step may have a validation and a test evaluation: keyed by both.
+                if e.checkpoint.is_none() {
+                    self.evaluations.insert((e.step, e.split.rank()), e.clone());
+                }
             }
             Record::Error(error) if !matches!(self.ending, Ending::Finished(_)) => {
                 self.ending = Ending::Error(error.clone());
@@ -95,7 +106,7 @@ impl RecordLog {
     /// Drops the evaluations after `step`: the run went back to it, so they belong to a
     /// stretch it abandoned.
     fn forget_after(&mut self, step: u64) {
-        self.evaluations.split_off(&(step.saturating_add(1)));
+        self.evaluations.split_off(&(step.saturating_add(1), 0));
     }
 
     /// The newest records, oldest first (at most [`KEPT_RECORDS`]).
@@ -108,27 +119,53 @@ impl RecordLog {
         self.skipped
     }
 
-    /// The evaluations of the run as it stands (those of abandoned stretches dropped), by step.
-    pub fn evaluations(&self) -> &BTreeMap<u64, Evaluation> {
-        &self.evaluations
+    /// The evaluations of the weights in training, as the run stands (those of abandoned
+    /// stretches dropped), in step order.
+    pub fn evaluations(&self) -> impl DoubleEndedIterator<Item = &Evaluation> {
+        self.evaluations.values()
     }
 
-    /// The best accuracy among [`RecordLog::evaluations`].
-    pub fn best_accuracy(&self) -> Option<f64> {
+    /// The split the run made its choices on: validation when it held one out, else test.
+    pub fn choosing_split(&self) -> EvalSplit {
+        if self.validation_images > 0 {
+            EvalSplit::Validation
+        } else {
+            EvalSplit::Test
+        }
+    }
+
+    /// The evaluations of the weights in training on `split`, as the run stands.
+    fn of_split(&self, split: EvalSplit) -> impl DoubleEndedIterator<Item = &Evaluation> {
         self.evaluations
             .values()
+            .filter(move |e| e.split == split && e.checkpoint.is_none())
+    }
+
+    /// The best accuracy on the split choices were made on ([`RecordLog::choosing_split`]).
+    pub fn best_accuracy(&self) -> Option<f64> {
+        self.of_split(self.choosing_split())
             .map(|e| e.accuracy)
             .filter(|a| a.is_finite())
             .reduce(f64::max)
     }
 
-    /// The latest evaluation's accuracy.
-    pub fn final_accuracy(&self) -> Option<f64> {
-        self.evaluations
-            .values()
+    /// The latest test accuracy of the weights in training.
+    pub fn final_test_accuracy(&self) -> Option<f64> {
+        self.of_split(EvalSplit::Test)
             .next_back()
             .map(|e| e.accuracy)
             .filter(|a| a.is_finite())
+    }
+
+    /// Times the run scored its test set, by its records (looks of stretches later abandoned
+    /// included: a look is a look).
+    pub fn test_looks(&self) -> u64 {
+        self.test_looks
+    }
+
+    /// Images held out as the validation split, as the first start recorded (0: none).
+    pub fn validation_images(&self) -> usize {
+        self.validation_images
     }
 
     /// How the latest process ended, as far as the records tell.
@@ -199,8 +236,9 @@ mod tests {
         };
         assert!(summary.stopped_early);
         assert!(summary.test_loss.is_nan());
-        assert_eq!(log.evaluations()[&3].accuracy, 0.9);
-        assert!(log.evaluations()[&3].loss.is_nan());
+        let e = log.evaluations().next().unwrap();
+        assert_eq!((e.step, e.accuracy), (3, 0.9));
+        assert!(e.loss.is_nan());
     }
 
     #[test]
@@ -213,7 +251,8 @@ mod tests {
             &eval(200, 0.7),
         ]);
         assert_eq!(log.best_accuracy(), Some(0.7));
-        assert_eq!(log.final_accuracy(), Some(0.7));
+        assert_eq!(log.final_test_accuracy(), Some(0.7));
+        assert_eq!(log.test_looks(), 3, "a look is a look, even if abandoned");
         assert_eq!(log.ending(), &Ending::None);
         let failed = self::log(&[r#"{"event":"error","message":"disk full"}"#]);
         assert_eq!(

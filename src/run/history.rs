@@ -227,14 +227,15 @@ impl RunHistory {
         self.config().map(|c| c.train.steps)
     }
 
-    /// The best test accuracy of the run as it stands.
-    pub fn best_test_accuracy(&self) -> Option<f64> {
+    /// The best accuracy of the run as it stands, on the split it chose by
+    /// ([`RecordLog::choosing_split`](super::events::RecordLog::choosing_split)).
+    pub fn best_accuracy(&self) -> Option<f64> {
         self.events.best_accuracy()
     }
 
     /// The latest test accuracy of the run as it stands.
     pub fn final_test_accuracy(&self) -> Option<f64> {
-        self.events.final_accuracy()
+        self.events.final_test_accuracy()
     }
 
     /// Seconds since the run first started, resumes included, at its last row (else the last
@@ -266,7 +267,10 @@ impl RunHistory {
             return status;
         }
         match self.events.ending() {
-            Ending::Finished(summary) if summary.stopped_early => RunStatus::Stopped,
+            // Early stopping is a normal finish: the run chose to end there.
+            Ending::Finished(summary) if summary.stopped_early && summary.early_stop.is_none() => {
+                RunStatus::Stopped
+            }
             Ending::Finished(_) => RunStatus::Finished,
             _ if writer_alive(&self.run) => RunStatus::Running,
             Ending::Error(error) => RunStatus::Failed {

@@ -26,10 +26,14 @@ pub struct RunOverview {
     pub steps_done: u64,
     /// Steps it is set to take.
     pub total_steps: Option<u64>,
-    /// Best test accuracy.
-    pub best_test_accuracy: Option<f64>,
+    /// Images it held out as its validation split (0: none; it chose by the test set).
+    pub validation_images: usize,
+    /// Best accuracy on the split it chose by (validation, or test without one).
+    pub best_accuracy: Option<f64>,
     /// Latest test accuracy.
     pub final_test_accuracy: Option<f64>,
+    /// Times it scored its test set.
+    pub test_looks: u64,
     /// Seconds since it first started, at its last row.
     pub wall_seconds: Option<f64>,
     /// Its `[train]` settings as `key = value` text, by key (empty when its config is unread).
@@ -52,8 +56,10 @@ impl RunOverview {
                 status: history.status(),
                 steps_done: history.steps_done(),
                 total_steps: history.total_steps(),
-                best_test_accuracy: history.best_test_accuracy(),
+                validation_images: history.events().validation_images(),
+                best_accuracy: history.best_accuracy(),
                 final_test_accuracy: history.final_test_accuracy(),
+                test_looks: history.events().test_looks(),
                 wall_seconds: history.wall_seconds(),
                 train_settings: history.config().map(train_settings).unwrap_or_default(),
                 differences: Vec::new(),
@@ -67,8 +73,10 @@ impl RunOverview {
                 },
                 steps_done: 0,
                 total_steps: None,
-                best_test_accuracy: None,
+                validation_images: 0,
+                best_accuracy: None,
                 final_test_accuracy: None,
+                test_looks: 0,
                 wall_seconds: None,
                 train_settings: BTreeMap::new(),
                 differences: Vec::new(),

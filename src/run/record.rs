@@ -131,6 +131,9 @@ pub struct RunStarted {
     pub train_images: usize,
     /// Images of the test set.
     pub test_images: usize,
+    /// Images held out of the training files as the validation split (their first ones).
+    #[serde(default)]
+    pub validation_images: usize,
     /// Worker threads used for the arithmetic.
     pub threads: usize,
     /// Steps already done (non-zero when resuming).
@@ -168,20 +171,61 @@ pub struct StepStats {
     pub train_seconds: f64,
 }
 
+/// Which images an evaluation scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalSplit {
+    /// The validation split held out of the training files: what choices are made on.
+    Validation,
+    /// The test set: looked at on purpose (at the end, or when asked). Records written
+    /// before the validation split existed are all on it.
+    #[default]
+    Test,
+    /// The images trained on.
+    Train,
+}
+
+impl EvalSplit {
+    /// An order of the splits, for keeping evaluations of one step apart.
+    pub fn rank(self) -> u8 {
+        match self {
+            EvalSplit::Validation => 0,
+            EvalSplit::Test => 1,
+            EvalSplit::Train => 2,
+        }
+    }
+
+    /// The split's name as records and lines say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSplit::Validation => "validation",
+            EvalSplit::Test => "test",
+            EvalSplit::Train => "training",
+        }
+    }
+}
+
 /// An evaluation of the network on a whole set of images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// Which images it scored.
+    #[serde(default)]
+    pub split: EvalSplit,
     /// The step after which it ran.
     pub step: u64,
     /// Fraction of the images classified right.
-    #[serde(rename = "test_accuracy", deserialize_with = "number_or_nan")]
+    #[serde(alias = "test_accuracy", deserialize_with = "number_or_nan")]
     pub accuracy: f64,
     /// Mean cross-entropy over the images.
-    #[serde(rename = "test_loss", deserialize_with = "number_or_nan")]
+    #[serde(alias = "test_loss", deserialize_with = "number_or_nan")]
     pub loss: f64,
     /// How long it took, seconds.
     #[serde(default = "nan", deserialize_with = "number_or_nan")]
     pub seconds: f64,
+    /// The checkpoint scored, when not the weights in training (the best checkpoint's test
+    /// score at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PathBuf>,
     /// Class probabilities, 10 an image, in the set's order: for the views that show them,
     /// never recorded (a record read back has none).
     #[serde(skip)]
@@ -305,6 +349,31 @@ pub struct Summary {
     /// Why the final state could not be saved, when it could not.
     #[serde(default)]
     pub unsaved: Option<String>,
+    /// The checkpoint the run chose (the best validation accuracy), when it had a validation
+    /// split.
+    #[serde(default)]
+    pub best: Option<BestCheckpoint>,
+    /// Times the test set was scored in the run, the end included.
+    #[serde(default)]
+    pub test_looks: u64,
+    /// When training stopped early because validation accuracy stopped improving: after how
+    /// many evaluations without a better one.
+    #[serde(default)]
+    pub early_stop: Option<u64>,
+}
+
+/// The checkpoint a run chose: its step, its validation accuracy, and its test accuracy,
+/// scored once at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestCheckpoint {
+    /// Its step.
+    pub step: u64,
+    /// Its validation accuracy.
+    #[serde(deserialize_with = "number_or_nan")]
+    pub validation_accuracy: f64,
+    /// Its test accuracy.
+    #[serde(deserialize_with = "number_or_nan")]
+    pub test_accuracy: f64,
 }
 
 fn nan() -> f64 {
@@ -335,6 +404,7 @@ pub(crate) mod tests {
             RecordKind::Started => Record::Started(RunStarted {
                 train_images: 55_000,
                 test_images: 10_000,
+                validation_images: 5_000,
                 threads: 2,
                 first_step: 10,
                 config: Config::default(),
@@ -351,10 +421,12 @@ pub(crate) mod tests {
                 train_seconds: 3.5,
             }),
             RecordKind::Evaluation => Record::Evaluation(Evaluation {
+                split: EvalSplit::Validation,
                 step: 10,
                 accuracy: 0.9,
                 loss: 0.25,
                 seconds: 1.5,
+                checkpoint: Some("runs/x/checkpoints/best-step-00000010".into()),
                 probabilities: Arc::default(),
             }),
             RecordKind::SettingChanged => Record::SettingChanged(SettingChange {
@@ -392,6 +464,13 @@ pub(crate) mod tests {
                 samples_per_sec: 500.0,
                 run_dir: Some("runs/x".into()),
                 unsaved: Some("disk full".into()),
+                best: Some(BestCheckpoint {
+                    step: 80,
+                    validation_accuracy: 0.96,
+                    test_accuracy: 0.955,
+                }),
+                test_looks: 2,
+                early_stop: Some(3),
             }),
         }
     }
@@ -444,14 +523,16 @@ pub(crate) mod tests {
     #[test]
     fn non_finite_numbers_are_written_as_null_and_read_as_nan() {
         let record = Record::Evaluation(Evaluation {
+            split: EvalSplit::Test,
             step: 3,
             accuracy: 0.1,
             loss: f64::NAN,
             seconds: 0.5,
+            checkpoint: None,
             probabilities: Arc::default(),
         });
         let line = record.to_json_line();
-        assert!(line.contains(r#""test_loss":null"#), "{line}");
+        assert!(line.contains(r#""loss":null"#), "{line}");
         let Some(Record::Evaluation(back)) = Record::from_json_line(line.as_bytes()) else {
             panic!("{line}")
         };
@@ -482,7 +563,10 @@ pub(crate) mod tests {
         };
         assert_eq!(summary.steps, 3);
         assert!(summary.test_accuracy.is_nan());
-        assert!(matches!(read[2], Record::Evaluation(_)));
+        let Record::Evaluation(e) = &read[2] else {
+            panic!()
+        };
+        assert_eq!((e.split, e.accuracy), (EvalSplit::Test, 0.9));
         assert_eq!(
             Record::from_json_line(b"{\"event\":\"from_the_future\"}"),
             None

@@ -24,7 +24,7 @@ use crate::data::{self, Split};
 use crate::model::score::evaluate;
 use crate::run::events::Ending;
 use crate::run::history::RunHistory;
-use crate::run::record::{CheckpointWritten, ErrorKind, Record, RunStarted};
+use crate::run::record::{CheckpointWritten, ErrorKind, EvalSplit, Record, RunStarted};
 use crate::run::status::writer_alive;
 use crate::run::{checkpoint, CheckpointKind, MetricsRow};
 use crate::train::messages::Weights;
@@ -95,6 +95,7 @@ struct Follower {
     events: Sender<Event>,
     options: ReplayOptions,
     test: Arc<Split>,
+    validation: Arc<Split>,
     /// The start as recorded, once read.
     started: Option<RunStarted>,
     /// Whether the start was sent.
@@ -120,6 +121,7 @@ impl Follower {
             events,
             options,
             test: Arc::new(Split::default()),
+            validation: Arc::new(Split::default()),
             started: None,
             started_sent: false,
             sent_step: 0,
@@ -137,7 +139,8 @@ impl Follower {
 
     fn run(mut self, stop: &AtomicBool) {
         if self.options.inspect {
-            self.test = Arc::new(self.test_images());
+            let (test, validation) = self.images();
+            (self.test, self.validation) = (Arc::new(test), Arc::new(validation));
         }
         let records: Vec<Record> = self.history.events().records().iter().cloned().collect();
         self.first_step_hint();
@@ -181,14 +184,32 @@ impl Follower {
         }
     }
 
-    /// The test images of the run's dataset, or none when its files are not at hand.
-    fn test_images(&self) -> Split {
+    /// The run's test images and validation split, or none when its files are not at hand.
+    fn images(&self) -> (Split, Split) {
         let dir = match (&self.options.data_dir, self.history.config()) {
             (Some(dir), _) => dir.clone(),
             (None, Some(config)) => config.data.dir.clone(),
-            (None, None) => return Split::default(),
+            (None, None) => return Default::default(),
         };
-        data::load_test(&dir).unwrap_or_default()
+        let held_out = self
+            .history
+            .events()
+            .records()
+            .iter()
+            .find_map(|r| match r {
+                Record::Started(s) => Some(s.validation_images),
+                _ => None,
+            });
+        match held_out {
+            Some(n) if n > 0 => data::load(&dir)
+                .ok()
+                .and_then(|mut mnist| {
+                    let validation = mnist.hold_out_validation(n, &dir).ok()?;
+                    Some((mnist.test, validation))
+                })
+                .unwrap_or_default(),
+            _ => (data::load_test(&dir).unwrap_or_default(), Split::default()),
+        }
     }
 
     /// Without a start record, the rows' first step tells where the records begin.
@@ -264,9 +285,13 @@ impl Follower {
 
     /// The event a record stands for.
     fn event_of(&self, record: Record) -> Option<Event> {
+        let images = Images {
+            test: Arc::clone(&self.test),
+            validation: Arc::clone(&self.validation),
+        };
         event_of(
             record,
-            &self.test,
+            &images,
             Some(self.history.run().path().to_path_buf()),
         )
     }
@@ -307,11 +332,13 @@ impl Follower {
             run: RunStarted {
                 train_images: 0,
                 test_images: self.test.len(),
+                validation_images: self.validation.len(),
                 threads: 0,
                 first_step: self.sent_step,
                 config,
             },
             test: Arc::clone(&self.test),
+            validation: Arc::clone(&self.validation),
             run_dir: Some(self.history.run().path().to_path_buf()),
         })
     }
@@ -360,10 +387,17 @@ impl Follower {
         };
         let step = meta.map_or(self.sent_step, |m| m.step);
         let model = Arc::new(model);
+        // Scored on what the run chooses by: its validation split, or without one the test
+        // set (which the run then evaluated all along).
+        let (images, split) = if self.validation.is_empty() {
+            (&self.test, EvalSplit::Test)
+        } else {
+            (&self.validation, EvalSplit::Validation)
+        };
         if !self.send(Event::Weights(Weights {
             step,
             model: Arc::clone(&model),
-        })) || self.test.is_empty()
+        })) || images.is_empty()
         {
             return;
         }
@@ -372,12 +406,14 @@ impl Follower {
             .config()
             .map_or(500, |c| c.train.eval_batch_size);
         let started = std::time::Instant::now();
-        let scores = evaluate(&model, &device, &self.test, batch);
-        self.send(Event::Evaluation(Evaluation {
+        let scores = evaluate(&model, &device, images, batch);
+        self.send(Event::CheckpointScored(Evaluation {
+            split,
             step,
             accuracy: scores.accuracy,
             loss: scores.loss,
             seconds: started.elapsed().as_secs_f64(),
+            checkpoint: Some(folder),
             probabilities: Arc::new(scores.probabilities),
         }));
     }
@@ -417,14 +453,22 @@ impl Follower {
     }
 }
 
-/// The event a record stands for; `test` and `run_dir` complete a start. `None` for a later
-/// start of a resumed run's records (their `resumed` record says it) and for steps (read
-/// from `metrics.csv`, never from `events.jsonl`).
-pub fn event_of(record: Record, test: &Arc<Split>, run_dir: Option<PathBuf>) -> Option<Event> {
+/// The images a replay shows, for the start it sends.
+#[derive(Debug, Clone, Default)]
+pub struct Images {
+    /// The test set.
+    pub test: Arc<Split>,
+    /// The validation split.
+    pub validation: Arc<Split>,
+}
+
+/// The event a record stands for; `images` and `run_dir` complete a start.
+pub fn event_of(record: Record, images: &Images, run_dir: Option<PathBuf>) -> Option<Event> {
     Some(match record {
         Record::Started(run) => Event::Started(Started {
             run,
-            test: Arc::clone(test),
+            test: Arc::clone(&images.test),
+            validation: Arc::clone(&images.validation),
             run_dir,
         }),
         Record::Step(stats) => Event::Step(stats),
@@ -471,7 +515,7 @@ mod tests {
     fn every_record_kind_has_an_event_that_records_it_back() {
         for kind in RecordKind::iter() {
             let record = example(kind);
-            let event = event_of(record.clone(), &Arc::default(), None)
+            let event = event_of(record.clone(), &Images::default(), None)
                 .unwrap_or_else(|| panic!("{kind:?} has no event"));
             assert_eq!(event.record(), Some(record), "{kind:?}");
         }

@@ -116,6 +116,14 @@ impl Checkpointer {
         Ok(path)
     }
 
+    /// The best checkpoint's folder, when the one of `step` is there.
+    pub fn best_folder(&self, step: u64) -> Option<PathBuf> {
+        self.run()
+            .checkpoints(CheckpointKind::Best)
+            .into_iter()
+            .find(|f| f.ends_with(RunDir::checkpoint_name(CheckpointKind::Best, step)))
+    }
+
     /// The checkpoints a rollback tries, in order: the periodic ones, newest first.
     pub fn rollback_candidates(&self) -> Vec<PathBuf> {
         let mut folders = self.run().checkpoints(CheckpointKind::Periodic);

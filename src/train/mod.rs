@@ -16,3 +16,6 @@ pub use messages::{
     Summary, TrainingBatch,
 };
 pub use trainer::{spawn, RunSetup, RunStart, TrainerHandle};
+
+#[cfg(test)]
+mod tests;

@@ -13,10 +13,11 @@ use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError, DIVERGED_LOSS};
 use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
-use crate::data::{EpochOrder, Mnist};
+use crate::data::{EpochOrder, Mnist, Split};
 use crate::model::score::{batch_accuracy, evaluate, mean_loss};
 use crate::model::{self, Network, CLASSES, IMAGE_PIXELS};
 use crate::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
+use crate::run::record::EvalSplit;
 use crate::run::CheckpointError;
 
 /// Training images whose loss [`TrainingState::probe_before_saving`] checks.
@@ -47,6 +48,12 @@ pub struct TrainingState {
     /// Why the weights in memory must not be saved: a loss they produced was not finite or
     /// above [`DIVERGED_LOSS`] (see [`TrainingState::diverged`]).
     diverged: Option<String>,
+    /// The best evaluation on the split choices are made on: its step, accuracy and weights.
+    best: Option<(u64, f64, Network)>,
+    /// Times the test set was scored.
+    test_looks: u64,
+    /// The latest evaluation of the weights in training on the test set.
+    last_test: Option<Evaluation>,
 }
 
 impl TrainingState {
@@ -75,7 +82,35 @@ impl TrainingState {
             keeps_batches: false,
             last_batch: None,
             diverged: None,
+            best: None,
+            test_looks: 0,
+            last_test: None,
         }
+    }
+
+    /// The latest evaluation of the weights in training on the test set.
+    pub fn last_test(&self) -> Option<&Evaluation> {
+        self.last_test.as_ref()
+    }
+
+    /// The best evaluation on the split choices are made on, this process's: its step,
+    /// accuracy and weights.
+    pub fn best(&self) -> Option<&(u64, f64, Network)> {
+        self.best.as_ref()
+    }
+
+    /// Times the test set was scored (by this process, and before it, as its checkpoint
+    /// recorded).
+    pub fn test_looks(&self) -> u64 {
+        self.test_looks
+    }
+
+    /// Scores `model` (other weights than those in training, such as the best ones) on the
+    /// test set, counted as a look at it.
+    pub fn score_on_test(&mut self, model: &Network, test: &Split, batch: usize) -> (f64, f64) {
+        self.test_looks += 1;
+        let scores = evaluate(model, &self.device, test, batch);
+        (scores.accuracy, scores.loss)
     }
 
     /// Why the weights in memory must not be checkpointed, if they must not: the last loss
@@ -239,28 +274,47 @@ impl TrainingState {
         })
     }
 
-    /// Scores the network on the test set in batches of `batch`. Returns the evaluation and
-    /// whether it is the best of the run so far.
-    pub fn evaluate(&mut self, data: &Mnist, batch: usize) -> (Evaluation, bool) {
+    /// Scores the network on `images`, the `split` named, in batches of `batch`. When the
+    /// split is the one choices are made on (`chooses`), returns whether it is the best of
+    /// the run so far (never for diverged weights), and keeps a copy of the weights that were.
+    pub fn evaluate(
+        &mut self,
+        images: &Split,
+        split: EvalSplit,
+        chooses: bool,
+        batch: usize,
+    ) -> (Evaluation, bool) {
         let started = Instant::now();
-        let scores = evaluate(&self.model, &self.device, &data.test, batch);
+        let scores = evaluate(&self.model, &self.device, images, batch);
         let evaluation = Evaluation {
+            split,
             step: self.step,
             accuracy: scores.accuracy,
             loss: scores.loss,
             seconds: started.elapsed().as_secs_f64(),
             probabilities: Arc::new(scores.probabilities),
+            checkpoint: None,
         };
+        if split == EvalSplit::Test {
+            self.test_looks += 1;
+            self.last_test = Some(evaluation.clone());
+        }
         if evaluation.loss.is_nan() || evaluation.loss > f64::from(DIVERGED_LOSS) {
             self.diverged = Some(format!(
-                "the weights diverged: their test loss is {:.4e} at step {}",
-                evaluation.loss, self.step
+                "the weights diverged: their {} loss is {:.4e} at step {}",
+                split.name(),
+                evaluation.loss,
+                self.step
             ));
+        }
+        if !chooses {
+            return (evaluation, false);
         }
         let best =
             self.diverged.is_none() && self.best_accuracy.is_none_or(|b| evaluation.accuracy > b);
         if best {
             self.best_accuracy = Some(evaluation.accuracy);
+            self.best = Some((self.step, evaluation.accuracy, self.model.clone()));
         }
         self.last_eval = Some(evaluation.clone());
         (evaluation, best)
@@ -290,8 +344,9 @@ impl TrainingState {
             samples: self.samples,
             train_seconds: self.train_seconds,
             wall_seconds: self.run_seconds(),
-            test_accuracy: self.last_eval.as_ref().map(|e| e.accuracy),
-            best_test_accuracy: self.best_accuracy,
+            accuracy: self.last_eval.as_ref().map(|e| e.accuracy),
+            best_accuracy: self.best_accuracy,
+            test_looks: self.test_looks,
             config: self.recorded_config(config),
             // Filled in by `checkpoint::save` from the file it writes.
             weights_sha256: None,
@@ -321,7 +376,8 @@ impl TrainingState {
         self.train_seconds = meta.train_seconds;
         self.wall_offset = meta.wall_seconds - self.process_seconds();
         // A rollback keeps the best result seen: its checkpoint folder is still there.
-        self.best_accuracy = match (self.best_accuracy, meta.best_test_accuracy) {
+        self.test_looks = self.test_looks.max(meta.test_looks);
+        self.best_accuracy = match (self.best_accuracy, meta.best_accuracy) {
             (Some(now), Some(then)) => Some(now.max(then)),
             (now, then) => now.or(then),
         };

@@ -24,9 +24,11 @@ use super::messages::{
 use super::state::TrainingState;
 use super::step::StepError;
 use crate::config::Config;
-use crate::data::{self, DataError, Mnist};
+use crate::data::{self, DataError, Mnist, Split};
 use crate::panic_text::panic_text;
-use crate::run::record::{ErrorKind, Record, RunError, RunStarted};
+use crate::run::record::{
+    BestCheckpoint, ErrorKind, EvalSplit, Evaluation, Record, RunError, RunStarted,
+};
 use crate::run::{checkpoint, CheckpointError, RecordError, RunDir};
 
 /// How a run begins.
@@ -134,17 +136,21 @@ fn run(
     stop: &AtomicBool,
 ) -> Result<()> {
     let started = Instant::now();
-    let data = match prepare_data(&config, events, stop) {
+    let mut data = match prepare_data(&config, events, stop) {
         Err(error @ DataError::DownloadStopped { .. }) => {
             let _ = events.send(Event::StoppedBeforeTraining(error.to_string()));
             return Ok(());
         }
-        other => Arc::new(other?),
+        other => other?,
     };
+    let validation = data.hold_out_validation(config.data.validation(), &config.data.dir)?;
     let state = TrainingState::new(&config.train, data.train.len(), started);
     let mut trainer = Trainer {
         config,
-        data,
+        data: Arc::new(data),
+        validation: Arc::new(validation),
+        since_best: 0,
+        early_stopped: None,
         state,
         checkpointer: None,
         events: events.clone(),
@@ -203,6 +209,7 @@ struct Control {
     single_steps: u32,
     stop: bool,
     evaluate: bool,
+    look_at_test: bool,
     save: bool,
     rollback: bool,
 }
@@ -210,7 +217,12 @@ struct Control {
 impl Control {
     /// Whether the trainer has nothing to do but wait for a command.
     fn idle(&self) -> bool {
-        self.paused && self.single_steps == 0 && !self.evaluate && !self.save && !self.rollback
+        self.paused
+            && self.single_steps == 0
+            && !self.evaluate
+            && !self.look_at_test
+            && !self.save
+            && !self.rollback
     }
 }
 
@@ -218,7 +230,14 @@ impl Control {
 struct Trainer {
     /// The live settings.
     config: Config,
+    /// The training images (the validation split held out) and the test set.
     data: Arc<Mnist>,
+    /// The validation split: what evaluations choose on (empty: the test set instead).
+    validation: Arc<Split>,
+    /// Evaluations on the choosing split since the best one.
+    since_best: u64,
+    /// When early stopping ended training: after how many evaluations without a better one.
+    early_stopped: Option<u64>,
     state: TrainingState,
     /// Records and checkpoints; `None` for a run that keeps none.
     checkpointer: Option<Checkpointer>,
@@ -299,11 +318,13 @@ impl Trainer {
             run: RunStarted {
                 train_images: self.data.train.len(),
                 test_images: self.data.test.len(),
+                validation_images: self.validation.len(),
                 threads: rayon::current_num_threads(),
                 first_step: self.state.step(),
                 config: self.config.clone(),
             },
             test: Arc::new(self.data.test.clone()),
+            validation: Arc::clone(&self.validation),
             run_dir: self
                 .checkpointer
                 .as_ref()
@@ -376,6 +397,9 @@ impl Trainer {
         if self.control.evaluate {
             self.evaluate();
         }
+        if self.control.look_at_test {
+            self.look_at_test();
+        }
         if std::mem::take(&mut self.control.save) {
             self.checkpoint();
         }
@@ -446,6 +470,7 @@ impl Trainer {
             }
             Command::StepOnce => self.control.single_steps += u32::from(self.control.paused),
             Command::EvaluateNow => self.control.evaluate = true,
+            Command::EvaluateTest => self.control.look_at_test = true,
             Command::SaveCheckpoint => self.control.save = true,
             Command::Rollback => self.control.rollback = true,
             Command::ShareWeights => self.send(Event::Weights(self.state.weights())),
@@ -485,15 +510,39 @@ impl Trainer {
         }
     }
 
+    /// Evaluates on the split choices are made on (validation, or test without one): the
+    /// best so far becomes the best checkpoint, and early stopping counts the others.
     fn evaluate(&mut self) {
         self.control.evaluate = false;
-        let (evaluation, best) = self
-            .state
-            .evaluate(&self.data, self.config.train.eval_batch_size);
+        let (images, split) = if self.validation.is_empty() {
+            (&self.data.test, EvalSplit::Test)
+        } else {
+            (&*self.validation, EvalSplit::Validation)
+        };
+        let batch = self.config.train.eval_batch_size;
+        let (evaluation, best) = self.state.evaluate(images, split, true, batch);
         self.emit(Event::Evaluation(evaluation));
         if best {
+            self.since_best = 0;
             self.save_best();
+            return;
         }
+        self.since_best += 1;
+        let patience = self.config.train.early_stop;
+        if patience > 0 && self.since_best >= patience && self.early_stopped.is_none() {
+            self.early_stopped = Some(self.since_best);
+            self.control.stop = true;
+        }
+    }
+
+    /// Scores the weights in training on the test set, on purpose (the end, or `T`); the
+    /// look is recorded like every evaluation.
+    fn look_at_test(&mut self) {
+        self.control.look_at_test = false;
+        let batch = self.config.train.eval_batch_size;
+        let test = &self.data.test;
+        let (evaluation, _) = self.state.evaluate(test, EvalSplit::Test, false, batch);
+        self.emit(Event::Evaluation(evaluation));
     }
 
     /// Writes a periodic checkpoint (when the run keeps records).
@@ -569,6 +618,9 @@ impl Trainer {
         ));
     }
 
+    /// Ends the run: a last evaluation where the latest step has none, the final checkpoint,
+    /// the look at the test set (the final weights', and with a validation split the best
+    /// checkpoint's too), then the summary.
     fn finish(&mut self) {
         let step = self.state.step();
         if self.state.last_eval().map(|e| e.step) != Some(step) {
@@ -577,12 +629,21 @@ impl Trainer {
         if self.checkpointer.as_ref().is_some_and(|c| !c.has(step)) {
             self.checkpoint();
         }
-        let eval = self.state.last_eval();
+        let has_validation = !self.validation.is_empty();
+        if has_validation {
+            self.look_at_test();
+        }
+        let best = has_validation.then(|| self.best_on_test()).flatten();
+        let test = if has_validation {
+            self.state.last_test()
+        } else {
+            self.state.last_eval()
+        };
         let summary = Summary {
             steps: step,
             stopped_early: step < self.config.train.steps,
-            test_accuracy: eval.map_or(0.0, |e| e.accuracy),
-            test_loss: eval.map_or(f64::NAN, |e| e.loss),
+            test_accuracy: test.map_or(0.0, |e| e.accuracy),
+            test_loss: test.map_or(f64::NAN, |e| e.loss),
             train_seconds: self.state.train_seconds(),
             wall_seconds: self.state.run_seconds(),
             samples_per_sec: self.state.samples() as f64 / self.state.train_seconds().max(1e-9),
@@ -591,6 +652,9 @@ impl Trainer {
                 .as_ref()
                 .map(|c| c.run().path().to_path_buf()),
             unsaved: self.checkpointer.as_ref().and_then(|c| c.unsaved(step)),
+            best,
+            test_looks: self.state.test_looks(),
+            early_stop: self.early_stopped,
         };
         let unsaved = summary.unsaved.is_some();
         self.send(Event::Weights(self.state.weights()));
@@ -598,6 +662,39 @@ impl Trainer {
         if unsaved && self.pause_on_divergence {
             self.keep_final_state();
         }
+    }
+
+    /// The checkpoint the run chose, scored on the test set: the weights of the best
+    /// validation accuracy (this process's; kept in memory, so a run without records has it
+    /// too). The look is recorded, as the best checkpoint's.
+    fn best_on_test(&mut self) -> Option<BestCheckpoint> {
+        let (step, validation_accuracy, model) = self.state.best()?.clone();
+        if let Some(last) = self.state.last_test().filter(|t| t.step == step) {
+            // The best are the final weights, scored a moment ago.
+            return Some(BestCheckpoint {
+                step,
+                validation_accuracy,
+                test_accuracy: last.accuracy,
+            });
+        }
+        let batch = self.config.train.eval_batch_size;
+        let started = Instant::now();
+        let (test_accuracy, loss) = self.state.score_on_test(&model, &self.data.test, batch);
+        let folder = self.checkpointer.as_ref().and_then(|c| c.best_folder(step));
+        self.emit(Event::Evaluation(Evaluation {
+            split: EvalSplit::Test,
+            step,
+            accuracy: test_accuracy,
+            loss,
+            seconds: started.elapsed().as_secs_f64(),
+            checkpoint: folder,
+            probabilities: Arc::default(),
+        }));
+        Some(BestCheckpoint {
+            step,
+            validation_accuracy,
+            test_accuracy,
+        })
     }
 
     /// After the end, with the final state not saved (a full disk, say): in the dashboard the

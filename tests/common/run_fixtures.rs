@@ -95,6 +95,7 @@ pub fn write_run(dir: &Path, spec: &Spec) {
         .event(&Record::Started(RunStarted {
             train_images: 55_000,
             test_images: 10_000,
+            validation_images: 0,
             threads: 2,
             first_step: 0,
             config: config.clone(),
@@ -105,6 +106,8 @@ pub fn write_run(dir: &Path, spec: &Spec) {
         if spec.eval_every > 0 && step % spec.eval_every == 0 {
             records
                 .event(&Record::Evaluation(Evaluation {
+                    split: digitdash::run::record::EvalSplit::Test,
+                    checkpoint: None,
                     step,
                     accuracy: accuracy_at(step),
                     loss: 0.1,
@@ -124,6 +127,7 @@ pub fn write_run(dir: &Path, spec: &Spec) {
         samples_per_sec: 1000.0,
         run_dir: Some(dir.to_path_buf()),
         unsaved: None,
+        ..Default::default()
     };
     match spec.end {
         End::Finished => records.event(&Record::Finished(summary(false))).unwrap(),

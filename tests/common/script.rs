@@ -6,10 +6,10 @@ use std::sync::Arc;
 use digitdash::config::Config;
 use digitdash::data::{Split, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use digitdash::frontend::dashboard::app::{
-    App, ComparedRun, DigitInsight, DrawingInsight, Filters, Insight, Series,
+    App, ComparedRun, DigitInsight, DigitRef, DrawingInsight, Filters, Insight, Series,
 };
 use digitdash::model::probe::Activations;
-use digitdash::run::record::RunStarted;
+use digitdash::run::record::{EvalSplit, RunStarted};
 use digitdash::train::{
     Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
 };
@@ -89,11 +89,13 @@ pub fn started() -> Event {
         run: RunStarted {
             train_images: 60_000,
             test_images: test.len(),
+            validation_images: 0,
             threads: 2,
             first_step: 0,
             config: config(),
         },
         test,
+        validation: Default::default(),
         run_dir: None,
     })
 }
@@ -118,6 +120,8 @@ pub fn step(n: u64, learning_rate: f64) -> Event {
 /// An evaluation after `step` with `accuracy`.
 pub fn evaluation(step: u64, accuracy: f64) -> Event {
     Event::Evaluation(Evaluation {
+        split: EvalSplit::Test,
+        checkpoint: None,
         step,
         accuracy,
         loss: (1.0 - accuracy) * 3.0,
@@ -188,7 +192,10 @@ pub fn insights(index: usize) -> Vec<Insight> {
             weights: ramp(32 * 25, 0.4, 0.5),
         }),
         Insight::Digit(DigitInsight {
-            index,
+            digit: DigitRef {
+                set: EvalSplit::Test,
+                index,
+            },
             step: 300,
             probabilities: probabilities.clone(),
             activations: Some(Activations {
@@ -231,6 +238,8 @@ pub fn compared_run() -> ComparedRun {
         evaluations: [(100, 0.93), (200, 0.955), (300, 0.968)]
             .into_iter()
             .map(|(step, accuracy)| Evaluation {
+                split: EvalSplit::Test,
+                checkpoint: None,
                 step,
                 accuracy,
                 loss: 0.2,

@@ -133,7 +133,7 @@ fn serve(inbox: &Receiver<Request>, outbox: &Sender<Insight>) {
 fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight {
     match job {
         InspectJob::Digit {
-            index,
+            digit,
             image,
             activations,
             occlusion,
@@ -147,7 +147,7 @@ fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight 
             let occlusion =
                 occlusion.then(|| probe::occlusion(model, device, &image, argmax(&probabilities)));
             Insight::Digit(DigitInsight {
-                index,
+                digit,
                 step,
                 probabilities,
                 activations: maps,

@@ -32,10 +32,17 @@ impl Printer for TextPrinter {
                 "step {}, training accuracy {:.2}, loss {:.4}",
                 s.step, s.accuracy, s.loss
             )),
-            Event::Evaluation(e) => out.line(format!(
-                "step {}, test accuracy {:.4}, test loss {:.4}",
-                e.step, e.accuracy, e.loss
-            )),
+            Event::Evaluation(e) => {
+                let split = e.split.name();
+                let at = match &e.checkpoint {
+                    Some(_) => format!("best checkpoint (step {})", e.step),
+                    None => format!("step {}", e.step),
+                };
+                out.line(format!(
+                    "{at}, {split} accuracy {:.4}, {split} loss {:.4}",
+                    e.accuracy, e.loss
+                ));
+            }
             Event::SettingChanged(change) => out.line(format!(
                 "step {}, {} changed from {} to {}",
                 change.step,
@@ -73,7 +80,8 @@ impl Printer for TextPrinter {
             | Event::Failed(_)
             | Event::StoppedBeforeTraining(_)
             | Event::Weights(_)
-            | Event::Batch(_) => {}
+            | Event::Batch(_)
+            | Event::CheckpointScored(_) => {}
         }
     }
 }

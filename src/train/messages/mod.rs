@@ -73,6 +73,10 @@ pub enum Event {
     /// The images of the latest step as the network saw them, when asked
     /// ([`Command::ShareBatch`]).
     Batch(TrainingBatch),
+    /// A checkpoint scored by a viewer of the run (a watched run's newest), not by the run:
+    /// its predictions, for the views that show them. Not a record, and no look at the test
+    /// set by the run.
+    CheckpointScored(Evaluation),
 }
 
 /// The images of one training step as the network saw them (after augmentation), for a
@@ -127,6 +131,8 @@ pub struct Started {
     /// Test images, shared so a front-end can show them (empty when a watched run's data is
     /// not at hand).
     pub test: Arc<Split>,
+    /// The validation split's images (empty without one, or when not at hand).
+    pub validation: Arc<Split>,
     /// The run's folder, when it keeps records.
     pub run_dir: Option<PathBuf>,
 }
@@ -142,8 +148,11 @@ pub enum Command {
     Resume,
     /// While paused, take exactly one step.
     StepOnce,
-    /// Evaluate on the test set at the next boundary.
+    /// Evaluate at the next boundary, on the split choices are made on (validation, or the
+    /// test set without one).
     EvaluateNow,
+    /// Score the test set at the next boundary: a look at it on purpose, recorded.
+    EvaluateTest,
     /// Change a live setting from the next step on (a learning-rate change keeps Adam's
     /// moments). A value outside [`SettingValue::is_valid`] is ignored.
     Set(SettingValue),
@@ -198,7 +207,8 @@ impl Event {
             | Event::Download(_)
             | Event::RecordError(_)
             | Event::Weights(_)
-            | Event::Batch(_) => return None,
+            | Event::Batch(_)
+            | Event::CheckpointScored(_) => return None,
         })
     }
 }

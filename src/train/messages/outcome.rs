@@ -124,17 +124,34 @@ impl Outcome {
 }
 
 impl Summary {
-    /// The line after the accuracy: steps, time, throughput, and whether it stopped early.
+    /// The line after the accuracy: steps, time, throughput, whether and why it stopped
+    /// early, the checkpoint it chose and how often it looked at the test set.
     pub fn details(&self) -> String {
-        let early = if self.stopped_early {
-            ", stopped early"
-        } else {
-            ""
+        let early = match (self.early_stop, self.stopped_early) {
+            (Some(n), _) => format!(
+                ", stopped early: no better validation accuracy in {}",
+                crate::output::counted(n, "evaluation")
+            ),
+            (None, true) => ", stopped early".into(),
+            (None, false) => String::new(),
         };
-        format!(
+        let mut line = format!(
             "{} steps in {:.1} s of training ({:.0} images/s), {:.1} s in all{early}",
             self.steps, self.train_seconds, self.samples_per_sec, self.wall_seconds
-        )
+        );
+        if let Some(best) = &self.best {
+            line.push_str(&format!(
+                "; best validation accuracy {:.4} at step {} (its test accuracy {:.4})",
+                best.validation_accuracy, best.step, best.test_accuracy
+            ));
+        }
+        if self.test_looks > 0 {
+            line.push_str(&format!(
+                "; the test set was looked at {}",
+                crate::output::counted(self.test_looks, "time")
+            ));
+        }
+        line
     }
 }
 

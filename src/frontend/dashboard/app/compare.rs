@@ -19,8 +19,8 @@ pub struct ComparedRun {
     pub loss: Series,
     /// Its batch accuracy per step.
     pub accuracy: Series,
-    /// Its evaluations, as the run stands (those of stretches a rollback or resume abandoned
-    /// are left out).
+    /// Its evaluations on the split it chose by, as the run stands (those of stretches a
+    /// rollback or resume abandoned are left out).
     pub evaluations: Vec<Evaluation>,
     /// Its settings, when its `config.toml` could be read.
     pub config: Option<Config>,
@@ -49,7 +49,12 @@ impl ComparedRun {
             }
             series
         };
-        let evaluations = history.events().evaluations().values().cloned().collect();
+        let events = history.events();
+        let evaluations = events
+            .evaluations()
+            .filter(|e| e.split == events.choosing_split())
+            .cloned()
+            .collect();
         Self {
             name: history.name(),
             path: history.run().path().to_path_buf(),

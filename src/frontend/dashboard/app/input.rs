@@ -4,6 +4,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use crate::run::record::EvalSplit;
 use crate::signals::Signal;
 use crate::train::Command;
 
@@ -72,6 +73,12 @@ impl App {
                 self.eval_pending = true;
                 return vec![Command::EvaluateNow];
             }
+            Action::EvaluateTest => {
+                self.eval_pending = true;
+                self.flash = Some("scoring the test set: the look is recorded".into());
+                return vec![Command::EvaluateTest];
+            }
+            Action::SwitchDigitSet => self.switch_digit_set(),
             Action::Stop => self.ask(Question::Stop),
             Action::Rollback => self.ask(Question::Rollback),
             Action::SaveCheckpoint => return vec![Command::SaveCheckpoint],
@@ -135,6 +142,37 @@ impl App {
                 Some("no confusion matrix yet: it comes with the first evaluation (t)".into());
         } else if !self.look.browse_cell(delta) {
             self.flash = Some("no test images in this cell".into());
+        }
+    }
+
+    /// Shows the digits of the other held-out set. On the Inspect page the test set is shown
+    /// only once it has been scored, so that its matrix is never an unasked look.
+    fn switch_digit_set(&mut self) {
+        let other = match self.digits.set() {
+            EvalSplit::Validation => EvalSplit::Test,
+            _ => EvalSplit::Validation,
+        };
+        if other == EvalSplit::Validation && !self.digits.has(other) {
+            self.flash = Some("this run holds out no validation split (--validation N)".into());
+            return;
+        }
+        let unscored = self.digits.evaluated_at_of(other).is_none();
+        if self.page == Page::Inspect && other == EvalSplit::Test && unscored {
+            self.flash = Some(
+                "the test set is scored at the end, or now with T; until then only its images \
+                 are on page 1"
+                    .into(),
+            );
+            return;
+        }
+        if self.digits.show(other) {
+            self.refresh_confusion();
+            self.flash = Some(format!("showing the {} digits", other.name()));
+        } else {
+            self.flash = Some(format!(
+                "the {} digits arrive when training starts",
+                other.name()
+            ));
         }
     }
 

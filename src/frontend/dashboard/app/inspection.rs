@@ -2,15 +2,25 @@
 //! comes back. The app only decides what it needs; the work happens off the UI thread.
 
 use crate::model::probe::Activations;
+use crate::run::record::EvalSplit;
+
+/// Which held-out image: its set and its place there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigitRef {
+    /// The set (validation or test).
+    pub set: EvalSplit,
+    /// The image's index in the set.
+    pub index: usize,
+}
 
 /// Work for the inspector thread; it redoes the latest job of each kind when new weights
 /// arrive.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InspectJob {
-    /// Score a test digit.
+    /// Score a held-out digit.
     Digit {
-        /// Its index in the test set.
-        index: usize,
+        /// Which one.
+        digit: DigitRef,
         /// Its pixels, 0..1.
         image: Vec<f32>,
         /// Also compute the feature maps.
@@ -30,7 +40,7 @@ pub enum InspectJob {
 /// A result of the inspector thread.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Insight {
-    /// A test digit scored.
+    /// A held-out digit scored.
     Digit(DigitInsight),
     /// A drawing scored.
     Drawing(DrawingInsight),
@@ -38,11 +48,11 @@ pub enum Insight {
     Filters(Filters),
 }
 
-/// What the network said about a test digit.
+/// What the network said about a held-out digit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitInsight {
-    /// The digit's index in the test set.
-    pub index: usize,
+    /// Which digit.
+    pub digit: DigitRef,
     /// The step of the weights used.
     pub step: u64,
     /// Ten class probabilities.

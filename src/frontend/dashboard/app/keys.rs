@@ -17,8 +17,12 @@ pub enum Action {
     TogglePause,
     /// Take one step while paused.
     StepOnce,
-    /// Evaluate on the test set now.
+    /// Evaluate now, on the split choices are made on (validation, or test without one).
     EvaluateNow,
+    /// Score the test set now: a look at it, recorded.
+    EvaluateTest,
+    /// Show the digits of the other set (validation or test).
+    SwitchDigitSet,
     /// Stop training early (asks first).
     Stop,
     /// Write a checkpoint now.
@@ -96,6 +100,7 @@ impl Action {
             Action::TogglePause
                 | Action::StepOnce
                 | Action::EvaluateNow
+                | Action::EvaluateTest
                 | Action::Stop
                 | Action::SaveCheckpoint
                 | Action::Rollback
@@ -194,7 +199,14 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('t')],
         "t",
         Action::EvaluateNow,
-        "test now: evaluate on the test set",
+        "evaluate now (on the validation split)",
+    ),
+    bind(
+        ALL,
+        &[Char('T')],
+        "T",
+        Action::EvaluateTest,
+        "score the test set now (each look is recorded)",
     ),
     bind(
         ALL,
@@ -252,19 +264,13 @@ pub const BINDINGS: &[Binding] = &[
         Action::Edit,
         "type a new value for it",
     ),
-    bind(
-        TRAINING,
-        &[Right],
-        "→",
-        Action::NextDigit,
-        "next test digit",
-    ),
+    bind(TRAINING, &[Right], "→", Action::NextDigit, "next digit"),
     bind(
         TRAINING,
         &[Left],
         "←",
         Action::PreviousDigit,
-        "previous test digit",
+        "previous digit",
     ),
     bind(
         TRAINING,
@@ -279,6 +285,13 @@ pub const BINDINGS: &[Binding] = &[
         "pgup",
         Action::PreviousPage,
         "100 digits back",
+    ),
+    bind(
+        NOT_DRAW,
+        &[Char('d')],
+        "d",
+        Action::SwitchDigitSet,
+        "digits of the validation split or the test set",
     ),
     bind(
         TRAINING,
@@ -334,7 +347,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('f')],
         "f",
         Action::ToggleFed,
-        "digit panel: training images as fed (augmented) or test digits",
+        "digit panel: training images as fed (augmented) or held-out digits",
     ),
     bind(
         TRAINING,
@@ -404,14 +417,14 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('n'), PageDown],
         "n pgdn",
         Action::NextCellImage,
-        "next test image of the selected cell",
+        "next image of the selected cell",
     ),
     bind(
         INSPECT,
         &[Char('N'), PageUp],
         "N pgup",
         Action::PreviousCellImage,
-        "previous test image of the selected cell",
+        "previous image of the selected cell",
     ),
     bind(
         INSPECT,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::confusion::Confusion;
-use super::inspection::{DigitInsight, DrawingInsight, Filters, Insight};
+use super::inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight};
 use crate::data::CLASSES;
 
 /// The shortest time between two requests for fresh weights while training runs: live
@@ -45,7 +45,7 @@ pub struct Look {
     cell_position: usize,
     saliency: bool,
     layer: ActivationLayer,
-    last_digit_job: Option<(usize, bool, bool)>,
+    last_digit_job: Option<(DigitRef, bool, bool)>,
     last_drawing_job: Option<u64>,
 }
 
@@ -71,9 +71,9 @@ impl Look {
         due
     }
 
-    /// Whether a digit job with `key` (index, activations, occlusion) differs from the last
+    /// Whether a digit job with `key` (digit, activations, occlusion) differs from the last
     /// one sent; if so, notes it as sent.
-    pub fn digit_job_due(&mut self, key: (usize, bool, bool)) -> bool {
+    pub fn digit_job_due(&mut self, key: (DigitRef, bool, bool)) -> bool {
         let due = self.last_digit_job != Some(key);
         self.last_digit_job = Some(key);
         due
@@ -95,9 +95,9 @@ impl Look {
         }
     }
 
-    /// The latest answer about test digit `index`, if the latest answer is about it.
-    pub fn digit(&self, index: usize) -> Option<&DigitInsight> {
-        self.digit.as_ref().filter(|d| d.index == index)
+    /// The latest answer about `digit`, if the latest answer is about it.
+    pub fn digit(&self, digit: DigitRef) -> Option<&DigitInsight> {
+        self.digit.as_ref().filter(|d| d.digit == digit)
     }
 
     /// The latest answer about the drawing (possibly of an older version).
@@ -118,6 +118,12 @@ impl Look {
     /// Takes the confusion matrix of a new evaluation; the cell browser starts over.
     pub fn set_confusion(&mut self, confusion: Confusion) {
         self.confusion = Some(confusion);
+        self.cell_position = 0;
+    }
+
+    /// Forgets the confusion matrix (its set is no longer the one shown).
+    pub fn clear_confusion(&mut self) {
+        self.confusion = None;
         self.cell_position = 0;
     }
 
@@ -237,9 +243,21 @@ mod tests {
     #[test]
     fn jobs_are_due_only_when_their_inputs_change() {
         let mut look = Look::default();
-        assert!(look.digit_job_due((3, false, false)));
-        assert!(!look.digit_job_due((3, false, false)));
-        assert!(look.digit_job_due((3, true, false)));
+        let digit = |index| DigitRef {
+            set: crate::run::record::EvalSplit::Validation,
+            index,
+        };
+        assert!(look.digit_job_due((digit(3), false, false)));
+        assert!(!look.digit_job_due((digit(3), false, false)));
+        assert!(look.digit_job_due((digit(3), true, false)));
+        let test = DigitRef {
+            set: crate::run::record::EvalSplit::Test,
+            index: 3,
+        };
+        assert!(
+            look.digit_job_due((test, true, false)),
+            "another set's digit 3"
+        );
         assert!(look.drawing_job_due(1));
         assert!(!look.drawing_job_due(1));
     }

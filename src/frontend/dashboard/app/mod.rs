@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::data::Progress;
+use crate::run::record::EvalSplit;
 use crate::signals::Signal;
 use crate::train::{Command, Evaluation, StepStats, Summary};
 
@@ -40,7 +41,7 @@ pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
 pub use effect::{ChartExport, Effect};
 pub use fed::{FedImages, FedView};
-pub use inspection::{DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
+pub use inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight, InspectJob};
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use look::{ActivationLayer, Look};
@@ -174,7 +175,12 @@ pub struct App {
     last_step: Option<StepStats>,
     loss: Series,
     accuracy: Series,
+    /// Evaluations of the weights in training on the split choices are made on.
     evaluations: Vec<Evaluation>,
+    /// The split choices are made on: validation, or test for a run without one.
+    choosing: EvalSplit,
+    /// Every look at the test set, the best checkpoint's at the end included.
+    test_looks: Vec<Evaluation>,
     settings: Settings,
     selected: Setting,
     digits: DigitViewer,
@@ -224,6 +230,12 @@ impl App {
             loss: Series::default(),
             accuracy: Series::default(),
             evaluations: Vec::new(),
+            choosing: if config.data.validation() > 0 {
+                EvalSplit::Validation
+            } else {
+                EvalSplit::Test
+            },
+            test_looks: Vec::new(),
             settings: Settings::from_config(&config.train),
             selected: Setting::LearningRate,
             digits: DigitViewer::default(),
@@ -475,9 +487,20 @@ impl App {
         &self.accuracy
     }
 
-    /// Every evaluation so far, oldest first.
+    /// Every evaluation so far on the split choices are made on, oldest first.
     pub fn evaluations(&self) -> &[Evaluation] {
         &self.evaluations
+    }
+
+    /// The split choices are made on: validation, or test for a run without one.
+    pub fn choosing(&self) -> EvalSplit {
+        self.choosing
+    }
+
+    /// Every look at the test set so far (with a validation split: the ones asked for with
+    /// `T`, and those at the end).
+    pub fn test_looks(&self) -> &[Evaluation] {
+        &self.test_looks
     }
 
     /// The live settings.
@@ -578,8 +601,8 @@ impl App {
     /// A job for the shown digit, when it or what the page needs of it changed.
     fn digit_job(&mut self) -> Option<InspectJob> {
         let inspecting = self.page == Page::Inspect;
-        let index = self.shown_digit()?.index;
-        let key = (index, inspecting, inspecting && self.look.saliency());
+        let digit = self.shown_digit()?.reference();
+        let key = (digit, inspecting, inspecting && self.look.saliency());
         if !self.look.digit_job_due(key) {
             return None;
         }
@@ -587,7 +610,7 @@ impl App {
         let pixels = self.shown_digit()?.pixels;
         let image: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
         Some(InspectJob::Digit {
-            index: key.0,
+            digit: key.0,
             image,
             activations: key.1,
             occlusion: key.2,

@@ -110,7 +110,8 @@ impl RunPicker {
     }
 }
 
-/// `finished · 20000/20000 · best 99.21%`.
+/// `finished · 20000/20000 · best 99.21%` (best on the validation split, or `best test` on
+/// the test set for a run without one).
 fn summary(run: &RunOverview) -> String {
     let mut parts = vec![run.status.label().to_string()];
     if run.status.is_run() {
@@ -119,8 +120,13 @@ fn summary(run: &RunOverview) -> String {
             None => format!("{} steps", run.steps_done),
         });
     }
-    if let Some(best) = run.best_test_accuracy {
-        parts.push(format!("best {:.2}%", best * 100.0));
+    if let Some(best) = run.best_accuracy {
+        let on = if run.validation_images > 0 {
+            ""
+        } else {
+            " test"
+        };
+        parts.push(format!("best{on} {:.2}%", best * 100.0));
     }
     parts.join(" · ")
 }
@@ -138,8 +144,10 @@ mod tests {
             status,
             steps_done: 600,
             total_steps: Some(20_000),
-            best_test_accuracy: Some(0.9512),
+            validation_images: 5_000,
+            best_accuracy: Some(0.9512),
             final_test_accuracy: Some(0.95),
+            test_looks: 1,
             wall_seconds: None,
             train_settings: Default::default(),
             differences: Vec::new(),

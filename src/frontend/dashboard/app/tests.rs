@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::*;
 use crate::data::{Split, CLASSES, IMAGE_PIXELS};
-use crate::run::record::{CheckpointWritten, RunStarted};
+use crate::run::record::{CheckpointWritten, EvalSplit, RunStarted};
 use crate::signals::Signal;
 use crate::train::{
     Command, Evaluation, Event, SettingChange, SettingValue, Started, StepStats, Summary,
@@ -34,11 +34,13 @@ fn started() -> Event {
         run: RunStarted {
             train_images: 600,
             test_images: test.len(),
+            validation_images: 0,
             threads: 2,
             first_step: 0,
             config: config(),
         },
         test,
+        validation: Default::default(),
         run_dir: None,
     })
 }
@@ -63,6 +65,8 @@ fn evaluation(step: u64, predictions: &[u8]) -> Event {
         p[i * CLASSES + usize::from(c)] = 1.0;
     }
     Event::Evaluation(Evaluation {
+        split: EvalSplit::Test,
+        checkpoint: None,
         step,
         accuracy: 0.6,
         loss: 0.9,
@@ -102,6 +106,7 @@ fn keys_before_any_data_send_only_what_the_trainer_can_queue() {
             let ok = match (action, commands.as_slice()) {
                 (Some(Action::TogglePause), [Command::Pause])
                 | (Some(Action::EvaluateNow), [Command::EvaluateNow])
+                | (Some(Action::EvaluateTest), [Command::EvaluateTest])
                 | (Some(Action::SaveCheckpoint), [Command::SaveCheckpoint]) => true,
                 (Some(Action::Increase), [Command::Set(SettingValue::LearningRate(new))]) => {
                     *new > lr
@@ -113,6 +118,7 @@ fn keys_before_any_data_send_only_what_the_trainer_can_queue() {
                     Some(
                         Action::TogglePause
                         | Action::EvaluateNow
+                        | Action::EvaluateTest
                         | Action::SaveCheckpoint
                         | Action::Increase
                         | Action::Decrease,
@@ -648,7 +654,7 @@ fn the_shown_digit_is_scored_again_only_when_what_is_asked_changes() {
         matches!(
             first.as_slice(),
             [InspectJob::Digit {
-                index: 0,
+                digit: DigitRef { index: 0, .. },
                 activations: false,
                 occlusion: false,
                 ..
@@ -660,7 +666,10 @@ fn the_shown_digit_is_scored_again_only_when_what_is_asked_changes() {
     app.press(KeyCode::Right);
     assert!(matches!(
         jobs(&mut app).as_slice(),
-        [InspectJob::Digit { index: 1, .. }]
+        [InspectJob::Digit {
+            digit: DigitRef { index: 1, .. },
+            ..
+        }]
     ));
     ch(&mut app, '2');
     assert!(matches!(
@@ -786,8 +795,10 @@ fn overview(path: &str) -> crate::run::listing::RunOverview {
         status: crate::run::status::RunStatus::Finished,
         steps_done: 10,
         total_steps: Some(10),
-        best_test_accuracy: None,
+        validation_images: 0,
+        best_accuracy: None,
         final_test_accuracy: None,
+        test_looks: 0,
         wall_seconds: None,
         train_settings: Default::default(),
         differences: Vec::new(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::data::CLASSES;
+use crate::run::record::EvalSplit;
 use crate::train::messages::{CheckpointWritten, ResumedFrom, SkippedCheckpoint};
 use crate::train::{Evaluation, Event, SettingChange, Started, StepStats, Summary};
 
@@ -71,6 +72,7 @@ impl App {
             Event::StoppedBeforeTraining(message) => self.stopped_before_training(message),
             Event::Weights(weights) => self.look.weights_arrived(weights.step),
             Event::Batch(batch) => self.fed.take(batch),
+            Event::CheckpointScored(scores) => self.take_predictions(&scores),
         }
     }
 
@@ -139,7 +141,13 @@ impl App {
         self.loss.start_at(run.first_step);
         self.accuracy.start_at(run.first_step);
         self.settings.set_train_len(run.train_images);
-        self.digits.set_test(started.test.clone());
+        self.digits
+            .set_images(started.validation.clone(), started.test.clone());
+        self.choosing = if run.validation_images > 0 {
+            EvalSplit::Validation
+        } else {
+            EvalSplit::Test
+        };
         self.run_dir.clone_from(&started.run_dir);
         let t = &run.config.train;
         let text = format!(
@@ -180,26 +188,54 @@ impl App {
     fn evaluated(&mut self, e: &Evaluation) {
         self.eval_pending = false;
         // The charts keep the numbers; the probabilities stay with the viewers below.
-        self.evaluations.push(Evaluation {
+        let numbers = Evaluation {
             probabilities: Arc::default(),
             ..e.clone()
-        });
-        // A watched run's records carry no probabilities; only a full evaluation (by the
-        // trainer, or of a checkpoint) feeds the digit viewer and the confusion matrix.
-        let test_len = self.digits.test().map_or(0, |t| t.len());
-        if test_len > 0 && e.probabilities.len() == test_len * CLASSES {
-            self.digits.set_predictions(e.step, e.probabilities.clone());
-            if let Some(test) = self.digits.test() {
-                let confusion = Confusion::new(e.step, &e.probabilities, test);
-                self.look.set_confusion(confusion);
-            }
+        };
+        if e.checkpoint.is_none() && e.split == self.choosing {
+            self.evaluations.push(numbers.clone());
         }
+        if e.split == EvalSplit::Test {
+            self.test_looks.push(numbers);
+        }
+        self.take_predictions(e);
+        let what = match (&e.checkpoint, e.split) {
+            (Some(_), split) => format!("best checkpoint (step {}): {}", e.step, split.name()),
+            (None, split) => split.name().to_string(),
+        };
         let text = format!(
-            "test accuracy {:.2}%, loss {:.4}",
+            "{what} accuracy {:.2}%, loss {:.4}",
             e.accuracy * 100.0,
             e.loss
         );
         self.log.push(Some(e.step), LogKind::Evaluation, text);
+    }
+
+    /// Gives an evaluation's probabilities, when they cover its set, to the digit viewer and,
+    /// for the set shown, to the confusion matrix.
+    pub(super) fn take_predictions(&mut self, e: &Evaluation) {
+        if !self.digits.has(e.split) {
+            return;
+        }
+        self.digits
+            .set_predictions(e.split, e.step, e.probabilities.clone());
+        if e.split == self.digits.set() {
+            self.refresh_confusion();
+        }
+    }
+
+    /// Builds the confusion matrix of the set shown from its latest predictions.
+    pub(super) fn refresh_confusion(&mut self) {
+        let (Some(images), Some((step, probabilities))) =
+            (self.digits.images(), self.digits.predictions())
+        else {
+            self.look.clear_confusion();
+            return;
+        };
+        if probabilities.len() == images.len() * CLASSES {
+            let confusion = Confusion::new(step, probabilities, images);
+            self.look.set_confusion(confusion);
+        }
     }
 
     fn setting_changed(&mut self, change: &SettingChange) {

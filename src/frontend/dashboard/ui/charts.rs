@@ -14,6 +14,7 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, P
 use super::{format, theme};
 use crate::frontend::dashboard::app::series::Points;
 use crate::frontend::dashboard::app::{App, ChartView, ComparedRun, Series};
+use crate::run::record::EvalSplit;
 use crate::train::Evaluation;
 
 /// Draws the charts panel.
@@ -127,6 +128,7 @@ impl Frame<'_> {
             style: per.style,
             legend: per.legend,
             x_labels: false,
+            marks: &[],
         };
         self.draw(&spec, chart, buf);
     }
@@ -134,7 +136,7 @@ impl Frame<'_> {
     /// The evaluations' accuracy, zoomed, with the step axis labelled.
     fn render_test(&self, label: Rect, chart: Rect, buf: &mut Buffer) {
         let evaluations = self.app.evaluations();
-        test_line(evaluations, self.cursor).render(label, buf);
+        held_out_line(self.app, self.cursor).render(label, buf);
         let compared = self
             .app
             .compared()
@@ -147,6 +149,11 @@ impl Frame<'_> {
                 )
             })
             .collect();
+        // With a validation split, each look at the test set is a mark on the chart.
+        let looks = match self.app.choosing() {
+            EvalSplit::Test => Vec::new(),
+            _ => self.in_span(self.app.test_looks()),
+        };
         let spec = ChartSpec {
             raw: &self.in_span(evaluations),
             smooth: None,
@@ -155,6 +162,7 @@ impl Frame<'_> {
             style: theme::test(),
             legend: false,
             x_labels: true,
+            marks: &looks,
         };
         self.draw(&spec, chart, buf);
     }
@@ -207,6 +215,8 @@ struct ChartSpec<'a> {
     legend: bool,
     /// Whether the x axis (steps) is labelled.
     x_labels: bool,
+    /// Points marked apart from the lines (looks at the test set).
+    marks: &'a [(f64, f64)],
 }
 
 /// How a chart's y axis maps values.
@@ -251,6 +261,8 @@ struct Layer {
 /// What one chart draws, mapped onto its axes: compared runs first, this run on top.
 struct Plot {
     layers: Vec<Layer>,
+    /// The marks, mapped onto the axis.
+    marks: Vec<(f64, f64)>,
     cursor: Option<[(f64, f64); 2]>,
     y: (f64, f64),
 }
@@ -294,12 +306,21 @@ impl Plot {
                 style,
             });
         }
+        let marks = map(spec.marks);
         let y = bounds(
-            layers.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
+            layers
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.1))
+                .chain(marks.iter().map(|p| p.1)),
             scale,
         );
         let cursor = cursor.map(|step| [(step as f64, y.0), (step as f64, y.1)]);
-        Self { layers, cursor, y }
+        Self {
+            layers,
+            marks,
+            cursor,
+            y,
+        }
     }
 }
 
@@ -317,6 +338,15 @@ fn render_chart(plot: &Plot, span: (u64, u64), spec: &ChartSpec, area: Rect, buf
             }
         })
         .collect();
+    if !plot.marks.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Block)
+                .graph_type(GraphType::Scatter)
+                .style(theme::test_look())
+                .data(&plot.marks),
+        );
+    }
     if let Some(cursor) = &plot.cursor {
         datasets.push(line(cursor, Style::new().fg(Color::Yellow)));
     }
@@ -443,18 +473,26 @@ fn series_label(
     Line::from(spans)
 }
 
-/// `test acc 97.12% (step 1000) · best 97.50%`, or the latest evaluation at the cursor.
-fn test_line(evaluations: &[Evaluation], cursor: Option<u64>) -> Line<'static> {
-    let mut spans = vec![Span::styled("test acc ", theme::test())];
+/// `val acc 97.12% (step 1000) · best 97.50% · test looked at 1 time`, or the latest
+/// evaluation at the cursor; `test acc ...` for a run without a validation split.
+fn held_out_line(app: &App, cursor: Option<u64>) -> Line<'static> {
+    let evaluations = app.evaluations();
+    let name = match app.choosing() {
+        EvalSplit::Test => "test acc ",
+        _ => "val acc ",
+    };
+    let mut spans = vec![Span::styled(name, theme::test())];
     let shown = match cursor {
         Some(step) => evaluations.iter().rfind(|e| e.step <= step),
         None => evaluations.last(),
     };
+    let hint = if app.read_only().is_some() {
+        "not evaluated yet"
+    } else {
+        "not evaluated yet (t evaluates now)"
+    };
     match shown {
-        None => spans.push(Span::styled(
-            "not evaluated yet (t tests now)",
-            theme::dim(),
-        )),
+        None => spans.push(Span::styled(hint, theme::dim())),
         Some(last) => {
             spans.push(Span::raw(format::percent(last.accuracy, 2)));
             spans.push(Span::styled(format!(" (step {})", last.step), theme::dim()));
@@ -462,6 +500,14 @@ fn test_line(evaluations: &[Evaluation], cursor: Option<u64>) -> Line<'static> {
             spans.push(Span::styled(" · best ", theme::dim()));
             spans.push(Span::raw(format::percent(best, 2)));
         }
+    }
+    let looks = app.test_looks().len() as u64;
+    if app.choosing() != EvalSplit::Test && looks > 0 {
+        spans.push(Span::styled(" · ", theme::dim()));
+        spans.push(Span::styled(
+            format!("test looked at {}", crate::output::counted(looks, "time")),
+            theme::test_look(),
+        ));
     }
     Line::from(spans)
 }

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use super::{pixels, theme};
 use crate::data::CLASSES;
 use crate::frontend::dashboard::app::{App, Confusion};
+use crate::run::record::EvalSplit;
 
 /// Columns of the row labels (`9 `).
 const LABEL: u16 = 2;
@@ -34,8 +35,14 @@ pub const WIDE: u16 = LABEL + 10 * 5 + 7 + 2;
 /// Draws the panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let look = app.look();
+    // A run without a validation split chose by its test set: the title says so only when
+    // there are two sets to tell apart.
+    let set = match app.choosing() {
+        EvalSplit::Test => String::new(),
+        _ => format!("{}, ", app.digits().set().name()),
+    };
     let title = look.confusion().map_or(" confusion matrix ".into(), |c| {
-        format!(" confusion matrix, step {} ", c.step())
+        format!(" confusion matrix, {set}step {} ", c.step())
     });
     let block = Block::bordered()
         .title(Span::styled(title, theme::title()))
@@ -48,7 +55,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(confusion) = look.confusion() else {
-        Paragraph::new("rows: true digit, columns: predicted. It fills in after the first evaluation (t tests now).")
+        let when = if app.read_only().is_some() {
+            "It fills in after the run's first evaluation."
+        } else {
+            "It fills in after the first evaluation (t evaluates now)."
+        };
+        Paragraph::new(format!("rows: true digit, columns: predicted. {when}"))
             .style(theme::dim())
             .wrap(Wrap { trim: true })
             .render(inner, buf);

@@ -35,8 +35,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let digits = app.digits();
     let inspecting = app.page() == Page::Inspect;
     let view = app.shown_digit();
-    let title = view.map_or(" test digits ".into(), |d| {
-        format!(" test digit {} / {} ", d.index + 1, d.total)
+    let set = digits.set().name();
+    let title = view.map_or(format!(" {set} digits "), |d| {
+        format!(" {set} digit {} / {} ", d.index + 1, d.total)
     });
     let mut block = Block::bordered().title(Span::styled(title, theme::title()));
     if inspecting {
@@ -59,10 +60,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(view) = view else {
-        return render_waiting("the test digits appear when training starts", inner, buf);
+        let waiting = format!("the {set} digits appear when training starts");
+        return render_waiting(&waiting, inner, buf);
     };
     let [image, side] = image_and_side(inner);
-    let live = app.look().digit(view.index);
+    let live = app.look().digit(view.reference());
     if inspecting {
         let overlay = live
             .and_then(|l| l.occlusion.as_deref())

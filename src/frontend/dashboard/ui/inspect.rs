@@ -65,7 +65,7 @@ fn render_activations(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let maps = app
         .shown_digit()
-        .and_then(|view| app.look().digit(view.index))
+        .and_then(|view| app.look().digit(view.reference()))
         .and_then(|insight| insight.activations.as_ref());
     let Some(maps) = maps else {
         let block = panel(format!(" {name} activations "), "a", "conv1 / conv2");

@@ -22,11 +22,13 @@ fn app_with_data() -> App {
         run: RunStarted {
             train_images: 100,
             test_images: test.len(),
+            validation_images: 0,
             threads: 1,
             first_step: 0,
             config: Config::default(),
         },
         test,
+        validation: Default::default(),
         run_dir: None,
     }));
     for step in 1..=3 {

@@ -40,6 +40,11 @@ pub fn test() -> Style {
     Style::new().fg(Color::Blue)
 }
 
+/// A look at the test set, marked on the held-out chart.
+pub fn test_look() -> Style {
+    Style::new().fg(Color::LightMagenta)
+}
+
 /// Something right (a correct prediction, the true class).
 pub fn good() -> Style {
     Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)
