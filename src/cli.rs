@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, Preset};
+use crate::data::Dataset;
 
 /// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
 #[derive(Debug, Parser)]
@@ -126,9 +127,14 @@ pub struct RunArgs {
     /// In headless mode, print one JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Folder holding the MNIST files (downloaded there if missing) [config: data.dir].
+    /// Folder holding the dataset's files (downloaded there if missing) [config: data.dir;
+    /// default: the dataset's folder in the user's cache, $XDG_CACHE_HOME/digitdash/<dataset>].
     #[arg(long, value_name = "DIR", env = "DIGITDASH_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// The dataset to train on, downloaded on first use [config: data.dataset; eval and
+    /// predict: the one the checkpoint was trained on].
+    #[arg(long, value_enum, value_name = "NAME", global = true)]
+    pub dataset: Option<Dataset>,
     /// Training settings to start from, before the flags below: `tutorial` (the defaults) or
     /// `fast` (99.2% in a few minutes: one-cycle lr 2e-3, batch 128, 3 epochs).
     #[arg(long, value_enum, value_name = "NAME")]
@@ -235,6 +241,7 @@ fn finish_config(
     path: Option<&Path>,
 ) -> Result<Config, ConfigError> {
     apply_overrides(&mut config, args);
+    config.data.fill_default_dir();
     let origin = |field: &'static str| describe_origin(field, args, path);
     config.validate(&origin)?;
     Ok(config)
@@ -248,6 +255,7 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     if let Some(dir) = &args.data_dir {
         config.data.dir = dir.clone();
     }
+    config.data.dataset = args.dataset.unwrap_or(config.data.dataset);
     t.steps = args.steps.unwrap_or(t.steps);
     t.batch_size = args.batch_size.unwrap_or(t.batch_size);
     t.learning_rate = args.lr.unwrap_or(t.learning_rate);
@@ -307,6 +315,39 @@ mod tests {
             err.contains("c.toml") && err.contains("train.batch_size"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_data_folder_is_the_flag_else_the_datasets_cache_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[data]\ndataset = \"fashion-mnist\"\n").unwrap();
+        let from_file = resolve_config(&RunArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.data.dataset, Dataset::FashionMnist);
+        assert_eq!(
+            from_file.data.dir,
+            Dataset::FashionMnist.cache_dir().unwrap()
+        );
+        let flagged = resolve_config(&RunArgs {
+            config: Some(file.clone()),
+            dataset: Some(Dataset::Kmnist),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(flagged.data.dataset, Dataset::Kmnist);
+        assert!(flagged.data.dir.ends_with("digitdash/kmnist"));
+        let named = resolve_config(&RunArgs {
+            config: Some(file),
+            data_dir: Some(PathBuf::from("here")),
+            dataset: Some(Dataset::Kmnist),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(named.data.dir, PathBuf::from("here"));
     }
 
     #[test]

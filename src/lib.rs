@@ -7,7 +7,8 @@
 //! ```text
 //! settings      the live settings as typed values: ranges and key steps, defined once
 //! config        Config, presets and their checks (config.toml, flags)
-//! data/         MNIST: file table and checksums, IDX reader, download, splits, epoch order
+//! data/         the datasets (MNIST, Fashion-MNIST, KMNIST) by name: file tables and checksums,
+//!               class names, IDX reader, download, splits, epoch order
 //! model/        the network (shapes and layers by name) and its kernels
 //! run/          a run's folder (RunDir), its records and checkpoint files; reading them back
 //!               (RunHistory: tail reader, status, listing, smoothing, downsampling)

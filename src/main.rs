@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
+use digitdash::commands::checkpoint_model::trained_on;
 use digitdash::commands::{bench, eval, plot, predict, presets, runs};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
@@ -47,12 +48,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Eval { checkpoint }) => {
-            let config = resolve_config(&cli.run)?;
-            eval::run(checkpoint, &config.data.dir)?;
+            let args = RunArgs {
+                dataset: cli.run.dataset.or_else(|| trained_on(checkpoint)),
+                ..cli.run.clone()
+            };
+            let config = resolve_config(&args)?;
+            eval::run(checkpoint, &config.data.dir, config.data.dataset)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
-            predict::run(checkpoint, images)?;
+            let dataset = cli.run.dataset.or_else(|| trained_on(checkpoint));
+            predict::run(checkpoint, images, dataset.unwrap_or_default())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Watch { run, compare }) => watch(run, compare, &cli.run),

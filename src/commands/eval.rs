@@ -6,7 +6,7 @@ use anyhow::Result;
 use dfdx::prelude::*;
 
 use super::checkpoint_model::load_model;
-use crate::data::{self, Split};
+use crate::data::{self, Dataset, Split};
 use crate::model::{Network, CLASSES};
 use crate::output::{note, StdoutLines};
 use crate::run::{writer_state, RunDir, WriterState};
@@ -33,8 +33,9 @@ pub fn eval_model(model: &Network, device: &Cpu, test: &Split) -> EvalReport {
     }
 }
 
-/// The confusion matrix as text: rows are true digits, columns predictions.
-pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
+/// The confusion matrix as text: rows are true classes, columns predictions; for a dataset
+/// whose classes are not digits, a line under it names each class.
+pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES], dataset: Dataset) -> String {
     let mut out = String::from("true\\pred");
     for p in 0..CLASSES {
         out.push_str(&format!("{p:>6}"));
@@ -49,26 +50,33 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
         let recall = row[t] as f64 / total.max(1) as f64;
         out.push_str(&format!("   {:.4}\n", recall));
     }
+    if dataset != Dataset::Mnist {
+        let names: Vec<String> = (0..CLASSES)
+            .map(|class| format!("{class} {}", dataset.class_name(class)))
+            .collect();
+        out.push_str(&format!("classes: {}\n", names.join(", ")));
+    }
     out
 }
 
-/// `digitdash eval`: prints test accuracy, loss and the confusion matrix. A checkpoint of a
-/// run that is being trained, or was interrupted, gets a note saying so (the run's write lock
-/// is only looked at, never taken).
-pub fn run(checkpoint: &Path, data_dir: &Path) -> Result<()> {
+/// `digitdash eval`: prints test accuracy, loss and the confusion matrix on the test set of
+/// `dataset` in `data_dir`. A checkpoint of a run that is being trained, or was interrupted,
+/// gets a note saying so (the run's write lock is only looked at, never taken).
+pub fn run(checkpoint: &Path, data_dir: &Path, dataset: Dataset) -> Result<()> {
     if let Some(line) = run_state_note(checkpoint) {
         note(line);
     }
     let (device, model) = load_model(checkpoint)?;
-    let mnist = data::load(data_dir)?;
+    let mnist = data::load_dataset(data_dir, dataset)?;
     let report = eval_model(&model, &device, &mnist.test);
     let text = format!(
-        "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
+        "test accuracy {:.4} ({} of {} {} test images), test loss {:.4}\n{}",
         report.accuracy,
         (report.accuracy * mnist.test.len() as f64).round(),
         mnist.test.len(),
+        dataset.title(),
         report.loss,
-        format_confusion(&report.confusion)
+        format_confusion(&report.confusion, dataset)
     );
     StdoutLines::default().line(text.trim_end());
     Ok(())

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::dataset::Dataset;
 use super::error::DataError;
 use super::files::{find_file, missing_files, MNIST_FILE_NAMES};
 use super::idx;
@@ -39,6 +40,19 @@ pub fn load(dir: &Path) -> Result<Mnist, DataError> {
         train: train?,
         test: test?,
     })
+}
+
+/// [`load`] for `dataset`: refuses first a folder that holds another dataset's files (the
+/// three name their files alike; the gzipped originals' sizes tell them apart).
+pub fn load_dataset(dir: &Path, dataset: Dataset) -> Result<Mnist, DataError> {
+    if let Some((path, found)) = dataset.foreign_file(dir) {
+        return Err(DataError::WrongDataset {
+            path,
+            expected: dataset.title(),
+            found,
+        });
+    }
+    load(dir)
 }
 
 /// Loads one split from its images and labels files and checks them against each other.
