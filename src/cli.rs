@@ -65,6 +65,24 @@ pub enum Subcommands {
     /// Train presets on several seeds, headless, and print epochs, wall time, images per
     /// second and test accuracy per run, and each preset's mean (the README's preset table).
     Presets(PresetsArgs),
+    /// Write a run's best checkpoint, or a checkpoint, as an ONNX model (opset 13) for other
+    /// runtimes: input `image` [N,1,28,28] float in 0..1, output `logits` [N,10].
+    Export(ExportArgs),
+}
+
+/// Options of `digitdash export`.
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// A run folder (runs/NAME: its best checkpoint, else its newest), a checkpoint folder
+    /// (runs/NAME/checkpoints/step-...) or its model.safetensors.
+    #[arg(value_name = "RUN_OR_CHECKPOINT")]
+    pub source: PathBuf,
+    /// The ONNX file to write (replaced whole or not at all).
+    #[arg(short, long, value_name = "FILE", default_value = "model.onnx")]
+    pub output: PathBuf,
+    /// Output the class probabilities (softmax), named `probabilities`, instead of the logits.
+    #[arg(long)]
+    pub probabilities: bool,
 }
 
 /// Options of `digitdash presets`.

@@ -12,12 +12,13 @@
 //! model/        the network (shapes and layers by name) and its kernels
 //! run/          a run's folder (RunDir), its records and checkpoint files; reading them back
 //!               (RunHistory: tail reader, status, listing, smoothing, downsampling)
+//! export/       the network as an ONNX model (prost-encoded messages)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread; messages (events, commands, records, outcome);
 //!               training state and checkpointer
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input thread, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, export
 //! cli           flags and how they combine with config.toml
 //! signals, output, durable, panic_text, alloc   small services used across the above
 //! ```
@@ -29,6 +30,7 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod durable;
+pub mod export;
 pub mod frontend;
 pub mod model;
 pub mod output;

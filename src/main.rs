@@ -9,7 +9,7 @@ use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::checkpoint_model::trained_on;
-use digitdash::commands::{bench, eval, plot, predict, presets, runs};
+use digitdash::commands::{bench, eval, export, plot, predict, presets, runs};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::watch::Watcher;
@@ -72,6 +72,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Plot(args)) => {
             plot::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Export(args)) => {
+            export::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Presets(args)) => {

@@ -6,6 +6,8 @@ pub mod bench;
 pub mod checkpoint_model;
 /// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
 pub mod eval;
+/// `digitdash export`: a saved model as an ONNX file.
+pub mod export;
 /// `digitdash plot`: loss and accuracy of runs against step, overlaid, as SVG or PNG.
 pub mod plot;
 /// `digitdash predict`: classifying PNG images of digits with a saved model.
