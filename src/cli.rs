@@ -68,6 +68,18 @@ pub enum Subcommands {
     /// Write a run's best checkpoint, or a checkpoint, as an ONNX model (opset 13) for other
     /// runtimes: input `image` [N,1,28,28] float in 0..1, output `logits` [N,10].
     Export(ExportArgs),
+    /// Print the shell completion script for digitdash (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print digitdash's man page (roff), or write one page a command into a folder.
+    Man {
+        /// Write digitdash.1 and digitdash-COMMAND.1 for every subcommand into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options of `digitdash export`.

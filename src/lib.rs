@@ -18,7 +18,7 @@
 //!               training state and checkpointer
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input thread, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot, export
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, export, completions, man
 //! cli           flags and how they combine with config.toml
 //! signals, output, durable, panic_text, alloc   small services used across the above
 //! ```

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::checkpoint_model::trained_on;
-use digitdash::commands::{bench, eval, export, plot, predict, presets, runs};
+use digitdash::commands::{bench, eval, export, plot, predict, presets, runs, shell};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::watch::Watcher;
@@ -76,6 +76,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Export(args)) => {
             export::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Completions { shell }) => {
+            shell::completions(*shell, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Man { dir }) => {
+            match dir {
+                Some(dir) => shell::man_pages(dir)?,
+                None => shell::man_page(&mut std::io::stdout())?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Presets(args)) => {

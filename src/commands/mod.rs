@@ -16,3 +16,5 @@ pub mod predict;
 pub mod presets;
 /// `digitdash runs`: every run under a folder, with status, accuracy and setting differences.
 pub mod runs;
+/// `digitdash completions` and `digitdash man`: shell completions and man pages.
+pub mod shell;
