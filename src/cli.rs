@@ -30,7 +30,8 @@ pub enum Subcommands {
         #[arg(long, value_name = "PATH")]
         checkpoint: PathBuf,
     },
-    /// Classify PNG images of digits (28x28 or larger; resized, light-on-dark or dark-on-light).
+    /// Classify PNG images (28x28 or larger; resized, light-on-dark or dark-on-light), naming
+    /// the classes of the dataset the checkpoint was trained on.
     Predict {
         /// A checkpoint folder or its model.safetensors.
         #[arg(long, value_name = "PATH")]

@@ -53,7 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..cli.run.clone()
             };
             let config = resolve_config(&args)?;
-            eval::run(checkpoint, &config.data.dir, config.data.dataset)?;
+            eval::run(checkpoint, &config.data.folder()?, config.data.dataset)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
@@ -75,7 +75,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Export(args)) => {
-            export::run(args)?;
+            export::run(args, cli.run.dataset)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Completions { shell }) => {

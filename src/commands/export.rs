@@ -6,20 +6,20 @@ use anyhow::{bail, Context, Result};
 
 use super::checkpoint_model::load_model_with_meta;
 use crate::cli::ExportArgs;
+use crate::data::Dataset;
 use crate::durable::write_atomic;
 use crate::export::{output_name, to_onnx, ExportInfo, INPUT};
 use crate::output::note;
 use crate::run::{CheckpointKind, RunDir};
 
-/// Writes the ONNX file that `args` asks for and says what it holds.
-pub fn run(args: &ExportArgs) -> Result<()> {
+/// Writes the ONNX file that `args` asks for and says what it holds; its metadata names
+/// `dataset` when given, else the dataset the checkpoint was trained on.
+pub fn run(args: &ExportArgs, dataset: Option<Dataset>) -> Result<()> {
     let checkpoint = checkpoint_of(&args.source)?;
     let (_, model, meta) = load_model_with_meta(&checkpoint)?;
+    let trained_on = meta.as_ref().map(|m| m.config.data.dataset);
     let info = ExportInfo {
-        dataset: meta
-            .as_ref()
-            .map(|m| m.config.data.dataset)
-            .unwrap_or_default(),
+        dataset: dataset.or(trained_on).unwrap_or_default(),
         step: meta.as_ref().map(|m| m.step),
         test_accuracy: meta.as_ref().and_then(|m| m.test_accuracy),
         probabilities: args.probabilities,
