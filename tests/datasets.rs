@@ -301,8 +301,11 @@ fn a_run_by_name_reads_its_cache_folder_and_eval_names_the_classes() {
     let (out, err) = texts(&output);
     assert!(output.status.success(), "{err}");
     assert!(out.starts_with("test accuracy "), "{out}");
-    assert!(out.contains("of 10000 Fashion-MNIST test images"), "{out}");
-    assert!(out.contains("classes: 0 T-shirt/top, 1 Trouser,"), "{out}");
+    assert!(out.contains("of 10000), test loss"), "{out}");
+    assert!(
+        out.contains("Fashion-MNIST classes: 0 T-shirt/top, 1 Trouser,"),
+        "{out}"
+    );
     assert!(out.contains("9 Ankle boot"), "{out}");
 
     // predict names the class too: the first test image of Fashion-MNIST, as a PNG.

@@ -34,7 +34,7 @@ pub fn eval_model(model: &Network, device: &Cpu, test: &Split) -> EvalReport {
 }
 
 /// The confusion matrix as text: rows are true classes, columns predictions; for a dataset
-/// whose classes are not digits, a line under it names each class.
+/// whose classes are not digits, a line under it names the dataset and each class.
 pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES], dataset: Dataset) -> String {
     let mut out = String::from("true\\pred");
     for p in 0..CLASSES {
@@ -54,7 +54,11 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES], dataset: Datase
         let names: Vec<String> = (0..CLASSES)
             .map(|class| format!("{class} {}", dataset.class_name(class)))
             .collect();
-        out.push_str(&format!("classes: {}\n", names.join(", ")));
+        out.push_str(&format!(
+            "{} classes: {}\n",
+            dataset.title(),
+            names.join(", ")
+        ));
     }
     out
 }
@@ -70,11 +74,10 @@ pub fn run(checkpoint: &Path, data_dir: &Path, dataset: Dataset) -> Result<()> {
     let mnist = data::load_dataset(data_dir, dataset)?;
     let report = eval_model(&model, &device, &mnist.test);
     let text = format!(
-        "test accuracy {:.4} ({} of {} {} test images), test loss {:.4}\n{}",
+        "test accuracy {:.4} ({} of {}), test loss {:.4}\n{}",
         report.accuracy,
         (report.accuracy * mnist.test.len() as f64).round(),
         mnist.test.len(),
-        dataset.title(),
         report.loss,
         format_confusion(&report.confusion, dataset)
     );
