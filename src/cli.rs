@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, Preset, DEFAULT_VALIDATION};
+use crate::data::Dataset;
 
 /// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
 #[derive(Debug, Parser)]
@@ -33,7 +34,8 @@ pub enum Subcommands {
         #[arg(long, value_enum, default_value_t = SplitArg::Test)]
         split: SplitArg,
     },
-    /// Classify PNG images of digits (28x28 or larger; resized, light-on-dark or dark-on-light).
+    /// Classify PNG images (28x28 or larger; resized, light-on-dark or dark-on-light), naming
+    /// the classes of the dataset the checkpoint was trained on.
     Predict {
         /// A checkpoint folder or its model.safetensors.
         #[arg(long, value_name = "PATH")]
@@ -72,6 +74,36 @@ pub enum Subcommands {
     /// Train presets on several seeds, headless, and print epochs, wall time, images per
     /// second and test accuracy per run, and each preset's mean (the README's preset table).
     Presets(PresetsArgs),
+    /// Write a run's best checkpoint, or a checkpoint, as an ONNX model (opset 13) for other
+    /// runtimes: input `image` [N,1,28,28] float in 0..1, output `logits` [N,10].
+    Export(ExportArgs),
+    /// Print the shell completion script for digitdash (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print digitdash's man page (roff), or write one page a command into a folder.
+    Man {
+        /// Write digitdash.1 and digitdash-COMMAND.1 for every subcommand into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Options of `digitdash export`.
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// A run folder (runs/NAME: its best checkpoint, else its newest), a checkpoint folder
+    /// (runs/NAME/checkpoints/step-...) or its model.safetensors.
+    #[arg(value_name = "RUN_OR_CHECKPOINT")]
+    pub source: PathBuf,
+    /// The ONNX file to write (replaced whole or not at all).
+    #[arg(short, long, value_name = "FILE", default_value = "model.onnx")]
+    pub output: PathBuf,
+    /// Output the class probabilities (softmax), named `probabilities`, instead of the logits.
+    #[arg(long)]
+    pub probabilities: bool,
 }
 
 /// Which images `eval` scores.
@@ -157,9 +189,14 @@ pub struct RunArgs {
     /// In headless mode, print one JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Folder holding the MNIST files (downloaded there if missing) [config: data.dir].
+    /// Folder holding the dataset's files (downloaded there if missing) [config: data.dir;
+    /// default: the dataset's folder in the user's cache, $XDG_CACHE_HOME/digitdash/<dataset>].
     #[arg(long, value_name = "DIR", env = "DIGITDASH_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// The dataset to train on, downloaded on first use [config: data.dataset; eval and
+    /// predict: the one the checkpoint was trained on].
+    #[arg(long, value_enum, value_name = "NAME", global = true)]
+    pub dataset: Option<Dataset>,
     /// Training settings to start from, before the flags below (each is described beside its
     /// name in the list of values).
     #[arg(long, value_enum, value_name = "NAME")]
@@ -290,6 +327,7 @@ pub fn resolve_resumed_config(
 /// not set came from.
 fn finish_config(mut config: Config, args: &RunArgs, source: &str) -> Result<Config, ConfigError> {
     apply_overrides(&mut config, args);
+    config.data.fill_default_dir();
     let origin = |field: &'static str| describe_origin(field, args, source);
     config.validate(&origin)?;
     Ok(config)
@@ -303,6 +341,7 @@ fn apply_overrides(config: &mut Config, args: &RunArgs) {
     if let Some(dir) = &args.data_dir {
         config.data.dir = dir.clone();
     }
+    config.data.dataset = args.dataset.unwrap_or(config.data.dataset);
     t.steps = args.steps.unwrap_or(t.steps);
     t.batch_size = args.batch_size.unwrap_or(t.batch_size);
     t.learning_rate = args.lr.unwrap_or(t.learning_rate);
@@ -365,6 +404,39 @@ mod tests {
             err.contains("c.toml") && err.contains("train.batch_size"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_data_folder_is_the_flag_else_the_datasets_cache_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[data]\ndataset = \"fashion-mnist\"\n").unwrap();
+        let from_file = resolve_config(&RunArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.data.dataset, Dataset::FashionMnist);
+        assert_eq!(
+            from_file.data.dir,
+            Dataset::FashionMnist.cache_dir().unwrap()
+        );
+        let flagged = resolve_config(&RunArgs {
+            config: Some(file.clone()),
+            dataset: Some(Dataset::Kmnist),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(flagged.data.dataset, Dataset::Kmnist);
+        assert!(flagged.data.dir.ends_with("digitdash/kmnist"));
+        let named = resolve_config(&RunArgs {
+            config: Some(file),
+            data_dir: Some(PathBuf::from("here")),
+            dataset: Some(Dataset::Kmnist),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(named.data.dir, PathBuf::from("here"));
     }
 
     #[test]

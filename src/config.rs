@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::augment::AugmentConfig;
-use crate::data::download::DEFAULT_MIRRORS;
+use crate::data::{DataError, Dataset};
 use crate::model::dropout::TUTORIAL_DROPOUT;
 use crate::model::Init;
 use crate::settings::{SettingValue, MAX_STEPS};
@@ -23,7 +23,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub struct Config {
     /// Optimisation settings.
     pub train: TrainConfig,
-    /// Where MNIST comes from.
+    /// Which dataset, and where it comes from.
     pub data: DataConfig,
     /// What the reporters print.
     pub log: LogConfig,
@@ -97,16 +97,22 @@ pub enum Schedule {
     OneCycle,
 }
 
-/// Where MNIST comes from.
+/// Which dataset, and where it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// Folder holding the four IDX files (gzip or raw).
+    /// The dataset: MNIST, Fashion-MNIST or KMNIST.
+    pub dataset: Dataset,
+    /// Folder holding the four IDX files (gzip or raw); empty (the default) stands for the
+    /// dataset's folder in the user's cache, [`Dataset::cache_dir`].
+    #[serde(skip_serializing_if = "is_empty_path")]
     pub dir: PathBuf,
-    /// Download missing files from `mirrors` on first run.
+    /// Download missing files from the mirrors on first run.
     pub download: bool,
-    /// Base URLs tried in order; a file's URL is the base followed by its name.
-    pub mirrors: Vec<String>,
+    /// Base URLs tried in order; a file's URL is the base followed by its name. Unset: the
+    /// dataset's own, [`Dataset::mirrors`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirrors: Option<Vec<String>>,
     /// Training images held out as the validation split: the first this many of the
     /// training files, the same for every seed (0: none, and choices are made on the test
     /// set). Unset in a config means the tutorial's 5,000 for a new run, and none for a run
@@ -119,10 +125,40 @@ pub struct DataConfig {
 /// `read_data_sets`, the first 5,000 of the 60,000 training images.
 pub const DEFAULT_VALIDATION: usize = 5_000;
 
+/// Whether `path` is empty: an unset `data.dir`.
+fn is_empty_path(path: &Path) -> bool {
+    path.as_os_str().is_empty()
+}
+
 impl DataConfig {
     /// Training images held out for validation (a recorded config without the key: none).
     pub fn validation(&self) -> usize {
         self.validation.unwrap_or(0)
+    }
+
+    /// The data folder: `dir` when set, else the dataset's folder in the user's cache.
+    pub fn folder(&self) -> Result<PathBuf, DataError> {
+        if is_empty_path(&self.dir) {
+            self.dataset.cache_dir().ok_or(DataError::NoCacheFolder)
+        } else {
+            Ok(self.dir.clone())
+        }
+    }
+
+    /// Sets an unset `dir` to the dataset's folder in the user's cache, so that a run's
+    /// records name the folder it used; left unset when the system names no cache folder.
+    pub fn fill_default_dir(&mut self) {
+        if let Ok(dir) = self.folder() {
+            self.dir = dir;
+        }
+    }
+
+    /// The mirrors to try: `mirrors` when set, else the dataset's own.
+    pub fn mirror_list(&self) -> Vec<String> {
+        match &self.mirrors {
+            Some(mirrors) => mirrors.clone(),
+            None => self.dataset.mirror_list(),
+        }
     }
 }
 
@@ -156,9 +192,10 @@ impl Default for TrainConfig {
 impl Default for DataConfig {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from("data/mnist"),
+            dataset: Dataset::Mnist,
+            dir: PathBuf::new(),
             download: true,
-            mirrors: DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect(),
+            mirrors: None,
             validation: None,
         }
     }
@@ -383,7 +420,7 @@ impl Config {
             ),
             (
                 "data.mirrors",
-                !self.data.download || !self.data.mirrors.is_empty(),
+                !self.data.download || self.data.mirrors.as_ref().is_none_or(|m| !m.is_empty()),
                 "[]".to_string(),
                 "list at least one mirror, or set data.download = false",
             ),
@@ -536,6 +573,46 @@ mod tests {
                 ..TrainConfig::default()
             }
         );
+    }
+
+    #[test]
+    fn old_data_sections_stay_valid_and_new_ones_name_a_dataset() {
+        let old = "[data]\ndir = \"data/mnist\"\ndownload = true\nmirrors = [\"http://m/\"]\n";
+        let config = parse(old).unwrap();
+        assert_eq!(config.data.dataset, Dataset::Mnist);
+        assert_eq!(config.data.folder().unwrap(), PathBuf::from("data/mnist"));
+        assert_eq!(config.data.mirror_list(), ["http://m/"]);
+        validate(&config).unwrap();
+
+        let config = parse("[data]\ndataset = \"fashion-mnist\"\n").unwrap();
+        assert_eq!(config.data.dataset, Dataset::FashionMnist);
+        assert!(config
+            .data
+            .folder()
+            .unwrap()
+            .ends_with("digitdash/fashion-mnist"));
+        assert_eq!(
+            config.data.mirror_list(),
+            Dataset::FashionMnist.mirror_list()
+        );
+        let err = parse("[data]\ndataset = \"cifar\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fashion-mnist") && err.contains("line 2"),
+            "{err}"
+        );
+
+        let mut filled = config.clone();
+        filled.data.fill_default_dir();
+        assert_eq!(filled.data.dir, config.data.folder().unwrap());
+        let back = Config::from_toml(&filled.to_toml(), Path::new("run.toml")).unwrap();
+        assert_eq!(back, filled, "a run's record names the folder it used");
+        assert!(!Config::default().to_toml().contains("dir = \"\""));
+
+        let none = parse("[data]\nmirrors = []\n").unwrap();
+        let err = validate(&none).unwrap_err().to_string();
+        assert!(err.contains("data.mirrors"), "{err}");
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! ```text
 //! alloc, panic_text, output, durable, signals   small services used across the rest
 //! settings      the live settings as typed values: ranges and key steps, defined once
-//! data/         MNIST files (table, checksums, download), the IDX reader, the in-memory
-//!               dataset, epoch order, digits from and to PNG
+//! data/         the datasets (MNIST, Fashion-MNIST, KMNIST) by name: file tables and checksums,
+//!               class names, IDX reader, download, splits, epoch order, images from and to PNG
 //! augment/      training-time image transforms
 //! model/        the network (shapes and layers by name), its kernels, and scores (argmax,
 //!               softmax, classifying and evaluating images)
@@ -18,6 +18,7 @@
 //! run/          a run's folder: the one record type (record), the records written (writer,
 //!               metrics), checkpoints, the write lock, and reading it all back (history,
 //!               events, tail, status, listing, smoothing, downsampling)
+//! export/       the network as an ONNX model (prost-encoded messages)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread: messages (events, commands, outcome), training state,
 //!               steps, schedule, checkpointer
@@ -25,7 +26,8 @@
 //!               run folder), and the one pump every front-end reads through (drive, Pump)
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input and inspector threads, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, export,
+//!               completions, man
 //! ```
 
 pub mod alloc;
@@ -35,6 +37,7 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod durable;
+pub mod export;
 pub mod frontend;
 pub mod model;
 pub mod output;

@@ -8,12 +8,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
-use digitdash::commands::{bench, eval, plot, predict, presets, runs};
+use digitdash::commands::{bench, eval, export, plot, predict, presets, runs, shell};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::{self, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
+use digitdash::run::checkpoint::trained_on;
 use digitdash::run::history::RunHistory;
 use digitdash::run::metrics::Detail;
 use digitdash::run::writer::check_new_run_folder;
@@ -50,13 +51,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Eval { checkpoint, split }) => {
-            let config = resolve_config(&cli.run)?;
+            let args = RunArgs {
+                dataset: cli.run.dataset.or_else(|| trained_on(checkpoint)),
+                ..cli.run.clone()
+            };
+            let config = resolve_config(&args)?;
+            let (dir, dataset) = (config.data.folder()?, config.data.dataset);
             let batch = config.train.eval_batch_size;
-            eval::run(checkpoint, &config.data.dir, batch, split.split())?;
+            eval::run(checkpoint, &dir, dataset, batch, split.split())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Predict { checkpoint, images }) => {
-            predict::run(checkpoint, images)?;
+            let dataset = cli.run.dataset.or_else(|| trained_on(checkpoint));
+            predict::run(checkpoint, images, dataset.unwrap_or_default())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Watch { run, compare, json }) => watch(run, compare, *json, &cli.run),
@@ -70,6 +77,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Subcommands::Plot(args)) => {
             plot::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Export(args)) => {
+            export::run(args, cli.run.dataset)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Completions { shell }) => {
+            shell::completions(*shell, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Subcommands::Man { dir }) => {
+            match dir {
+                Some(dir) => shell::man_pages(dir)?,
+                None => shell::man_page(&mut std::io::stdout())?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommands::Presets(args)) => {

@@ -1,5 +1,7 @@
 //! The downloader against a local HTTP server: mirrors that fail in different ways, a good one,
-//! checksum verification, progress reports, and no stray files. Only 127.0.0.1 is contacted.
+//! checksum and size verification, progress reports, and no stray files; each dataset's table
+//! at work (the real MNIST files served, and other datasets' bytes refused). Only 127.0.0.1 is
+//! contacted.
 
 mod common;
 
@@ -17,15 +19,16 @@ use common::process::{kill, read_all_on_a_thread, wait, HANG_GUARD};
 use digitdash::data::download::{
     download_missing, download_missing_until, Progress, RemoteFile, DEFAULT_MIRRORS,
 };
-use digitdash::data::DataError;
+use digitdash::data::{DataError, Dataset};
+use md5::Md5;
 use sha2::{Digest, Sha256};
 
 /// A tiny HTTP/1.1 server on 127.0.0.1. Paths are `/{behaviour}/{file}`; behaviours:
 /// `good` serves the file, `bad` serves it with one byte flipped, `short` announces more bytes
-/// than it sends, `endless` announces 200 MiB (within the downloader's limit) and sends a
-/// kilobyte of the file every 20 ms until the client goes away (over an hour: it never
-/// finishes in a test), `missing` answers 404 and `error`
-/// answers 500.
+/// than it sends, `endless` announces no length (the body would end when the connection
+/// closes) and sends a kilobyte of the file every 20 ms until the client goes away (over an
+/// hour to reach a real file's size: it never finishes in a test), `missing` answers 404 and
+/// `error` answers 500.
 struct Server {
     /// `http://127.0.0.1:PORT`.
     base: String,
@@ -91,7 +94,7 @@ fn handle(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>, log: &Mutex<V
         }
         ("short", Some(c)) => ("200 OK", c[..c.len() / 2].to_vec(), c.len()),
         ("endless", Some(c)) => {
-            let head = "HTTP/1.1 200 OK\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n";
+            let head = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
             let _ = stream.write_all(head.as_bytes());
             for piece in c.chunks(1024).cycle() {
                 if stream
@@ -392,4 +395,118 @@ fn ctrl_c_during_the_download_exits_130_at_once_without_partial_files() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(dir_names(&data), Vec::<String>::new(), "no partial file");
     assert_eq!(server.requests(), [format!("/endless/{name}")]);
+}
+
+/// The real MNIST files (from `DIGITDASH_DATA_DIR`) by name.
+fn real_mnist_files() -> Vec<(String, Vec<u8>)> {
+    let dir = common::real_data_dir();
+    Dataset::Mnist
+        .files()
+        .iter()
+        .map(|file| {
+            let path = dir.join(file.name);
+            let bytes = fs::read(&path).unwrap_or_else(|err| {
+                panic!("{} (the gzipped original is needed): {err}", path.display())
+            });
+            (file.name.to_string(), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn mnist_downloads_through_its_table_from_a_local_mirror() {
+    let files = real_mnist_files();
+    let server = Server::start(files.iter().cloned().collect());
+    let dir = tempfile::TempDir::new().unwrap();
+    let mirrors = vec![server.mirror("bad"), server.mirror("good")];
+    let mut done = Vec::new();
+    download_missing(
+        dir.path(),
+        &mirrors,
+        &Dataset::Mnist.remote_files(),
+        &mut |p| {
+            if p.done {
+                done.push((p.file, p.bytes));
+            }
+        },
+    )
+    .unwrap();
+    for (name, bytes) in &files {
+        assert_eq!(&fs::read(dir.path().join(name)).unwrap(), bytes, "{name}");
+    }
+    let expected: Vec<(String, u64)> = Dataset::Mnist
+        .files()
+        .iter()
+        .map(|f| (f.name.to_string(), f.size))
+        .collect();
+    assert_eq!(done, expected);
+    // Every file was first refused by the mirror that flips a byte.
+    let bad = server
+        .requests()
+        .iter()
+        .filter(|p| p.starts_with("/bad/"))
+        .count();
+    assert_eq!(bad, 4);
+}
+
+#[test]
+fn another_datasets_table_refuses_mnists_bytes_and_keeps_nothing() {
+    let server = Server::start(real_mnist_files().into_iter().collect());
+    for dataset in [Dataset::FashionMnist, Dataset::Kmnist] {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mirrors = vec![server.mirror("good")];
+        let err = download_missing(dir.path(), &mirrors, &dataset.remote_files(), &mut |_| {})
+            .unwrap_err();
+        let DataError::Download { file, attempts, .. } = &err else {
+            panic!("expected a download error, got {err:?}");
+        };
+        assert_eq!(file, "train-images-idx3-ubyte.gz");
+        let size = dataset.files()[0].size;
+        assert!(
+            attempts[0]
+                .1
+                .contains(&format!("the file has {size} bytes"))
+                && attempts[0].1.contains("the server announces 9912422"),
+            "{dataset}: {attempts:?}"
+        );
+        assert_eq!(dir_names(dir.path()), Vec::<String>::new(), "{dataset}");
+    }
+}
+
+#[test]
+fn the_md5_and_the_size_in_a_table_are_checked_too() {
+    let (server, contents, _) = fixture();
+    let (name, bytes) = &contents[1];
+    let md5: String = Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let exact = RemoteFile::new(name.clone(), sha256_hex(bytes))
+        .with_md5(md5.to_uppercase())
+        .with_size(bytes.len() as u64);
+    let wrong_md5 = exact.clone().with_md5("0".repeat(32));
+    let wrong_size = exact.clone().with_size(bytes.len() as u64 + 1);
+    let mirrors = vec![server.mirror("good")];
+    for (file, problem) in [
+        (wrong_md5, "checksum mismatch: expected MD5 00000000"),
+        (
+            wrong_size,
+            "wrong size: the file has 1001 bytes but the server announces 1000",
+        ),
+    ] {
+        let dir = tempfile::TempDir::new().unwrap();
+        let err = download_missing(dir.path(), &mirrors, &[file], &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains(problem), "{err}");
+        assert_eq!(dir_names(dir.path()), Vec::<String>::new());
+    }
+    // Without an announced length, bytes past the size are refused as they arrive.
+    let endless = vec![server.mirror("endless")];
+    let dir = tempfile::TempDir::new().unwrap();
+    let small = exact.clone().with_size(3000);
+    let err = download_missing(dir.path(), &endless, &[small], &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("more arrived"), "{err}");
+    assert_eq!(dir_names(dir.path()), Vec::<String>::new());
+    let dir = tempfile::TempDir::new().unwrap();
+    download_missing(dir.path(), &mirrors, &[exact], &mut |_| {}).unwrap();
+    assert_eq!(&fs::read(dir.path().join(name)).unwrap(), bytes);
 }

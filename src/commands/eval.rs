@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use dfdx::prelude::*;
 
-use crate::data::{self, Split};
+use crate::data::{self, Dataset, Split};
 use crate::model::score::{confusion_matrix, evaluate};
 use crate::model::{Network, CLASSES};
 use crate::output::{note, StdoutLines};
@@ -33,8 +33,9 @@ pub fn eval_model(model: &Network, device: &Cpu, test: &Split, batch: usize) -> 
     }
 }
 
-/// The confusion matrix as text: rows are true digits, columns predictions.
-pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
+/// The confusion matrix as text: rows are true classes, columns predictions; for a dataset
+/// whose classes are not digits, a line under it names the dataset and each class.
+pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES], dataset: Dataset) -> String {
     let mut out = String::from("true\\pred");
     for p in 0..CLASSES {
         out.push_str(&format!("{p:>6}"));
@@ -49,21 +50,37 @@ pub fn format_confusion(confusion: &[[usize; CLASSES]; CLASSES]) -> String {
         let recall = row[t] as f64 / total.max(1) as f64;
         out.push_str(&format!("   {:.4}\n", recall));
     }
+    if dataset != Dataset::Mnist {
+        let names: Vec<String> = (0..CLASSES)
+            .map(|class| format!("{class} {}", dataset.class_name(class)))
+            .collect();
+        out.push_str(&format!(
+            "{} classes: {}\n",
+            dataset.title(),
+            names.join(", ")
+        ));
+    }
     out
 }
 
 /// `digitdash eval`: prints the accuracy, loss and confusion matrix of a saved model on the
-/// test set, or on its run's validation split or training images. A checkpoint of a run that
+/// test set of `dataset` in `data_dir`, or on its run's validation split or training images. A checkpoint of a run that
 /// is being trained, or was interrupted, gets a note saying so (the run's write lock is only
 /// looked at, never taken). Images go through the network `batch` at a time
 /// (`train.eval_batch_size`).
-pub fn run(checkpoint: &Path, data_dir: &Path, batch: usize, split: EvalSplit) -> Result<()> {
+pub fn run(
+    checkpoint: &Path,
+    data_dir: &Path,
+    dataset: Dataset,
+    batch: usize,
+    split: EvalSplit,
+) -> Result<()> {
     if let Some(line) = run_state_note(checkpoint) {
         note(line);
     }
     let device = Cpu::default();
     let (model, meta) = crate::run::checkpoint::load(checkpoint, &device)?;
-    let mut mnist = data::load(data_dir)?;
+    let mut mnist = data::load_dataset(data_dir, dataset)?;
     let held_out = meta.as_ref().map_or(0, |m| m.config.data.validation());
     let images = match split {
         EvalSplit::Test => mnist.test,
@@ -86,7 +103,7 @@ pub fn run(checkpoint: &Path, data_dir: &Path, batch: usize, split: EvalSplit) -
         (report.accuracy * images.len() as f64).round(),
         images.len(),
         report.loss,
-        format_confusion(&report.confusion)
+        format_confusion(&report.confusion, dataset)
     );
     StdoutLines::default().line(text.trim_end());
     Ok(())

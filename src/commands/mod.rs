@@ -4,6 +4,8 @@
 pub mod bench;
 /// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
 pub mod eval;
+/// `digitdash export`: a saved model as an ONNX file.
+pub mod export;
 /// `digitdash plot`: loss and accuracy of runs against step, overlaid, as SVG or PNG.
 pub mod plot;
 /// `digitdash predict`: classifying PNG images of digits with a saved model.
@@ -12,3 +14,5 @@ pub mod predict;
 pub mod presets;
 /// `digitdash runs`: every run under a folder, with status, accuracy and setting differences.
 pub mod runs;
+/// `digitdash completions` and `digitdash man`: shell completions and man pages.
+pub mod shell;

@@ -1,18 +1,19 @@
-//! Classifies PNG files with a saved model and prints one line each: the digit, its
-//! probability and the next two guesses.
+//! Classifies PNG files with a saved model and prints one line each: the class, its
+//! probability and the next two guesses, named as the dataset names its classes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::data::png;
+use crate::data::{png, Dataset};
 use crate::model::score::{argmax, classify};
 use crate::model::CLASSES;
 use crate::output::StdoutLines;
 use crate::run::checkpoint::load_on_cpu;
 
-/// `digitdash predict`: classifies PNG files and prints one line each.
-pub fn run(checkpoint: &Path, images: &[PathBuf]) -> Result<()> {
+/// `digitdash predict`: classifies PNG files and prints one line each, naming the classes as
+/// `dataset` does.
+pub fn run(checkpoint: &Path, images: &[PathBuf], dataset: Dataset) -> Result<()> {
     let (device, model) = load_on_cpu(checkpoint)?;
     let pixels = images
         .iter()
@@ -26,11 +27,12 @@ pub fn run(checkpoint: &Path, images: &[PathBuf]) -> Result<()> {
         ranked.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         let others: Vec<String> = ranked[1..3]
             .iter()
-            .map(|&d| format!("{d} {:.1}%", probs[d] * 100.0))
+            .map(|&d| format!("{} {:.1}%", dataset.class_name(d), probs[d] * 100.0))
             .collect();
         out.line(format_args!(
-            "{}: {digit} ({:.1}%; then {})",
+            "{}: {} ({:.1}%; then {})",
             path.display(),
+            dataset.class_name(digit),
             probs[digit] * 100.0,
             others.join(", ")
         ));

@@ -1,8 +1,9 @@
-//! Downloading the MNIST files that are missing from the data folder.
+//! Downloading the dataset files that are missing from the data folder.
 //!
 //! Each missing file is fetched from the mirrors in order. The body is streamed into a temporary
-//! file in the same folder (`.{name}.part-{pid}-{n}`) while its SHA-256 is computed; only when the
-//! checksum matches is the file synced and renamed to its final name. On any failure the
+//! file in the same folder (`.{name}.part-{pid}-{n}`) while its SHA-256 (and MD5, when the table
+//! has one) is computed; a response longer or shorter than the file's known size is refused;
+//! only when the checksums match is the file synced and renamed to its final name. On any failure the
 //! temporary file is removed and the next mirror is tried, so a half-downloaded or wrong file
 //! never carries a final name. Temporary files left by an interrupted earlier run are removed
 //! before starting. Files already present (under any accepted spelling, see
@@ -14,14 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::durable::sync_dir;
 
 use super::error::DataError;
-use super::files::{find_file, MNIST_FILES};
+use super::files::{find_file, DataFile, MNIST_FILES};
 
-/// Mirrors tried by default, in order; a file's URL is the mirror followed by its name.
+/// MNIST's mirrors, tried in order; a file's URL is the mirror followed by its name.
 pub const DEFAULT_MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -40,13 +42,19 @@ const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// Size of the copy buffer.
 const CHUNK: usize = 64 * 1024;
 
-/// A file to download: its name (in the mirror and on disk) and the SHA-256 it must have.
+/// A file to download: its name (in the mirror and on disk), the SHA-256 it must have, and
+/// its MD5 and size when they are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFile {
     /// File name, both after the mirror URL and in the data folder.
     pub name: String,
     /// Expected SHA-256 of the file, in hex (either case).
     pub sha256: String,
+    /// Expected MD5 of the file, in hex (either case), if known.
+    pub md5: Option<String>,
+    /// Expected size in bytes, if known: a mirror that announces or sends another size is
+    /// passed over without waiting for the rest.
+    pub size: Option<u64>,
 }
 
 impl RemoteFile {
@@ -55,7 +63,33 @@ impl RemoteFile {
         Self {
             name: name.into(),
             sha256: sha256.into(),
+            md5: None,
+            size: None,
         }
+    }
+
+    /// The same file, with the MD5 it must also have.
+    pub fn with_md5(self, md5: impl Into<String>) -> Self {
+        Self {
+            md5: Some(md5.into()),
+            ..self
+        }
+    }
+
+    /// The same file, with the size it must have.
+    pub fn with_size(self, size: u64) -> Self {
+        Self {
+            size: Some(size),
+            ..self
+        }
+    }
+}
+
+impl From<&DataFile> for RemoteFile {
+    fn from(file: &DataFile) -> Self {
+        RemoteFile::new(file.name, file.sha256)
+            .with_md5(file.md5)
+            .with_size(file.size)
     }
 }
 
@@ -74,15 +108,12 @@ pub struct Progress {
     pub done: bool,
 }
 
-/// The four MNIST files with their built-in checksums (from [`MNIST_FILES`]).
+/// The four MNIST files with their built-in sizes and checksums (from [`MNIST_FILES`]).
 pub fn default_files() -> Vec<RemoteFile> {
-    MNIST_FILES
-        .iter()
-        .map(|file| RemoteFile::new(file.name, file.sha256))
-        .collect()
+    MNIST_FILES.iter().map(RemoteFile::from).collect()
 }
 
-/// The default mirrors as owned strings.
+/// MNIST's mirrors as owned strings.
 pub fn default_mirrors() -> Vec<String> {
     DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect()
 }
@@ -235,12 +266,24 @@ fn fetch(
     if total.is_some_and(|t| t > MAX_FILE_BYTES) {
         return Err(too_big());
     }
+    if let (Some(total), Some(size)) = (total, file.size) {
+        if total != size {
+            return Err(wrong_size(size, format!("the server announces {total}")));
+        }
+    }
     let mut reporter = Reporter::new(file, mirror, total, progress);
     let mut part = PartFile::create(dir, &file.name)?;
-    let (bytes, digest) = copy_hashing(response.into_reader(), &mut part, &mut reporter, stop)?;
-    check_digest(&file.sha256, &digest, bytes)?;
+    let limit = file.size.unwrap_or(MAX_FILE_BYTES);
+    let digests = copy_hashing(
+        response.into_reader(),
+        &mut part,
+        &mut reporter,
+        limit,
+        stop,
+    )?;
+    check_digests(file, &digests)?;
     part.persist(dir, &file.name)?;
-    reporter.finish(bytes);
+    reporter.finish(digests.bytes);
     Ok(())
 }
 
@@ -270,15 +313,34 @@ fn too_big() -> Failure {
     ))
 }
 
-/// Streams `body` into `part`, hashing as it goes; returns the byte count and hex SHA-256.
-/// Gives up (the caller's `part` is then dropped, which deletes it) when `stop` is set.
+/// The failure for a response of the wrong size.
+fn wrong_size(size: u64, found: String) -> Failure {
+    Failure::Remote(format!(
+        "wrong size: the file has {size} bytes but {found}; this mirror serves another file"
+    ))
+}
+
+/// What was received: its length and checksums.
+struct Received {
+    /// Bytes received.
+    bytes: u64,
+    /// Lowercase hex SHA-256.
+    sha256: String,
+    /// Lowercase hex MD5.
+    md5: String,
+}
+
+/// Streams `body` into `part`, hashing as it goes; refuses more than `limit` bytes. Gives up
+/// (the caller's `part` is then dropped, which deletes it) when `stop` is set.
 fn copy_hashing(
     mut body: impl Read,
     part: &mut PartFile,
     reporter: &mut Reporter<'_>,
+    limit: u64,
     stop: &AtomicBool,
-) -> Result<(u64, String), Failure> {
+) -> Result<Received, Failure> {
     let mut hasher = Sha256::new();
+    let mut md5 = Md5::new();
     let mut buffer = vec![0u8; CHUNK];
     let mut bytes = 0u64;
     loop {
@@ -292,23 +354,44 @@ fn copy_hashing(
             Err(err) => return Err(Failure::Remote(format!("reading the response: {err}"))),
         };
         hasher.update(&buffer[..n]);
+        md5.update(&buffer[..n]);
         part.write_all(&buffer[..n])?;
         bytes += n as u64;
         if bytes > MAX_FILE_BYTES {
             return Err(too_big());
         }
+        if bytes > limit {
+            return Err(wrong_size(limit, format!("more arrived ({bytes} so far)")));
+        }
         reporter.update(bytes);
     }
-    Ok((bytes, format!("{:x}", hasher.finalize())))
+    Ok(Received {
+        bytes,
+        sha256: format!("{:x}", hasher.finalize()),
+        md5: format!("{:x}", md5.finalize()),
+    })
 }
 
-/// Checks a downloaded file's digest against the expected one.
-fn check_digest(expected: &str, actual: &str, bytes: u64) -> Result<(), Failure> {
+/// Checks a downloaded file's size and checksums against the expected ones.
+fn check_digests(file: &RemoteFile, received: &Received) -> Result<(), Failure> {
+    let bytes = received.bytes;
+    if let Some(size) = file.size.filter(|&size| size != bytes) {
+        return Err(wrong_size(size, format!("only {bytes} arrived")));
+    }
+    check_digest("SHA-256", &file.sha256, &received.sha256, bytes)?;
+    match &file.md5 {
+        Some(md5) => check_digest("MD5", md5, &received.md5, bytes),
+        None => Ok(()),
+    }
+}
+
+/// Checks one digest of a downloaded file against the expected one.
+fn check_digest(kind: &str, expected: &str, actual: &str, bytes: u64) -> Result<(), Failure> {
     if expected.trim().eq_ignore_ascii_case(actual) {
         return Ok(());
     }
     Err(Failure::Remote(format!(
-        "checksum mismatch: expected SHA-256 {expected} but the {bytes} bytes received have {actual}"
+        "checksum mismatch: expected {kind} {expected} but the {bytes} bytes received have {actual}"
     )))
 }
 
@@ -452,6 +535,9 @@ mod tests {
         let names: Vec<String> = default_files().into_iter().map(|f| f.name).collect();
         assert_eq!(names, crate::data::files::MNIST_FILE_NAMES);
         assert!(default_files().iter().all(|f| f.sha256.len() == 64));
+        assert!(default_files()
+            .iter()
+            .all(|f| f.md5.is_some() && f.size.is_some()));
     }
 
     #[test]
@@ -459,8 +545,8 @@ mod tests {
         let digest = format!("{:x}", Sha256::digest(b"abc"));
         let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(digest, expected);
-        assert!(check_digest(&expected.to_uppercase(), &digest, 3).is_ok());
-        assert!(check_digest(&expected[1..], &digest, 3).is_err());
+        assert!(check_digest("SHA-256", &expected.to_uppercase(), &digest, 3).is_ok());
+        assert!(check_digest("SHA-256", &expected[1..], &digest, 3).is_err());
     }
 
     #[test]

@@ -201,6 +201,28 @@ pub enum DataError {
         dir: PathBuf,
     },
 
+    /// No data folder was named and the system names no cache folder to put one in.
+    #[error(
+        "no data folder: --data-dir, DIGITDASH_DATA_DIR and data.dir are unset, and this \
+             system names no cache folder (is HOME set?) for the default one. Pass --data-dir \
+             DIR or set DIGITDASH_DATA_DIR."
+    )]
+    NoCacheFolder,
+
+    /// The folder holds another dataset's file (they share names; the sizes tell them apart).
+    #[error("{} is {}'s file, not {expected}'s: this folder holds {}. Pass --dataset {} to use \
+             it, or point --data-dir (or DIGITDASH_DATA_DIR) at a folder for {expected}, or \
+             leave both unset to use {expected}'s own folder in the cache.",
+            path.display(), found.title(), found.title(), found.name())]
+    WrongDataset {
+        /// The file.
+        path: PathBuf,
+        /// The dataset asked for.
+        expected: &'static str,
+        /// The dataset the file belongs to.
+        found: super::Dataset,
+    },
+
     /// Every mirror failed for one file.
     #[error("{}", download_message(file, attempts, dir))]
     Download {

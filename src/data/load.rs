@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::dataset::Dataset;
 use super::error::DataError;
 use super::files::{find_file, missing_files, MNIST_FILE_NAMES};
 use super::idx;
@@ -45,6 +46,19 @@ pub fn load(dir: &Path) -> Result<Mnist, DataError> {
 pub fn load_test(dir: &Path) -> Result<Split, DataError> {
     let [_, _, test_images, test_labels] = locate(dir)?;
     load_split(&test_images, &test_labels)
+}
+
+/// [`load`] for `dataset`: refuses first a folder that holds another dataset's files (the
+/// three name their files alike; the gzipped originals' sizes tell them apart).
+pub fn load_dataset(dir: &Path, dataset: Dataset) -> Result<Mnist, DataError> {
+    if let Some((path, found)) = dataset.foreign_file(dir) {
+        return Err(DataError::WrongDataset {
+            path,
+            expected: dataset.title(),
+            found,
+        });
+    }
+    load(dir)
 }
 
 /// Loads one split from its images and labels files and checks them against each other.

@@ -44,7 +44,7 @@ pub(super) fn draw<DB: DrawingBackend>(
     let area = root.titled(&options.title, (FONT, 24))?;
     let panels = area.split_evenly((3, 1));
     let x = step_range(runs);
-    let smoothing = format!("smoothing {}", options.smoothing);
+    let smoothing = format!("smoothing {}", weight_label(options.smoothing));
 
     let lines = |pick: fn(&RunCurves) -> (&Points, Option<&Points>), dots| -> Vec<Line<'_>> {
         runs.iter()
@@ -97,16 +97,77 @@ pub(super) fn draw<DB: DrawingBackend>(
     if options.log_loss {
         let (lo, hi) = loss_range.unwrap_or((0.01, 10.0));
         let y = (lo * 0.8..hi * 1.25).log_scale();
-        draw_panel(&panels[0], x.clone(), y, &loss)?;
+        draw_panel(&panels[0], x.clone(), y, None, &loss)?;
     } else {
         let (lo, hi) = loss_range.unwrap_or((0.0, 1.0));
-        draw_panel(&panels[0], x.clone(), lo.min(0.0)..hi * 1.05, &loss)?;
+        let y = lo.min(0.0)..hi * 1.05;
+        let decimals = tick_decimals(y.clone(), 1.0);
+        draw_panel(&panels[0], x.clone(), y, Some(decimals), &loss)?;
     }
-    let range = value_range(accuracy.lines.iter().flat_map(all_points));
-    draw_panel(&panels[1], x.clone(), padded(range, 0.0), &accuracy)?;
-    let range = value_range(test.lines.iter().flat_map(all_points));
-    draw_panel(&panels[2], x, padded(range, 0.002), &test)?;
+    for (area, panel, min_span) in [(&panels[1], &accuracy, 0.0), (&panels[2], &test, 0.002)] {
+        let y = padded(
+            value_range(panel.lines.iter().flat_map(all_points)),
+            min_span,
+        );
+        let decimals = tick_decimals(y.clone(), 100.0);
+        draw_panel(area, x.clone(), y, Some(decimals), panel)?;
+    }
     Ok(())
+}
+
+/// Labels on a y axis at most.
+const Y_LABELS: usize = 6;
+
+/// Decimals the tick labels of a linear axis over `range` need, the values multiplied by
+/// `scale` (100 for percentages): the fewest with which every tick plotters draws there (its
+/// key points for [`Y_LABELS`] labels) is written exactly, so that no two read the same and
+/// none carries digits its spacing does not need.
+fn tick_decimals(range: Range<f64>, scale: f64) -> usize {
+    use plotters::coord::ranged1d::Ranged;
+    use plotters::coord::types::RangedCoordf64;
+    if !(range.start.is_finite() && range.end.is_finite() && range.start < range.end) {
+        return 0;
+    }
+    let ticks: Vec<f64> = RangedCoordf64::from(range.clone())
+        .key_points(Y_LABELS)
+        .into_iter()
+        .map(|v| v * scale)
+        .collect();
+    // A millionth of the spacing is rounding noise; more is a digit the label would drop.
+    let spacing = ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let exact = |decimals: usize| {
+        let unit = 10f64.powi(decimals as i32);
+        let noise = spacing * unit * 1e-6;
+        ticks
+            .iter()
+            .all(|v| ((v * unit) - (v * unit).round()).abs() <= noise)
+    };
+    if ticks.len() < 2 {
+        // One tick or none: as many decimals as the span's first digit needs.
+        let span = (range.end - range.start) * scale;
+        return (-span.log10()).ceil().clamp(0.0, 12.0) as usize;
+    }
+    (0..=12).find(|&d| exact(d)).unwrap_or(12)
+}
+
+/// A tick label: a fraction as a percentage, or a plain value, with `decimals` decimals (or,
+/// without them, three significant digits as on a log axis).
+fn tick_label(v: f64, percent: bool, decimals: Option<usize>) -> String {
+    match (percent, decimals) {
+        (true, Some(d)) => format!("{:.d$}%", v * 100.0),
+        (true, None) => format!("{}%", short_number(v * 100.0)),
+        (false, Some(d)) => format!("{v:.d$}"),
+        (false, None) => short_number(v),
+    }
+}
+
+/// A smoothing weight as people set it: `0.6`, not an `f32` widened to `0.600000023841858`.
+fn weight_label(weight: f64) -> String {
+    let text = format!("{weight:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Every point of a line, faint ones and marks included.
@@ -166,11 +227,13 @@ fn short_number(v: f64) -> String {
     }
 }
 
-/// Draws one panel with the y-axis `y`.
+/// Draws one panel with the y-axis `y`, its labels with `decimals` decimals (see
+/// [`tick_label`]).
 fn draw_panel<DB, Y>(
     area: &DrawingArea<DB, Shift>,
     x: Range<f64>,
     y: Y,
+    decimals: Option<usize>,
     panel: &Panel<'_>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
@@ -185,22 +248,17 @@ where
         .x_label_area_size(36)
         .y_label_area_size(64)
         .build_cartesian_2d(x, y)?;
-    let percent = |v: &f64| format!("{:.1}%", v * 100.0);
-    let plain = |v: &f64| short_number(*v);
+    let label = |v: &f64| tick_label(*v, panel.percent, decimals);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc("step")
         .y_desc(panel.y_desc)
         .x_labels(8)
-        .y_labels(6)
+        .y_labels(Y_LABELS)
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 14))
         .light_line_style(WHITE.mix(0.0))
-        .x_label_formatter(&|v| format!("{v:.0}"));
-    if panel.percent {
-        mesh.y_label_formatter(&percent);
-    } else {
-        mesh.y_label_formatter(&plain);
-    }
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&label);
     mesh.draw()?;
 
     for line in &panel.lines {
@@ -258,5 +316,68 @@ mod tests {
         assert!((zoomed.start - 0.9698).abs() < 1e-9 && (zoomed.end - 0.9702).abs() < 1e-9);
         assert_eq!(padded(Some((0.5, 1.0)), 0.0), 0.45..1.0, "never past 100%");
         assert_eq!(padded(None, 0.0), 0.0..1.0);
+    }
+
+    /// The labels plotters draws on a linear axis over `range` with the panel's formatter.
+    fn drawn_labels(range: Range<f64>, percent: bool) -> Vec<String> {
+        use plotters::coord::ranged1d::Ranged;
+        use plotters::coord::types::RangedCoordf64;
+        let decimals = tick_decimals(range.clone(), if percent { 100.0 } else { 1.0 });
+        let coord: RangedCoordf64 = range.into();
+        let points: Vec<f64> = coord.key_points(Y_LABELS);
+        points
+            .into_iter()
+            .map(|v| tick_label(v, percent, Some(decimals)))
+            .collect()
+    }
+
+    #[test]
+    fn tick_labels_are_distinct_on_ranges_from_1e_4_to_100_wide() {
+        let mut span = 1e-4;
+        while span <= 100.0 {
+            for start in [0.0, 0.9929, 0.25, 3.7, 12.345] {
+                let labels = drawn_labels(start..start + span, false);
+                assert!(labels.len() >= 2, "{span} from {start}: {labels:?}");
+                let mut distinct = labels.clone();
+                distinct.dedup();
+                assert_eq!(distinct, labels, "{span} from {start}");
+                // No more digits than the spacing needs: the labels' last digits are not all 0.
+                let last: Vec<char> = labels.iter().filter_map(|l| l.chars().last()).collect();
+                assert!(
+                    !labels[0].contains('.') || last.iter().any(|&c| c != '0'),
+                    "{span} from {start}: {labels:?}"
+                );
+            }
+            span *= 1.7;
+        }
+    }
+
+    #[test]
+    fn percent_labels_on_a_zoomed_accuracy_axis_differ() {
+        // The test accuracies a new user saw: 99.29% to 99.31%, all labelled "99.3%" before.
+        let axis = padded(Some((0.9929, 0.9931)), 0.002);
+        let labels = drawn_labels(axis, true);
+        assert!(labels.contains(&"99.29%".to_string()), "{labels:?}");
+        assert!(labels.contains(&"99.31%".to_string()), "{labels:?}");
+        let mut distinct = labels.clone();
+        distinct.dedup();
+        assert_eq!(distinct, labels);
+        assert!(labels.iter().all(|l| l.ends_with('%')), "{labels:?}");
+        let mut span = 1e-6;
+        while span <= 1.0 {
+            let labels = drawn_labels(0.5 - span / 2.0..0.5 + span / 2.0, true);
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct, labels, "{span}");
+            span *= 2.3;
+        }
+    }
+
+    #[test]
+    fn smoothing_weights_read_as_set() {
+        assert_eq!(weight_label(f64::from(0.6f32)), "0.6");
+        assert_eq!(weight_label(f64::from(0.95f32)), "0.95");
+        assert_eq!(weight_label(0.0), "0");
+        assert_eq!(weight_label(0.99), "0.99");
     }
 }

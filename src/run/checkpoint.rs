@@ -327,6 +327,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// The dataset a checkpoint (folder or `.safetensors` file) was trained on, as its metadata
+/// records it; `None` when there is no readable metadata beside the weights.
+pub fn trained_on(path: &Path) -> Option<crate::data::Dataset> {
+    let folder = if path.is_dir() { path } else { path.parent()? };
+    let meta = read_meta(&folder.join(META_FILE)).ok()?;
+    Some(meta.config.data.dataset)
+}
+
 /// Reads a checkpoint (as [`load`]) onto a new CPU device, for commands that only run the
 /// network forward.
 pub fn load_on_cpu(path: &Path) -> Result<(Cpu, Network), CheckpointError> {

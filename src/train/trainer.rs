@@ -169,19 +169,21 @@ fn run(
     trainer.train()
 }
 
-/// Reads MNIST from the configured folder, downloading missing files first when allowed; a
-/// download gives up when `stop` is set.
+/// Reads the dataset from the configured folder, downloading missing files first when
+/// allowed; a download gives up when `stop` is set.
 pub fn prepare_data(
     config: &Config,
     events: &Sender<Event>,
     stop: &AtomicBool,
 ) -> Result<Mnist, DataError> {
-    let dir = &config.data.dir;
+    let dataset = config.data.dataset;
+    let dir = &config.data.folder()?;
     let missing = data::missing_files(dir);
     if !missing.is_empty() && config.data.download {
         let _ = events.send(Event::Preparing(format!(
-            "downloading {} MNIST file(s) into {}",
+            "downloading {} {} file(s) into {}",
             missing.len(),
+            dataset.title(),
             dir.display()
         )));
         let mut report = |p| {
@@ -189,17 +191,18 @@ pub fn prepare_data(
         };
         data::download_missing_until(
             dir,
-            &config.data.mirrors,
-            &data::default_files(),
+            &config.data.mirror_list(),
+            &dataset.remote_files(),
             &mut report,
             stop,
         )?;
     }
     let _ = events.send(Event::Preparing(format!(
-        "reading MNIST from {}",
+        "reading {} from {}",
+        dataset.title(),
         dir.display()
     )));
-    data::load(dir)
+    data::load_dataset(dir, dataset)
 }
 
 /// What commands asked for, applied at the next step boundary.
