@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::PresetsArgs;
 use crate::config::{Config, Preset};
-use crate::output::note;
+use crate::output::{note, StdoutLines};
 use crate::run::RunDir;
 use crate::signals::{Signal, Signals};
 use crate::source::{drive, Driver};
@@ -156,10 +156,11 @@ pub fn run(args: &PresetsArgs, base: &Config, signals: Arc<Signals>) -> Result<(
             }
         }
     }
+    let mut out = StdoutLines::default();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out.line(serde_json::to_string_pretty(&rows)?);
     } else {
-        print_table(&rows);
+        print_table(&rows, &mut out);
     }
     Ok(())
 }
@@ -247,13 +248,13 @@ impl Driver for Progress<'_> {
 }
 
 /// The runs a row each, then each variant's mean and lowest accuracy.
-fn print_table(rows: &[PresetRun]) {
-    println!(
+fn print_table(rows: &[PresetRun], out: &mut StdoutLines) {
+    out.line(format!(
         "{:<22} {:>4} {:>7} {:>6} {:>5} {:>9} {:>8} {:>8} {:>9}",
         "preset", "seed", "epochs", "steps", "batch", "accuracy", "train s", "wall s", "images/s"
-    );
+    ));
     for r in rows {
-        println!(
+        out.line(format!(
             "{:<22} {:>4} {:>7.2} {:>6} {:>5} {:>8.2}% {:>8.1} {:>8.1} {:>9.0}{}",
             r.preset,
             r.seed,
@@ -265,7 +266,7 @@ fn print_table(rows: &[PresetRun]) {
             r.wall_seconds,
             r.images_per_second,
             if r.stopped_early { "  (stopped)" } else { "" }
-        );
+        ));
     }
     let mut labels: Vec<&str> = rows.iter().map(|r| r.preset.as_str()).collect();
     labels.dedup();
@@ -280,12 +281,12 @@ fn print_table(rows: &[PresetRun]) {
         }
         let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
         let lowest = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
-        println!(
+        out.line(format!(
             "{label}: mean {:.2}%, lowest {:.2}% over {}",
             mean * 100.0,
             lowest * 100.0,
             crate::output::counted(accuracies.len() as u64, "seed")
-        );
+        ));
     }
 }
 
