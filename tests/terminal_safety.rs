@@ -1,13 +1,16 @@
 //! What reaches the terminal cannot drive it: a run folder named with escape codes prints as
-//! visible escapes in `runs`, in error messages and on the dashboard.
+//! visible escapes in `runs`, in error messages and on the dashboard; and a terminal that
+//! cannot draw the dashboard (`TERM=dumb`, `TERM` unset) gets progress lines instead.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use common::digitdash;
 use common::run_fixtures::{write_run, End, Spec};
 use common::script::{self, render};
+use common::tmux::Tmux;
+use common::{digitdash, Workspace};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::run::listing::list_runs;
 use digitdash::run::record::CheckpointWritten;
@@ -18,6 +21,10 @@ use digitdash::train::Event;
 const EVIL: &str = "evil\u{1b}]0;PWNED\u{7}\u{1b}[31mred";
 /// [`EVIL`] as it must be shown: every control character as a visible escape.
 const EVIL_SHOWN: &str = "evil\\u001b]0;PWNED\\u0007\\u001b[31mred";
+
+/// Upper bound for a program under tmux to show what is waited for; it only keeps a hang
+/// from blocking the suite.
+const REACT: Duration = Duration::from_secs(300);
 
 /// Writes a finished run named [`EVIL`] and one named `plain` under `runs`; returns the
 /// first's folder.
@@ -111,5 +118,50 @@ fn the_dashboard_shows_names_from_disk_with_visible_escapes() {
     assert!(
         screen.contains(EVIL_SHOWN.get(..20).unwrap()),
         "the picker's row (20 columns of name):\n{screen}"
+    );
+}
+
+/// The shell command that runs `digitdash args` with `env` before it, then prints its exit
+/// status and waits.
+fn shell_line(env: &str, ws: &Workspace, args: &str) -> String {
+    format!(
+        "env {env} '{}' --config '{}' --data-dir '{}' {args}; echo digitdash-exit=$?; sleep 600",
+        env!("CARGO_BIN_EXE_digitdash"),
+        ws.config().display(),
+        ws.data_dir().display(),
+    )
+}
+
+#[test]
+fn a_dumb_terminal_or_none_named_trains_headless_and_watch_says_why_it_cannot_run() {
+    let ws = Workspace::new();
+    let cwd = ws.dir.path().to_str().unwrap().to_string();
+    for (name, env) in [("dumb", "TERM=dumb"), ("unset", "-u TERM")] {
+        let line = shell_line(
+            env,
+            &ws,
+            &format!("--steps 3 --log-every 1 --run-dir run-{name}"),
+        );
+        let tmux = Tmux::start(&format!("term-{name}"), 200, 50, &cwd, &line);
+        let screen = tmux.wait_for("the run's end", REACT, |s| s.contains("digitdash-exit="));
+        assert!(screen.contains("digitdash-exit=0"), "{screen}");
+        assert!(
+            screen.contains("so training runs headless"),
+            "the reason is noted:\n{screen}"
+        );
+        assert!(
+            screen.contains("step 3, training accuracy"),
+            "progress lines, not the dashboard:\n{screen}"
+        );
+    }
+
+    let run = ws.dir.path().join("run-dumb");
+    let line = shell_line("TERM=dumb", &ws, &format!("watch '{}'", run.display()));
+    let tmux = Tmux::start("watch-dumb", 200, 50, &cwd, &line);
+    let screen = tmux.wait_for("watch to exit", REACT, |s| s.contains("digitdash-exit="));
+    assert!(screen.contains("digitdash-exit=1"), "{screen}");
+    assert!(
+        screen.contains("TERM=dumb") && screen.contains("pass --json"),
+        "{screen}"
     );
 }
