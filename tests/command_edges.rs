@@ -1,6 +1,6 @@
 //! Subcommands at the edges of what they accept, through the binary: `bench` outside the
-//! batch sizes and step counts training takes, and `eval` on a finished run that left a stale
-//! `writer.pid`.
+//! batch sizes and step counts training takes, `presets` with a seed or preset given twice,
+//! and `eval` on a finished run that left a stale `writer.pid`.
 
 mod common;
 
@@ -37,6 +37,32 @@ fn bench_refuses_batch_sizes_and_step_counts_training_would_not_take() {
             assert!(err.contains("1 or more"), "{args:?}: {err}");
         }
     }
+}
+
+#[test]
+fn presets_trains_a_repeated_seed_or_preset_once_and_prints_its_table() {
+    let ws = Workspace::new();
+    let args = [
+        "presets", "--preset", "fast", "--preset", "fast", "--seed", "0", "--seed", "0", "--seed",
+        "1", "--steps", "2",
+    ];
+    let output = ws.command(&args).output().unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("--seed 0 was given more than once"), "{err}");
+    assert!(
+        err.contains("--preset fast was given more than once"),
+        "{err}"
+    );
+    assert!(err.contains("training 2 runs (fast x seeds 0, 1)"), "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("fast "))
+        .map(|l| l.split_whitespace().take(2).collect())
+        .collect();
+    assert_eq!(rows, [["fast", "0"], ["fast", "1"]], "{out}");
+    assert!(out.contains("fast: mean "), "{out}");
 }
 
 /// Writes `pid` as the run's `writer.pid`, as a writer killed before it let go would leave it.

@@ -27,13 +27,15 @@ pub struct Variant {
     pub config: Config,
 }
 
-/// The variants `args` asks for, on top of `base` (the config file and flags).
+/// The variants `args` asks for, on top of `base` (the config file and flags); a preset
+/// given more than once is trained once.
 pub fn variants(args: &PresetsArgs, base: &Config) -> Vec<Variant> {
     let presets = if args.preset.is_empty() {
         vec![Preset::Tutorial, Preset::Fast, Preset::Best]
     } else {
         args.preset.clone()
     };
+    let (presets, _) = once_each(presets);
     let mut variants = Vec::new();
     for preset in presets {
         let mut config = base.clone();
@@ -112,15 +114,29 @@ pub fn run(args: &PresetsArgs, base: &Config, signals: Arc<Signals>) -> Result<(
     } else {
         args.seed.clone()
     };
+    let (seeds, repeated_seeds) = once_each(seeds);
+    let (_, repeated_presets) = once_each(args.preset.clone());
+    let repeated_presets: Vec<String> = repeated_presets.into_iter().map(Preset::name).collect();
+    for (what, repeated) in [
+        ("--seed", join(&repeated_seeds)),
+        ("--preset", join(&repeated_presets)),
+    ] {
+        if !repeated.is_empty() {
+            note(format!(
+                "note: {what} {repeated} was given more than once: each run is trained once"
+            ));
+        }
+    }
     let variants = variants(args, base);
     let total = variants.len() * seeds.len();
     note(format!(
-        "training {total} runs ({} x seeds {seeds:?}); records go under {}",
+        "training {total} runs ({} x seeds {}); records go under {}",
         variants
             .iter()
             .map(|v| v.label.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        join(&seeds),
         base.run.dir.display()
     ));
     let stamp = RunDir::timestamped(&base.run.dir);
@@ -165,6 +181,30 @@ pub fn run(args: &PresetsArgs, base: &Config, signals: Arc<Signals>) -> Result<(
     Ok(())
 }
 
+/// `items` in their order with each repeat left out, and the values that were repeated (once
+/// each): two runs of one preset and seed would share a run folder and a table row.
+fn once_each<T: PartialEq + Clone>(items: Vec<T>) -> (Vec<T>, Vec<T>) {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    let mut repeated: Vec<T> = Vec::new();
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        } else if !repeated.contains(&item) {
+            repeated.push(item);
+        }
+    }
+    (kept, repeated)
+}
+
+/// Values as `0, 1, 2`.
+fn join<T: std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Trains one run to its end, noting progress on stderr every tenth of it.
 fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Result<PresetRun> {
     let batch_size = config.train.batch_size;
@@ -185,7 +225,7 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
     let Some(summary) = outcome.summary() else {
         let why = match outcome {
             Outcome::Failed(message) | Outcome::StoppedBeforeTraining { message, .. } => message,
-            other => format!("{other:?}"),
+            _ => "the run ended before it reported how training went".to_string(),
         };
         bail!("{label} seed {seed}: {why}");
     };
