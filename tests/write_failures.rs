@@ -1,6 +1,6 @@
 //! Writes that fail part-way, as on a full disk (here: a limit on the size of each file the
 //! process writes): a plot or a chart export leaves no file behind, and the error says what
-//! happened in the system's words.
+//! happened in words, not as a debug dump of the system's error.
 
 mod common;
 
@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::run_fixtures::{write_run, End, Spec};
-use common::texts;
 use common::tmux::Tmux;
+use common::{texts, Workspace};
 
 /// Upper bound for the dashboard to show what is waited for; it only keeps a hang from
 /// blocking the suite.
@@ -109,4 +109,21 @@ fn a_chart_export_that_fails_leaves_no_file_and_says_why() {
     tmux.wait_for("the program to exit", REACT, |s| {
         s.contains("digitdash-exit=0")
     });
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_is_explained_without_a_debug_dump() {
+    let ws = Workspace::new();
+    let mut command = ws.command(&["--headless", "--steps", "3", "--run-dir", "run"]);
+    // The records fit in a megabyte; the weights (13 MB) do not.
+    let output = limit_file_size(&mut command, 1 << 20).output().unwrap();
+    let (_, err) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write checkpoint") && err.contains("File too large (os error 27)"),
+        "{err}"
+    );
+    for dump in ["IoError(", "Os {", "kind:"] {
+        assert!(!err.contains(dump), "{dump} in {err}");
+    }
 }
