@@ -1,6 +1,6 @@
 //! Subcommands at the edges of what they accept, through the binary: `bench` outside the
 //! batch sizes and step counts training takes, `presets` with a seed or preset given twice,
-//! and `eval` on a finished run that left a stale `writer.pid`.
+//! `eval` on a finished run that left a stale `writer.pid`, and `plot` of many runs.
 
 mod common;
 
@@ -105,5 +105,74 @@ fn eval_does_not_call_a_finished_run_with_a_stale_writer_pid_interrupted() {
             interrupted,
             "{name}: {note}"
         );
+    }
+}
+
+/// Each `<text>` element of an SVG: its y coordinate and its text.
+fn svg_texts(svg: &str) -> Vec<(f64, String)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let (attributes, rest) = element.split_once('>')?;
+            let y = attributes.split(" y=\"").nth(1)?.split('"').next()?;
+            let text = rest.split("</text>").next()?.trim().to_string();
+            Some((y.parse().ok()?, text))
+        })
+        .collect()
+}
+
+#[test]
+fn plot_of_fifty_runs_keeps_each_legend_inside_its_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..50).map(|i| format!("run-{i:02}")).collect();
+    for name in &names {
+        write_run(&dir.path().join(name), &Spec::new(30, 30, End::Finished));
+    }
+    let file = dir.path().join("fifty.svg");
+    let mut args = vec!["plot", "-o", file.to_str().unwrap()];
+    args.extend(names.iter().map(String::as_str));
+    let output = digitdash(dir.path(), &args);
+    assert!(output.status.success(), "{}", texts(&output).1);
+    let texts = svg_texts(&std::fs::read_to_string(&file).unwrap());
+    let captions: Vec<f64> = texts
+        .iter()
+        .filter(|(_, t)| {
+            t.starts_with("training loss (")
+                || t.starts_with("training accuracy (")
+                || t.starts_with("test accuracy (")
+        })
+        .map(|(y, _)| *y)
+        .collect();
+    assert_eq!(captions.len(), 3, "{texts:?}");
+    let mut panel = None;
+    let mut per_panel = [(0usize, 0usize); 3];
+    for (y, text) in &texts {
+        if let Some(i) = captions.iter().position(|c| c == y) {
+            panel = Some(i);
+            continue;
+        }
+        let is_run = names.contains(text);
+        let more: Option<usize> = text
+            .strip_prefix("+ ")
+            .and_then(|t| t.strip_suffix(" more runs"))
+            .and_then(|n| n.parse().ok());
+        if !is_run && more.is_none() {
+            continue;
+        }
+        let i = panel.expect("a legend after its panel's caption");
+        let bottom = captions.get(i + 1).copied().unwrap_or(900.0);
+        assert!(
+            captions[i] < *y && *y < bottom,
+            "{text:?} at y {y} is outside panel {i} ({} to {bottom})",
+            captions[i]
+        );
+        if is_run {
+            per_panel[i].0 += 1;
+        }
+        per_panel[i].1 += more.unwrap_or(0);
+    }
+    for (i, (shown, more)) in per_panel.iter().enumerate() {
+        assert!(*shown > 0, "panel {i} names some runs");
+        assert_eq!(shown + more, 50, "panel {i}: every run counted once");
     }
 }
