@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, Preset, DEFAULT_VALIDATION};
 use crate::data::Dataset;
+use crate::settings::MAX_BATCH_SIZE;
 
 /// Train the TensorFlow "Deep MNIST" network with dfdx, and watch it learn.
 #[derive(Debug, Parser)]
@@ -252,14 +253,14 @@ pub struct RunArgs {
 /// Options of `digitdash bench`.
 #[derive(Debug, Args, Clone)]
 pub struct BenchArgs {
-    /// Timed training steps (after warm-up).
-    #[arg(long, default_value_t = 30)]
+    /// Timed training steps (after warm-up), at least 1.
+    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
     pub steps: usize,
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
-    /// Mini-batch size of the timed steps.
-    #[arg(long, default_value_t = 50)]
+    /// Mini-batch size of the timed steps, 1 to 60000 as in training.
+    #[arg(long, default_value_t = 50, value_parser = batch_size)]
     pub batch_size: usize,
     /// Print one JSON object at the end instead of text.
     #[arg(long)]
@@ -267,8 +268,8 @@ pub struct BenchArgs {
     /// Also run the PyTorch reference, alternating with digitdash, and print the ratios.
     #[arg(long)]
     pub compare: bool,
-    /// Rounds of (reference, digitdash) with --compare.
-    #[arg(long, default_value_t = 3)]
+    /// Rounds of (reference, digitdash) with --compare, at least 1.
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     pub rounds: usize,
     /// Python interpreter that has torch installed, for --compare (set one up with
     /// bench/requirements.txt, as the README's Speed section says).
@@ -283,6 +284,25 @@ pub struct BenchArgs {
     /// bench/torch_reference.py].
     #[arg(long, value_name = "PATH")]
     pub reference: Option<PathBuf>,
+}
+
+/// A count of 1 or more, for clap: a median over no steps would be no figure at all.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("give a whole number of 1 or more".to_string()),
+    }
+}
+
+/// A batch size training accepts, 1 to [`MAX_BATCH_SIZE`], for clap.
+fn batch_size(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_BATCH_SIZE).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "give a batch size from 1 to {MAX_BATCH_SIZE} images (the size of MNIST's training \
+             set), as training accepts"
+        )),
+    }
 }
 
 /// The config file to read: `--config` if given, else `./config.toml` if it exists.

@@ -6,7 +6,8 @@
 //! (each imports only from those above it; `tests/module_graph.rs` keeps that true):
 //!
 //! ```text
-//! alloc, panic_text, output, durable, signals   small services used across the rest
+//! alloc, panic_text, error_text, output, durable, signals
+//!               small services used across the rest
 //! settings      the live settings as typed values: ranges and key steps, defined once
 //! data/         the datasets (MNIST, Fashion-MNIST, KMNIST) by name: file tables and checksums,
 //!               class names, IDX reader, download, splits, epoch order, images from and to PNG
@@ -37,6 +38,7 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod durable;
+pub mod error_text;
 pub mod export;
 pub mod frontend;
 pub mod model;

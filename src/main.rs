@@ -1,6 +1,5 @@
 //! `digitdash`: train the Deep MNIST network; `digitdash --help` lists the options.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +10,7 @@ use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subco
 use digitdash::commands::{bench, eval, export, plot, predict, presets, runs, shell};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
+use digitdash::frontend::dashboard::terminal::why_no_dashboard;
 use digitdash::frontend::dashboard::{self, DashboardOptions};
 use digitdash::frontend::headless::{self, HeadlessOptions};
 use digitdash::output::note;
@@ -169,10 +169,11 @@ fn plan_run(
 /// Opens the dashboard on a run another process writes (or wrote), or prints its records as
 /// `--headless --json` would (`json`).
 fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<ExitCode> {
-    if !json && !std::io::stdout().is_terminal() {
+    if let Some(why) = why_no_dashboard().filter(|_| !json) {
         anyhow::bail!(
-            "digitdash watch draws the dashboard and needs a terminal; pass --json for the \
-             run's records as lines, or use `digitdash runs --json` for a table of runs"
+            "digitdash watch draws the dashboard and needs a terminal that can show it ({why}); \
+             pass --json for the run's records as lines, or use `digitdash runs --json` for a \
+             table of runs"
         );
     }
     let history = RunHistory::open(RunDir::new(run), Detail::Full)
@@ -224,13 +225,15 @@ fn add_comparisons(app: &mut App, runs: &[PathBuf]) -> Result<()> {
 }
 
 /// Trains with the dashboard, or with progress lines when asked (`--headless`, `--json`) or
-/// when stdout is not a terminal (a pipe, CI).
+/// when stdout cannot show the dashboard (a pipe, CI, `TERM=dumb`).
 fn train_with_front_end(args: &RunArgs) -> Result<ExitCode> {
     if args.headless || args.json {
         return train_headless(args);
     }
-    if !std::io::stdout().is_terminal() {
-        note("stdout is not a terminal, so training runs headless (pass --headless to skip this notice)");
+    if let Some(why) = why_no_dashboard() {
+        note(format!(
+            "{why}, so training runs headless (pass --headless to skip this notice)"
+        ));
         return train_headless(args);
     }
     train_dashboard(args)

@@ -1,8 +1,9 @@
 //! Lines on stdout and stderr that never panic on a closed stream: progress and results for
-//! scripts on stdout, notes for people on stderr.
+//! scripts on stdout, notes for people on stderr. Both show control characters as escapes
+//! ([`escape_controls`]), so a name read from disk cannot drive the terminal.
 
 use std::borrow::Cow;
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::io::{ErrorKind, Write};
 
 /// `n` and a noun, plural unless `n` is one: `1 thread`, `2 threads`.
@@ -14,31 +15,48 @@ pub fn counted(n: u64, noun: &str) -> String {
     }
 }
 
-/// `text` with its control characters (C0 but line feed and tab, DEL, C1) written as `\u{1b}`
-/// escapes, so a name from disk cannot drive the terminal.
-pub fn escaped(text: &str) -> Cow<'_, str> {
-    let control = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !text.chars().any(control) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if control(c) {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
+/// Whether a terminal could act on `c`: the C0 controls but line feed and tab, DEL, and the
+/// C1 controls (U+0080 to U+009F, which some terminals take as ESC and a letter).
+fn is_terminal_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
 }
 
-/// Writes `text` and a newline to stderr, ignoring errors: a closed or broken stderr (e.g.
-/// `2>&1 | head -1`) must neither panic nor end the run.
+/// `text` with every control character a terminal would act on ([`is_terminal_control`])
+/// written as a visible escape, `\u001b` for ESC: a folder named with escape codes prints as
+/// its name instead of retitling or recolouring the terminal. The form is JSON's own, so in
+/// a JSON string it reads back as the same character. Line feeds and tabs stay as they are.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_terminal_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_terminal_control(c) {
+            let _ = write!(shown, "\\u{:04x}", u32::from(c));
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// [`escape_controls`] with line feeds and tabs escaped too: for text that must stay on one
+/// line, such as a name in a table or on the dashboard.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    let one_line = escape_controls(text);
+    if !one_line.contains(['\n', '\t']) {
+        return one_line;
+    }
+    Cow::Owned(one_line.replace('\n', "\\u000a").replace('\t', "\\u0009"))
+}
+
+/// Writes `text` and a newline to stderr, control characters escaped ([`escape_controls`]),
+/// ignoring errors: a closed or broken stderr (e.g. `2>&1 | head -1`) must neither panic nor
+/// end the run.
 pub fn note(text: impl Display) {
+    let text = text.to_string();
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    let _ = writeln!(err, "{}", escape_controls(&text));
 }
 
 /// stdout, line by line, remembering when its reader went away.
@@ -48,15 +66,17 @@ pub struct StdoutLines {
 }
 
 impl StdoutLines {
-    /// Writes `text` and a newline, flushed. A closed stdout (e.g. `| head -1`) is remembered
+    /// Writes `text` and a newline, flushed, control characters escaped
+    /// ([`escape_controls`]). A closed stdout (e.g. `| head -1`) is remembered
     /// and nothing more is written; other write errors (a full disk under a redirect) are
     /// ignored.
     pub fn line(&mut self, text: impl Display) {
         if self.closed {
             return;
         }
+        let text = text.to_string();
         let mut out = std::io::stdout().lock();
-        let written = writeln!(out, "{text}").and_then(|()| out.flush());
+        let written = writeln!(out, "{}", escape_controls(&text)).and_then(|()| out.flush());
         if written.is_err_and(|e| e.kind() == ErrorKind::BrokenPipe) {
             self.closed = true;
         }
@@ -70,15 +90,29 @@ impl StdoutLines {
 
 #[cfg(test)]
 mod tests {
-    use super::{counted, escaped};
+    use super::*;
 
     #[test]
-    fn control_characters_are_escaped_and_the_rest_kept() {
-        assert_eq!(escaped("runs/ok é\ttab\n"), "runs/ok é\ttab\n");
+    fn control_characters_are_shown_as_escapes_and_other_text_is_kept() {
+        let name = "evil\u{1b}]0;PWNED\u{7}\u{1b}[31mred\u{7f}\u{9b}2J";
         assert_eq!(
-            escaped("evil\x1b]0;X\x07\u{9b}"),
-            "evil\\u{1b}]0;X\\u{7}\\u{9b}"
+            escape_controls(name),
+            "evil\\u001b]0;PWNED\\u0007\\u001b[31mred\\u007f\\u009b2J"
         );
+        assert!(matches!(
+            escape_controls("a\tb\nc é ✓"),
+            Cow::Borrowed("a\tb\nc é ✓")
+        ));
+        assert_eq!(escape_line("a\tb\nc\u{1b}"), "a\\u0009b\\u000ac\\u001b");
+    }
+
+    #[test]
+    fn an_escaped_json_string_reads_back_as_the_same_text() {
+        let name = "del\u{7f} csi\u{9b} esc\u{1b}";
+        let json = serde_json::to_string(name).unwrap();
+        let shown = escape_controls(&json);
+        assert!(!shown.contains(is_terminal_control), "{shown}");
+        assert_eq!(serde_json::from_str::<String>(&shown).unwrap(), name);
     }
 
     #[test]

@@ -2,22 +2,13 @@
 
 mod common;
 
+use common::digitdash;
 use common::run_fixtures as fixtures;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fixtures::{write_every_state, write_run, End, Spec};
-
-/// Runs the binary in `cwd` with `args`, without the environment's data folder.
-fn digitdash(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_digitdash"))
-        .current_dir(cwd)
-        .env_remove("DIGITDASH_DATA_DIR")
-        .args(args)
-        .output()
-        .expect("run digitdash")
-}
 
 fn stdout(output: &Output) -> String {
     assert!(

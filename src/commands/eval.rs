@@ -10,7 +10,7 @@ use crate::model::score::{confusion_matrix, evaluate};
 use crate::model::{Network, CLASSES};
 use crate::output::{note, StdoutLines};
 use crate::run::record::EvalSplit;
-use crate::run::{writer_state, RunDir, WriterState};
+use crate::run::{writer_state, Detail, RunDir, RunHistory, WriterState};
 
 /// Test-set results of a saved model.
 #[derive(Debug, Clone)]
@@ -110,7 +110,9 @@ pub fn run(
 }
 
 /// A note on the run a checkpoint folder belongs to (`RUN/checkpoints/NAME`), when it is being
-/// trained now or was interrupted.
+/// trained now or was interrupted. A `writer.pid` left behind with no process holding the lock
+/// only means an interruption when the records end without a final record: a run whose last
+/// process finished or stopped is not called interrupted, whatever file was left over.
 pub fn run_state_note(checkpoint: &Path) -> Option<String> {
     let folder = if checkpoint.is_dir() {
         checkpoint
@@ -129,6 +131,7 @@ pub fn run_state_note(checkpoint: &Path) -> Option<String> {
             run.path().display(),
             pid(p)
         )),
+        WriterState::Interrupted { .. } if records_end_the_run(&run) => None,
         WriterState::Interrupted { pid: p } => Some(format!(
             "note: the run {} was interrupted{} before it finished; digitdash --resume {} \
              continues it",
@@ -138,4 +141,11 @@ pub fn run_state_note(checkpoint: &Path) -> Option<String> {
         )),
         WriterState::Idle => None,
     }
+}
+
+/// Whether the run's records end with a final record (a summary, or an error that ends a
+/// run) since its last start.
+fn records_end_the_run(run: &RunDir) -> bool {
+    RunHistory::open(run.clone(), Detail::Summary)
+        .is_ok_and(|history| history.events().has_final_record())
 }

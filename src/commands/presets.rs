@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::PresetsArgs;
 use crate::config::{Config, Preset};
-use crate::output::note;
+use crate::output::{note, StdoutLines};
 use crate::run::record::EvalSplit;
 use crate::run::RunDir;
 use crate::signals::{Signal, Signals};
@@ -28,13 +28,15 @@ pub struct Variant {
     pub config: Config,
 }
 
-/// The variants `args` asks for, on top of `base` (the config file and flags).
+/// The variants `args` asks for, on top of `base` (the config file and flags); a preset
+/// given more than once is trained once.
 pub fn variants(args: &PresetsArgs, base: &Config) -> Vec<Variant> {
     let presets = if args.preset.is_empty() {
         vec![Preset::Tutorial, Preset::Fast, Preset::Best]
     } else {
         args.preset.clone()
     };
+    let (presets, _) = once_each(presets);
     let mut variants = Vec::new();
     for preset in presets {
         let mut config = base.clone();
@@ -115,15 +117,29 @@ pub fn run(args: &PresetsArgs, base: &Config, signals: Arc<Signals>) -> Result<(
     } else {
         args.seed.clone()
     };
+    let (seeds, repeated_seeds) = once_each(seeds);
+    let (_, repeated_presets) = once_each(args.preset.clone());
+    let repeated_presets: Vec<String> = repeated_presets.into_iter().map(Preset::name).collect();
+    for (what, repeated) in [
+        ("--seed", join(&repeated_seeds)),
+        ("--preset", join(&repeated_presets)),
+    ] {
+        if !repeated.is_empty() {
+            note(format!(
+                "note: {what} {repeated} was given more than once: each run is trained once"
+            ));
+        }
+    }
     let variants = variants(args, base);
     let total = variants.len() * seeds.len();
     note(format!(
-        "training {total} runs ({} x seeds {seeds:?}); records go under {}",
+        "training {total} runs ({} x seeds {}); records go under {}",
         variants
             .iter()
             .map(|v| v.label.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        join(&seeds),
         base.run.dir.display()
     ));
     let stamp = RunDir::timestamped(&base.run.dir);
@@ -159,12 +175,37 @@ pub fn run(args: &PresetsArgs, base: &Config, signals: Arc<Signals>) -> Result<(
             }
         }
     }
+    let mut out = StdoutLines::default();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out.line(serde_json::to_string_pretty(&rows)?);
     } else {
-        print_table(&rows);
+        print_table(&rows, &mut out);
     }
     Ok(())
+}
+
+/// `items` in their order with each repeat left out, and the values that were repeated (once
+/// each): two runs of one preset and seed would share a run folder and a table row.
+fn once_each<T: PartialEq + Clone>(items: Vec<T>) -> (Vec<T>, Vec<T>) {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    let mut repeated: Vec<T> = Vec::new();
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        } else if !repeated.contains(&item) {
+            repeated.push(item);
+        }
+    }
+    (kept, repeated)
+}
+
+/// Values as `0, 1, 2`.
+fn join<T: std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Trains one run to its end, noting progress on stderr every tenth of it.
@@ -188,7 +229,7 @@ fn train_one(label: &str, config: Config, dir: RunDir, signals: &Signals) -> Res
     let Some(summary) = outcome.summary() else {
         let why = match outcome {
             Outcome::Failed(message) | Outcome::StoppedBeforeTraining { message, .. } => message,
-            other => format!("{other:?}"),
+            _ => "the run ended before it reported how training went".to_string(),
         };
         bail!("{label} seed {seed}: {why}");
     };
@@ -261,8 +302,8 @@ impl Driver for Progress<'_> {
 
 /// The runs a row each (validation and test accuracy side by side), then each variant's
 /// means and its lowest test accuracy.
-fn print_table(rows: &[PresetRun]) {
-    println!(
+fn print_table(rows: &[PresetRun], out: &mut StdoutLines) {
+    out.line(format!(
         "{:<22} {:>4} {:>7} {:>6} {:>5} {:>10} {:>9} {:>8} {:>8} {:>9}",
         "preset",
         "seed",
@@ -274,10 +315,10 @@ fn print_table(rows: &[PresetRun]) {
         "train s",
         "wall s",
         "images/s"
-    );
+    ));
     let percent = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
     for r in rows {
-        println!(
+        out.line(format!(
             "{:<22} {:>4} {:>7.2} {:>6} {:>5} {:>10} {:>9} {:>8.1} {:>8.1} {:>9.0}{}",
             r.preset,
             r.seed,
@@ -290,7 +331,7 @@ fn print_table(rows: &[PresetRun]) {
             r.wall_seconds,
             r.images_per_second,
             if r.stopped_early { "  (stopped)" } else { "" }
-        );
+        ));
     }
     let mut labels: Vec<&str> = rows.iter().map(|r| r.preset.as_str()).collect();
     labels.dedup();
@@ -311,12 +352,12 @@ fn print_table(rows: &[PresetRun]) {
         } else {
             format!("validation {:.2}%, ", mean(&validations) * 100.0)
         };
-        println!(
+        out.line(format!(
             "{label}: mean {validation}test {:.2}%, lowest test {:.2}% over {}",
             mean(&tests) * 100.0,
             lowest * 100.0,
             crate::output::counted(tests.len() as u64, "seed")
-        );
+        ));
     }
 }
 

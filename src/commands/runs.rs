@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use crate::output::{note, StdoutLines};
+use crate::output::{escape_line, note, StdoutLines};
 use crate::run::listing::{list_runs, RunOverview};
 
 /// Lists the runs under `dir`, as a table or as one JSON array.
@@ -34,7 +34,9 @@ pub fn run(dir: &Path, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The table's lines: a header, a line a run, then the reason of each damaged folder.
+/// The table's lines: a header, a line a run, then the reason of each damaged folder. Names
+/// are shown with control characters escaped ([`escape_line`]), before the columns are
+/// measured.
 pub fn table(runs: &[RunOverview]) -> Vec<String> {
     let header = [
         "NAME",
@@ -52,7 +54,7 @@ pub fn table(runs: &[RunOverview]) -> Vec<String> {
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                escape_line(&r.name).into_owned(),
                 r.started_at
                     .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()),
                 r.status.label().to_string(),
@@ -73,7 +75,7 @@ pub fn table(runs: &[RunOverview]) -> Vec<String> {
                 r.wall_seconds.map_or("-".into(), duration),
                 r.differences
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| format!("{}={}", escape_line(k), escape_line(v)))
                     .collect::<Vec<_>>()
                     .join(" "),
             ]
@@ -100,7 +102,10 @@ pub fn table(runs: &[RunOverview]) -> Vec<String> {
     lines.extend(rows.iter().map(|row| line(row)));
     let notes: Vec<String> = runs
         .iter()
-        .filter_map(|r| Some(format!("{}: {}", r.name, r.status.detail()?)))
+        .filter_map(|r| {
+            let detail = r.status.detail()?;
+            Some(format!("{}: {}", escape_line(&r.name), escape_line(detail)))
+        })
         .collect();
     if !notes.is_empty() {
         lines.push(String::new());

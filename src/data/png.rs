@@ -188,20 +188,33 @@ fn border_mean(img: &[f32]) -> f32 {
 /// Writes a square image (0..1) as an 8-bit grayscale PNG, whole or not at all (see
 /// [`write_atomic`](crate::durable::write_atomic)): the draw pad's drawings, tests, examples.
 pub fn write_png(path: &Path, pixels: &[f32], side: usize) -> std::io::Result<()> {
-    let mut encoded = Vec::new();
-    let mut encoder = png::Encoder::new(&mut encoded, side as u32, side as u32);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
     let bytes: Vec<u8> = pixels
         .iter()
         .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
         .collect();
+    let side = side as u32;
+    let encoded = encode_png(&bytes, side, side, png::ColorType::Grayscale)?;
+    crate::durable::write_atomic(path, &encoded)
+}
+
+/// The bytes of a PNG file of a `width` x `height` image whose 8-bit samples, row by row, are
+/// `samples` in the layout `color` names (one a pixel for grayscale, three for RGB).
+pub fn encode_png(
+    samples: &[u8],
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+) -> std::io::Result<Vec<u8>> {
+    let mut encoded = Vec::new();
+    let mut encoder = png::Encoder::new(&mut encoded, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
     writer
-        .write_image_data(&bytes)
+        .write_image_data(samples)
         .map_err(std::io::Error::other)?;
     writer.finish().map_err(std::io::Error::other)?;
-    crate::durable::write_atomic(path, &encoded)
+    Ok(encoded)
 }
 
 #[cfg(test)]

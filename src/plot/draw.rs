@@ -11,6 +11,14 @@ use super::{run_colour, PlotOptions};
 
 /// The font family registered by [`super::font`].
 const FONT: &str = "sans-serif";
+/// Size of the legend's text, in pixels.
+const LEGEND_FONT_SIZE: f64 = 13.0;
+/// Space plotters leaves between a legend's border and its text, on each side.
+const LEGEND_MARGIN: i32 = 10;
+/// Width plotters gives each legend entry's line sample, left of its text.
+const LEGEND_SAMPLE: i32 = 30;
+/// Distance plotters keeps between a legend in a corner and the panel's edges.
+const LEGEND_INSET: i32 = 5;
 
 /// One run's line on a panel.
 struct Line<'a> {
@@ -276,29 +284,121 @@ where
                 .map(|&p| Cross::new(p, 5, line.colour.stroke_width(2))),
         )?;
     }
-    let mut labelled = false;
-    for line in panel.lines.iter().filter(|l| !l.points.is_empty()) {
+    let drawn: Vec<&Line> = panel
+        .lines
+        .iter()
+        .filter(|l| !l.points.is_empty())
+        .collect();
+    let labels: Vec<&str> = drawn.iter().map(|l| l.label).collect();
+    let legend = fit_legend(&chart.plotting_area().strip_coord_spec(), &labels)?;
+    for (i, line) in drawn.iter().enumerate() {
         let colour = line.colour;
         let series = LineSeries::new(line.points.iter().copied(), colour.stroke_width(2))
             .point_size(if line.dots { 3 } else { 0 });
-        chart
-            .draw_series(series)?
-            .label(line.label)
-            .legend(move |(x, y)| {
+        let drawn = chart.draw_series(series)?;
+        if let Some(label) = legend.labels.get(i) {
+            drawn.label(label).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
-        labelled = true;
+        }
     }
-    if labelled {
+    if let Some(more) = &legend.more {
+        // An entry with no line sample: the count of runs the legend has no room for.
+        let nothing = std::iter::empty::<PathElement<(f64, f64)>>();
+        chart.draw_series(nothing)?.label(more);
+    }
+    if !legend.labels.is_empty() || legend.more.is_some() {
         chart
             .configure_series_labels()
             .position(panel.legend.clone())
-            .label_font((FONT, 13))
+            .margin(LEGEND_MARGIN as u32)
+            .legend_area_size(LEGEND_SAMPLE as u32)
+            .label_font((FONT, LEGEND_FONT_SIZE))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()?;
     }
     Ok(())
+}
+
+/// What a panel's legend shows: the first runs' labels, and a last line counting the runs
+/// left out when not all fit.
+#[derive(Debug, PartialEq)]
+struct Legend {
+    /// The labels of the first runs, shortened to the panel's width where needed.
+    labels: Vec<String>,
+    /// `+ 12 more runs`, when some runs have no line in the legend.
+    more: Option<String>,
+}
+
+/// The legend of runs `labels` that fits inside `area` (the panel's plotting area), laid out
+/// as plotters lays out series labels (a line every 1.25 font sizes, in a box with margins):
+/// as many runs as the height allows, the last line counting the rest, and each label cut
+/// short (ending `...`) where it is wider than the area.
+fn fit_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &[&str],
+) -> Result<Legend, DrawingAreaErrorKind<DB::ErrorType>> {
+    let (width, height) = area.dim_in_pixel();
+    let style = TextStyle::from((FONT, LEGEND_FONT_SIZE).into_font());
+    let room_w = i64::from(width) - i64::from(LEGEND_INSET + LEGEND_SAMPLE + 2 * LEGEND_MARGIN);
+    let room_h = i64::from(height) - i64::from(LEGEND_INSET + 2 * LEGEND_MARGIN);
+    let size = |text: &str| -> Result<(i64, i64), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (w, h) = area.estimate_text_size(text, &style)?;
+        Ok((i64::from(w), i64::from(h)))
+    };
+    let mut shortened = Vec::with_capacity(labels.len());
+    for label in labels {
+        shortened.push(shorten(label, room_w, &size)?);
+    }
+    let more = |left_out: usize| format!("+ {left_out} more runs");
+    // The tallest line, and the distance from one line's top to the next (rounded up).
+    let mut tallest = size(&more(labels.len()))?.1;
+    for label in &shortened {
+        tallest = tallest.max(size(label)?.1);
+    }
+    let line = (LEGEND_FONT_SIZE * 1.25).ceil() as i64;
+    let lines_that_fit = if room_h < tallest {
+        0
+    } else {
+        usize::try_from((room_h - tallest) / line + 1).unwrap_or(usize::MAX)
+    };
+    if lines_that_fit >= labels.len() {
+        return Ok(Legend {
+            labels: shortened,
+            more: None,
+        });
+    }
+    // One line goes to the count of the runs left out.
+    let shown = lines_that_fit.saturating_sub(1);
+    let more = more(labels.len() - shown);
+    let more = (lines_that_fit > 0 && size(&more)?.0 <= room_w).then_some(more);
+    shortened.truncate(shown);
+    Ok(Legend {
+        labels: shortened,
+        more,
+    })
+}
+
+/// `label`, or as much of it as fits in `room` pixels followed by `...`, by the sizes `size`
+/// gives.
+fn shorten<E>(
+    label: &str,
+    room: i64,
+    size: &impl Fn(&str) -> Result<(i64, i64), E>,
+) -> Result<String, E> {
+    if size(label)?.0 <= room {
+        return Ok(label.to_string());
+    }
+    let mut chars: Vec<char> = label.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let text = format!("{}...", chars.iter().collect::<String>());
+        if size(&text)?.0 <= room {
+            return Ok(text);
+        }
+    }
+    Ok(String::new())
 }
 
 #[cfg(test)]
@@ -379,5 +479,17 @@ mod tests {
         assert_eq!(weight_label(f64::from(0.95f32)), "0.95");
         assert_eq!(weight_label(0.0), "0");
         assert_eq!(weight_label(0.99), "0.99");
+    }
+
+    #[test]
+    fn a_label_too_wide_for_its_panel_is_cut_short() {
+        // Ten pixels a character.
+        let size = |text: &str| Ok::<_, ()>((10 * text.chars().count() as i64, 13));
+        assert_eq!(shorten("run-01", 60, &size), Ok("run-01".to_string()));
+        assert_eq!(
+            shorten("runs/a-long-name", 100, &size),
+            Ok("runs/a-...".to_string())
+        );
+        assert_eq!(shorten("abc", 20, &size), Ok(String::new()));
     }
 }

@@ -1,16 +1,21 @@
 //! Plots of runs as files: loss, training accuracy and test accuracy against step, one or more
 //! runs overlaid, as SVG or PNG (by the file's extension). `digitdash plot` draws them, and
-//! the dashboard exports its charts through [`plot_runs`].
+//! the dashboard exports its charts through [`plot_runs`]. A plot is drawn in memory and
+//! written whole ([`crate::durable::write_atomic`]): a failed write leaves no file behind.
 
 mod draw;
 pub mod font;
 pub mod series;
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use thiserror::Error;
 
+use crate::data::png::encode_png;
+use crate::durable::write_atomic;
+use crate::output::escape_line;
 use crate::run::history::RunHistory;
 use crate::run::smoothing::DEFAULT_WEIGHT;
 use series::{labels, RunCurves};
@@ -83,15 +88,24 @@ pub enum PlotError {
         /// Height asked for.
         height: u32,
     },
-    /// Drawing or writing failed.
-    #[error(
-        "cannot write the plot {path}: {message}. Check that its folder exists and is writable."
-    )]
+    /// Drawing failed.
+    #[error("cannot draw the plot {path}: {message}")]
     Draw {
         /// The output file.
         path: PathBuf,
         /// Why.
         message: String,
+    },
+    /// Writing the file failed; nothing was left at its path.
+    #[error(
+        "cannot write the plot {path}: {cause}. Check that its folder exists and is writable \
+         and that the disk has room, then try again; no file was left behind."
+    )]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// Why (not a `source`: the message already says it).
+        cause: io::Error,
     },
 }
 
@@ -139,21 +153,43 @@ pub fn plot_runs(
         return Err(fail("the built-in font could not be loaded".into()));
     }
     let max_points = width as usize;
+    // Names from disk are drawn with their control characters escaped: SVG cannot hold them.
     let runs: Vec<RunCurves> = histories
         .iter()
         .zip(labels(histories))
-        .map(|(h, label)| RunCurves::of(h, label, options.smoothing, max_points, options.log_loss))
+        .map(|(h, label)| {
+            let label = escape_line(&label).into_owned();
+            RunCurves::of(h, label, options.smoothing, max_points, options.log_loss)
+        })
         .collect();
-    match format {
+    let options = PlotOptions {
+        title: escape_line(&options.title).into_owned(),
+        ..options.clone()
+    };
+    let written = match format {
         Format::Svg => {
-            let root = SVGBackend::new(path, (width, height)).into_drawing_area();
-            draw::draw(&root, &runs, options).map_err(|e| fail(e.to_string()))?;
-            root.present().map_err(|e| fail(e.to_string()))
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+                draw::draw(&root, &runs, &options).map_err(|e| fail(e.to_string()))?;
+                root.present().map_err(|e| fail(e.to_string()))?;
+            }
+            write_atomic(path, svg.as_bytes())
         }
         Format::Png => {
-            let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-            draw::draw(&root, &runs, options).map_err(|e| fail(e.to_string()))?;
-            root.present().map_err(|e| fail(e.to_string()))
+            let mut rgb = vec![0u8; width as usize * height as usize * 3];
+            {
+                let root =
+                    BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+                draw::draw(&root, &runs, &options).map_err(|e| fail(e.to_string()))?;
+                root.present().map_err(|e| fail(e.to_string()))?;
+            }
+            encode_png(&rgb, width, height, png::ColorType::Rgb)
+                .and_then(|encoded| write_atomic(path, &encoded))
         }
-    }
+    };
+    written.map_err(|cause| PlotError::Write {
+        path: path.to_path_buf(),
+        cause,
+    })
 }

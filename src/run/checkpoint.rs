@@ -24,6 +24,7 @@ use thiserror::Error;
 
 use crate::config::Config;
 use crate::durable::sync_dir;
+use crate::error_text::{safetensors_cause, weights_load_cause};
 use crate::model::{self, Network};
 
 use super::dir::RunDir;
@@ -224,7 +225,7 @@ fn write_folder(
     let weights = temp_dir.join(WEIGHTS_FILE);
     model
         .save_safetensors(&weights)
-        .map_err(|e| write_error(&weights, format!("{e:?}")))?;
+        .map_err(|e| write_error(&weights, safetensors_cause(&e)))?;
     sync_file(&weights)?;
     // The checksum of the bytes as they are in the file, read back.
     let written = fs::read(&weights).map_err(|e| write_error(&weights, e))?;
@@ -353,7 +354,7 @@ pub fn load(
     let (meta, bytes) = read_verified(path)?;
     let weights = weights_path(path);
     let tensors = ::safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| invalid(&weights, format!("{e:?}")))?;
+        .map_err(|e| invalid(&weights, safetensors_cause(&e)))?;
     // Every value is overwritten from the file: no initialisation scheme to apply first.
     let mut model = device.build_module::<model::NetworkSpec, f32>();
     let mut visitor = tensors;
@@ -361,7 +362,7 @@ pub fn load(
         m: (&mut model, String::new()),
         f: &mut visitor,
     })
-    .map_err(|e| invalid(&weights, format!("{e:?}")))?;
+    .map_err(|e| invalid(&weights, weights_load_cause(&e)))?;
     Ok((model, meta))
 }
 
@@ -552,7 +553,10 @@ pub fn check_tensors(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     let tensors = ::safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
         invalid(
             path,
-            format!("it is truncated or not a safetensors file ({e:?}); {EARLIER_HINT}"),
+            format!(
+                "it is truncated or not a safetensors file ({}); {EARLIER_HINT}",
+                safetensors_cause(&e)
+            ),
         )
     })?;
     if tensors.tensor("4.weight").is_ok() && tensors.tensor("5.weight").is_err() {

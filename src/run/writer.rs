@@ -99,7 +99,7 @@ fn listed(names: &[String]) -> String {
     let mut text = names
         .iter()
         .take(SHOWN)
-        .map(|n| crate::output::escaped(n).into_owned())
+        .map(|n| crate::output::escape_line(n).into_owned())
         .collect::<Vec<_>>()
         .join(", ");
     if names.len() > SHOWN {

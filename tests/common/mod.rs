@@ -172,6 +172,16 @@ pub fn real_data_dir() -> PathBuf {
     .clone()
 }
 
+/// Runs the binary in `cwd` with `args`, without the environment's data folder, and waits.
+pub fn digitdash(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digitdash"))
+        .current_dir(cwd)
+        .env_remove("DIGITDASH_DATA_DIR")
+        .args(args)
+        .output()
+        .expect("run digitdash")
+}
+
 /// stdout and stderr as text.
 pub fn texts(output: &Output) -> (String, String) {
     (

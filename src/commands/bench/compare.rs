@@ -28,7 +28,7 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
     let pytorch = Reference::prepare(&args.python, args.reference.as_deref())?;
     let mut rounds = Vec::new();
     let mut last: Option<(Value, BenchReport)> = None;
-    for round in 1..=args.rounds.max(1) {
+    for round in 1..=args.rounds {
         eprintln!("round {round}: PyTorch reference ...");
         let reference = pytorch.run(args.steps, args.batch_size)?;
         eprintln!("round {round}: digitdash ...");

@@ -62,14 +62,14 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let mut grads = model.alloc_grads();
     let mut optimizer = new_optimizer(&model, 1e-4);
     let mut rng = StdRng::seed_from_u64(0);
-    let batch = args.batch_size.max(1);
+    let batch = args.batch_size;
     let pixels: Vec<f32> = (0..batch * IMAGE_PIXELS).map(|_| rng.gen()).collect();
     let mut one_hot = vec![0.0f32; batch * CLASSES];
     for row in one_hot.chunks_mut(CLASSES) {
         row[rng.gen_range(0..CLASSES)] = 1.0;
     }
     let mut times = Vec::with_capacity(args.steps);
-    for i in 0..args.warmup + args.steps.max(1) {
+    for i in 0..args.warmup + args.steps {
         let started = Instant::now();
         train_step(
             &mut model,
@@ -86,9 +86,9 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let median = median(&mut times);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
     let augment = best_augmentation();
-    let augment_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
+    let augment_ms_median = time_augmentation(&pixels, augment, args.steps);
     let elastic = augment.with_simard_elastic();
-    let augment_elastic_ms_median = time_augmentation(&pixels, elastic, args.steps.max(1));
+    let augment_elastic_ms_median = time_augmentation(&pixels, elastic, args.steps);
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
     evaluate(

@@ -4,7 +4,8 @@
 //! A panic on another thread (the trainer reports its own as a failure) must not scribble over
 //! the dashboard, so its message is kept and printed once the terminal is restored.
 
-use std::io::{self, Stdout, Write};
+use std::ffi::OsStr;
+use std::io::{self, IsTerminal, Stdout, Write};
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
@@ -25,6 +26,34 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// Panic reports from other threads, held while the dashboard is up.
 static HELD_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Why this process's stdout cannot show the dashboard, if it cannot ([`unfit_for_dashboard`]
+/// on stdout and `TERM`).
+pub fn why_no_dashboard() -> Option<String> {
+    unfit_for_dashboard(
+        io::stdout().is_terminal(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+/// Why a stdout that is (`is_terminal`) or is not a terminal, whose type `TERM` names, cannot
+/// show the full-screen dashboard: not a terminal (a pipe, a file), or one that says it can only
+/// print lines (`TERM` unset, empty or `dumb`, as in editors' shells and some CI logs).
+pub fn unfit_for_dashboard(is_terminal: bool, term: Option<&OsStr>) -> Option<String> {
+    if !is_terminal {
+        return Some("stdout is not a terminal".to_string());
+    }
+    match term {
+        None => Some("TERM is not set, so the terminal's abilities are unknown".to_string()),
+        Some(t) if t.is_empty() => {
+            Some("TERM is empty, so the terminal's abilities are unknown".to_string())
+        }
+        Some(t) if t == "dumb" => {
+            Some("the terminal is TERM=dumb, which cannot move the cursor".to_string())
+        }
+        Some(_) => None,
+    }
+}
 
 /// The terminal the dashboard draws on.
 pub type Screen = Terminal<CrosstermBackend<Stdout>>;
@@ -114,4 +143,22 @@ fn describe(info: &PanicHookInfo) -> String {
         format!(" at {}:{}:{}", l.file(), l.line(), l.column())
     });
     format!("thread '{name}' panicked{location}:\n{payload}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_terminal_that_names_a_capable_type_shows_the_dashboard() {
+        let fit = |tty, term: Option<&str>| unfit_for_dashboard(tty, term.map(OsStr::new));
+        assert_eq!(fit(true, Some("xterm-256color")), None);
+        assert_eq!(fit(true, Some("tmux-256color")), None);
+        assert!(fit(false, Some("xterm"))
+            .unwrap()
+            .contains("not a terminal"));
+        assert!(fit(true, Some("dumb")).unwrap().contains("TERM=dumb"));
+        assert!(fit(true, Some("")).unwrap().contains("TERM is empty"));
+        assert!(fit(true, None).unwrap().contains("TERM is not set"));
+    }
 }

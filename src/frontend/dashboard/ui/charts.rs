@@ -143,7 +143,7 @@ impl Frame<'_> {
             .iter()
             .map(|run| {
                 (
-                    run.name.clone(),
+                    format::shown(&run.name),
                     colour_of(run),
                     self.in_span(&run.evaluations),
                 )
@@ -392,7 +392,11 @@ fn others(
         .iter()
         .map(|run| {
             let (raw, smooth) = series(run).points(span, points, app.chart().smoothing());
-            (run.name.clone(), colour_of(run), smooth.unwrap_or(raw))
+            (
+                format::shown(&run.name),
+                colour_of(run),
+                smooth.unwrap_or(raw),
+            )
         })
         .collect()
 }

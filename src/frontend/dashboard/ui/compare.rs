@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::charts::colour_of;
-use super::theme;
+use super::{format, theme};
 use crate::frontend::dashboard::app::App;
 
 /// Differences listed per run at most.
@@ -35,7 +35,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let colour = colour_of(run);
         lines.push(Line::from(vec![
             Span::styled("━━ ", Style::new().fg(colour)),
-            Span::raw(run.name.clone()),
+            Span::raw(format::shown(&run.name)),
         ]));
         let differences = run.differences(app.config());
         if differences.is_empty() {

@@ -5,13 +5,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::theme;
+use super::{format, theme};
 use crate::frontend::dashboard::app::{App, Page, RunState};
 
 /// Draws the footer.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match app.flash() {
-        Some(text) => Line::from(Span::styled(format!(" {text}"), theme::flash())),
+        Some(text) => Line::from(Span::styled(
+            format!(" {}", format::shown(text)),
+            theme::flash(),
+        )),
         None => hints(app),
     };
     line.render(area, buf);

@@ -1,6 +1,15 @@
-//! How numbers read on screen.
+//! How numbers, and text read from disk, read on screen.
 
 use std::time::Duration;
+
+use crate::output::escape_line;
+
+/// Text that came from outside the program (a folder's name, a path, a message about a file)
+/// as the dashboard shows it: on one line, control characters written as escapes
+/// ([`escape_line`]) rather than silently dropped, so a name reads as what it is.
+pub fn shown(text: &str) -> String {
+    escape_line(text).into_owned()
+}
 
 /// `m:ss`, or `h:mm:ss` from an hour on.
 pub fn duration(d: Duration) -> String {
@@ -50,5 +59,12 @@ mod tests {
         assert_eq!(count(20_000), "20,000");
         assert_eq!(count(999), "999");
         assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn text_from_disk_shows_its_control_characters_as_escapes() {
+        assert_eq!(shown("evil\u{1b}]0;x\u{7}"), "evil\\u001b]0;x\\u0007");
+        assert_eq!(shown("a\nb"), "a\\u000ab");
+        assert_eq!(shown("runs/20261201-120000"), "runs/20261201-120000");
     }
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
-use super::theme;
+use super::{format, theme};
 use crate::frontend::dashboard::app::{App, LogEntry};
 
 /// Columns of the step number.
@@ -28,6 +28,6 @@ fn entry_line(entry: &LogEntry) -> Line<'static> {
     Line::from(vec![
         Span::styled(step, theme::dim()),
         Span::raw(" "),
-        Span::styled(entry.text.clone(), theme::log(entry.kind)),
+        Span::styled(format::shown(&entry.text), theme::log(entry.kind)),
     ])
 }

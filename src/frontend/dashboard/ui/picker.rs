@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
-use super::theme;
+use super::{format, theme};
 use crate::frontend::dashboard::app::{PickerEntry, RunPicker};
 
 /// Columns of the box at most.
@@ -25,7 +25,10 @@ pub fn render(picker: &RunPicker, area: Rect, buf: &mut Buffer) {
     Clear.render(popup, buf);
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" runs in {} ", picker.dir.display()),
+            format!(
+                " runs in {} ",
+                format::shown(&picker.dir.display().to_string())
+            ),
             theme::title(),
         ))
         .title_bottom(Line::from(vec![
@@ -64,11 +67,14 @@ fn row(entry: &PickerEntry, under_cursor: bool) -> Line<'static> {
         (None, true) => "[x]",
         (None, false) => "[ ]",
     };
-    let mut name: String = entry.name.chars().take(NAME_WIDTH).collect();
+    let mut name: String = format::shown(&entry.name)
+        .chars()
+        .take(NAME_WIDTH)
+        .collect();
     name = format!("{name:<NAME_WIDTH$}");
     let detail = match entry.unavailable {
-        Some(why) => format!("{} ({why})", entry.summary),
-        None => entry.summary.clone(),
+        Some(why) => format!("{} ({why})", format::shown(&entry.summary)),
+        None => format::shown(&entry.summary),
     };
     let style = match (under_cursor, entry.unavailable) {
         (true, _) => theme::selected(),

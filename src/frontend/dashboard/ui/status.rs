@@ -37,8 +37,10 @@ fn top_spans(app: &App) -> Vec<Span<'static>> {
         Span::raw(" "),
     ];
     let fields: Vec<String> = match app.phase() {
-        Phase::Preparing => vec![app.note().unwrap_or("preparing").to_string()],
-        Phase::Failed(message) | Phase::StoppedBeforeTraining(message) => vec![message.clone()],
+        Phase::Preparing => vec![format::shown(app.note().unwrap_or("preparing"))],
+        Phase::Failed(message) | Phase::StoppedBeforeTraining(message) => {
+            vec![format::shown(message)]
+        }
         Phase::Training | Phase::Finished(_) => run_fields(app),
     };
     for (i, field) in fields.into_iter().enumerate() {
