@@ -94,15 +94,16 @@ where
         let input = contents(&x);
         let weight = contents(&self.weight);
         let bias = contents(&self.bias);
-        let mut out = vec![0.0f32; rows * O];
+        // outᵀ = W xᵀ, each thread a block of W's rows: the large operand is read in its own
+        // layout (the product x Wᵀ makes gemm repack all of W on every call).
+        let mut out_t = vec![0.0f32; O * rows];
         let w = MatRef::row_major(&weight, O, I);
-        matmul_cols_parallel(&mut out, MatRef::row_major(&input, rows, I), w.t(), false);
-        for row in out.chunks_mut(O) {
-            for (v, b) in row.iter_mut().zip(&bias) {
-                *v += b;
-                if R {
-                    *v = v.max(0.0);
-                }
+        matmul_rows_parallel(&mut out_t, w, MatRef::row_major(&input, rows, I).t(), false);
+        let mut out = vec![0.0f32; rows * O];
+        for (o, (column, b)) in out_t.chunks_exact(rows.max(1)).zip(&bias).enumerate() {
+            for (r, &v) in column.iter().enumerate() {
+                let v = v + b;
+                out[r * O + o] = if R { v.max(0.0) } else { v };
             }
         }
         let out = x.device().tensor_from_vec(out, (batch, Const::<O>));
