@@ -11,7 +11,8 @@ use dfdx::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use super::layers::{time_layers, LayerTiming};
+use super::layers::{rate, time_layers, LayerTiming};
+use super::roofline::{gemm_peak_gflops, network_flops, LayerFlops};
 use super::stats::{median, peak_rss_mb};
 use crate::augment::{AugmentConfig, Augmenter};
 use crate::cli::BenchArgs;
@@ -44,7 +45,16 @@ pub struct BenchReport {
     pub threads: usize,
     /// Mini-batch size of the timed steps.
     pub batch_size: usize,
-    /// Each layer's forward and backward time.
+    /// This machine's f32 matrix-multiply peak, GFLOP/s: `gemm` on every thread, the fastest
+    /// of five 2048x2048 products.
+    pub gemm_peak_gflops: f64,
+    /// Operations of one training step, GFLOP (counted from the shapes, see `roofline`).
+    pub train_step_gflop: f64,
+    /// The step's GFLOP/s at the median step time.
+    pub train_step_gflops: f64,
+    /// The step's GFLOP/s as a share of the gemm peak (1 = the peak).
+    pub train_step_peak_share: f64,
+    /// Each layer's forward and backward time and rates.
     pub layers: Vec<LayerTiming>,
     /// Median time to augment one batch as the `best` preset does (shift, rotation, scale),
     /// milliseconds: work added to each step of an augmented run.
@@ -84,7 +94,16 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         }
     }
     let median = median(&mut times);
-    let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
+    let gemm_peak_gflops = gemm_peak_gflops();
+    let train_step_gflop: f64 = network_flops(batch).iter().map(LayerFlops::total).sum();
+    let train_step_gflops = rate(train_step_gflop, median);
+    let layers = time_layers(
+        &model,
+        &device,
+        batch,
+        args.steps.clamp(3, 15),
+        gemm_peak_gflops,
+    );
     let augment = best_augmentation();
     let augment_ms_median = time_augmentation(&pixels, augment, args.steps.max(1));
     let elastic = augment.with_simard_elastic();
@@ -111,6 +130,10 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         peak_rss_mb: peak_rss_mb(),
         threads: rayon::current_num_threads(),
         batch_size: batch,
+        gemm_peak_gflops,
+        train_step_gflop,
+        train_step_gflops,
+        train_step_peak_share: train_step_gflops / gemm_peak_gflops,
         layers,
         augment_ms_median,
         augment_elastic_ms_median,
