@@ -126,7 +126,7 @@ impl Kernel for ForwardChunk<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn run(self) {
+    fn run<S: pulp::Simd>(self, _: S) {
         let g = self.g;
         let (cout, pw, pooled_plane) = (g.out_channels, padded_width(g), g.plane() / 4);
         let pooled_image = cout * pooled_plane;
@@ -201,7 +201,7 @@ impl Kernel for BackwardChunk<'_> {
     type Output = (Vec<f32>, Vec<f32>);
 
     #[inline(always)]
-    fn run(self) -> (Vec<f32>, Vec<f32>) {
+    fn run<S: pulp::Simd>(self, _: S) -> (Vec<f32>, Vec<f32>) {
         let g = self.g;
         let (cout, pw, pooled_plane) = (g.out_channels, padded_width(g), g.plane() / 4);
         let pooled_image = cout * pooled_plane;

@@ -6,6 +6,14 @@
 //! [`vectorized`], they become AVX-512 (or AVX2) instructions. Only the vector width changes
 //! between instruction sets, never the order of the arithmetic, so every entry point gives
 //! the same bits.
+//!
+//! Where the compiler would keep a kernel's intermediate values in memory, [`Vector`] holds
+//! one register's worth of floats (16 with AVX-512, 8 with AVX2, 1 without) and spells the
+//! arithmetic out.
+
+use std::ops::{Add, Mul, Sub};
+
+use pulp::Simd;
 
 /// Floats a kernel handles at once: one AVX-512 register, two AVX2 ones.
 pub const LANES: usize = 16;
@@ -64,9 +72,9 @@ pub struct Aligned<T>(pub T);
 pub trait Kernel {
     /// What the work returns.
     type Output;
-    /// Does the work; `#[inline(always)]`, as is everything it calls that should be
-    /// vectorised.
-    fn run(self) -> Self::Output;
+    /// Does the work with the instruction set `simd`; `#[inline(always)]`, as is everything
+    /// it calls that should be vectorised.
+    fn run<S: Simd>(self, simd: S) -> Self::Output;
 }
 
 /// Runs `kernel` inlined into pulp's entry point for AVX-512, AVX2 or plain x86-64, as this
@@ -77,9 +85,78 @@ pub fn vectorized<K: Kernel>(kernel: K) -> K::Output {
     impl<K: Kernel> pulp::WithSimd for Entry<K> {
         type Output = K::Output;
         #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) -> K::Output {
-            self.0.run()
+        fn with_simd<S: Simd>(self, simd: S) -> K::Output {
+            self.0.run(simd)
         }
     }
     pulp::Arch::new().dispatch(Entry(kernel))
+}
+
+/// One vector register of floats of the instruction set `S`, with its arithmetic (each
+/// operation rounds as the scalar one does; nothing is fused).
+#[derive(Clone, Copy)]
+pub struct Vector<S: Simd> {
+    simd: S,
+    value: S::f32s,
+}
+
+impl<S: Simd> Vector<S> {
+    /// Floats in one vector.
+    pub const WIDTH: usize = S::F32_LANES;
+
+    /// The vector at `at` in `s`.
+    #[inline(always)]
+    pub fn load(simd: S, s: &[f32], at: usize) -> Self {
+        let (head, _) = S::as_simd_f32s(&s[at..at + Self::WIDTH]);
+        Self {
+            simd,
+            value: head[0],
+        }
+    }
+
+    /// Writes the vector at `at` in `s`.
+    #[inline(always)]
+    pub fn store(self, s: &mut [f32], at: usize) {
+        let (head, _) = S::as_mut_simd_f32s(&mut s[at..at + Self::WIDTH]);
+        head[0] = self.value;
+    }
+
+    /// Adds the vector to the floats at `at` in `s`.
+    #[inline(always)]
+    pub fn add_to(self, s: &mut [f32], at: usize) {
+        (Self::load(self.simd, s, at) + self).store(s, at);
+    }
+}
+
+impl<S: Simd> Add for Vector<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        Self {
+            simd: self.simd,
+            value: self.simd.add_f32s(self.value, rhs.value),
+        }
+    }
+}
+
+impl<S: Simd> Sub for Vector<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        Self {
+            simd: self.simd,
+            value: self.simd.sub_f32s(self.value, rhs.value),
+        }
+    }
+}
+
+impl<S: Simd> Mul<f32> for Vector<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, rhs: f32) -> Self {
+        Self {
+            simd: self.simd,
+            value: self.simd.mul_f32s(self.value, self.simd.splat_f32s(rhs)),
+        }
+    }
 }

@@ -27,7 +27,9 @@ use super::conv_kernels::{
 };
 use super::matmul::{matmul, MatRef};
 use super::pool::pool_quad;
-use super::simd::{lane, lane_mut, vectorized, Aligned, AlignedBuf, Kernel, Lane, LANES};
+use pulp::Simd;
+
+use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
 
 /// Kernel side this algorithm handles.
 pub const KERNEL: usize = 5;
@@ -135,93 +137,136 @@ fn filter_gradient(g: &ConvGeometry, du: &[f32]) -> Vec<f32> {
     grad
 }
 
-/// Six lanes, `[k]`: one row or column of a tile.
-type Six = [Lane; 6];
-/// A tile of lanes, `[row][column]` or transposed.
-type Tile = [Six; 6];
+/// One vector of `S`'s width: a few channels of one point.
+type V<S> = Vector<S>;
 
-/// Element `k` of each of the six rows of `tile`, to write: column `k` of a `[row][column]`
-/// tile.
+/// The six values `$e` takes with `$i` bound to 0, 1, ..., 5 in turn, as an array (or, with
+/// `for`, one after the other): unrolled here, so that every index is a constant where the
+/// transforms' `match`es see it and nothing is left to a closure the compiler might not
+/// inline (and so compile without the vector instructions).
+macro_rules! six {
+    ($i:ident => $e:expr) => {
+        [
+            {
+                let $i: usize = 0;
+                $e
+            },
+            {
+                let $i: usize = 1;
+                $e
+            },
+            {
+                let $i: usize = 2;
+                $e
+            },
+            {
+                let $i: usize = 3;
+                $e
+            },
+            {
+                let $i: usize = 4;
+                $e
+            },
+            {
+                let $i: usize = 5;
+                $e
+            },
+        ]
+    };
+    (for $i:ident => $e:expr) => {{
+        let _: [(); 6] = six!($i => {
+            $e;
+        });
+    }};
+}
+
+/// Six vectors, each read when asked for.
+trait Six<S: Simd> {
+    /// Vector `i`.
+    fn at(&self, i: usize) -> V<S>;
+}
+
+impl<S: Simd> Six<S> for [V<S>; 6] {
+    #[inline(always)]
+    fn at(&self, i: usize) -> V<S> {
+        self[i]
+    }
+}
+
+/// Six vectors of a buffer, `stride` floats apart from `start`.
+struct Strided<'a, S> {
+    simd: S,
+    buf: &'a [f32],
+    start: usize,
+    stride: usize,
+}
+
+impl<S: Simd> Six<S> for Strided<'_, S> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> V<S> {
+        V::load(self.simd, self.buf, self.start + i * self.stride)
+    }
+}
+
+/// Row `k` of `Bᵀ` applied to `x`: the input transform along one axis.
 #[inline(always)]
-fn column_mut(tile: &mut Tile, k: usize) -> [&mut Lane; 6] {
-    let [r0, r1, r2, r3, r4, r5] = tile;
+fn bt<S: Simd>(k: usize, x: &impl Six<S>) -> V<S> {
+    match k {
+        0 => x.at(0) * 4.0 - x.at(2) * 5.0 + x.at(4),
+        1 => (x.at(1) + x.at(2)) * 4.0 - (x.at(3) + x.at(4)),
+        2 => (x.at(2) - x.at(1)) * 4.0 + (x.at(3) - x.at(4)),
+        3 => (x.at(3) - x.at(1)) * 2.0 + (x.at(4) - x.at(2)),
+        4 => (x.at(1) - x.at(3)) * 2.0 + (x.at(4) - x.at(2)),
+        _ => x.at(1) * 4.0 - x.at(3) * 5.0 + x.at(5),
+    }
+}
+
+/// Row `k` of `B` applied to `x`: the transpose of [`bt`].
+#[inline(always)]
+fn b<S: Simd>(k: usize, x: &impl Six<S>) -> V<S> {
+    match k {
+        0 => x.at(0) * 4.0,
+        1 => (x.at(1) - x.at(2)) * 4.0 + (x.at(4) - x.at(3)) * 2.0 + x.at(5) * 4.0,
+        2 => (x.at(1) + x.at(2)) * 4.0 - x.at(0) * 5.0 - (x.at(3) + x.at(4)),
+        3 => (x.at(2) - x.at(1)) + (x.at(3) - x.at(4)) * 2.0 - x.at(5) * 5.0,
+        4 => x.at(0) - (x.at(1) + x.at(2)) + (x.at(3) + x.at(4)),
+        _ => x.at(5),
+    }
+}
+
+/// `Aᵀ x`, six in, two out: the output transform along one axis.
+#[inline(always)]
+fn at<S: Simd>(x: &impl Six<S>) -> [V<S>; 2] {
     [
-        &mut r0[k], &mut r1[k], &mut r2[k], &mut r3[k], &mut r4[k], &mut r5[k],
+        x.at(0) + (x.at(1) + x.at(2)) + (x.at(3) + x.at(4)),
+        (x.at(1) - x.at(2)) + (x.at(3) - x.at(4)) * 2.0 + x.at(5),
     ]
 }
 
-/// The six lanes of `six`, as references.
+/// Row `k` of `A` applied to `(x0, x1)`: the transpose of [`at`].
 #[inline(always)]
-fn refs(six: &Six) -> [&Lane; 6] {
-    let [a, b, c, d, e, f] = six;
-    [a, b, c, d, e, f]
-}
-
-/// `y = Bᵀ x` along one axis.
-#[inline(always)]
-fn input_1d(x: [&Lane; 6], [y0, y1, y2, y3, y4, y5]: [&mut Lane; 6]) {
-    for i in 0..LANES {
-        let (d0, d1, d2, d3, d4, d5) = (x[0][i], x[1][i], x[2][i], x[3][i], x[4][i], x[5][i]);
-        y0[i] = 4.0 * d0 - 5.0 * d2 + d4;
-        y1[i] = 4.0 * (d1 + d2) - (d3 + d4);
-        y2[i] = 4.0 * (d2 - d1) + (d3 - d4);
-        y3[i] = 2.0 * (d3 - d1) + (d4 - d2);
-        y4[i] = 2.0 * (d1 - d3) + (d4 - d2);
-        y5[i] = 4.0 * d1 - 5.0 * d3 + d5;
+fn a<S: Simd>(k: usize, [x0, x1]: [V<S>; 2]) -> V<S> {
+    match k {
+        0 => x0,
+        1 => x0 + x1,
+        2 => x0 - x1,
+        3 => x0 + x1 * 2.0,
+        4 => x0 - x1 * 2.0,
+        _ => x1,
     }
 }
-
-/// `y = B x` along one axis: the transpose of [`input_1d`].
-#[inline(always)]
-fn input_1d_transposed(x: [&Lane; 6], [y0, y1, y2, y3, y4, y5]: [&mut Lane; 6]) {
-    for i in 0..LANES {
-        let (v0, v1, v2, v3, v4, v5) = (x[0][i], x[1][i], x[2][i], x[3][i], x[4][i], x[5][i]);
-        y0[i] = 4.0 * v0;
-        y1[i] = 4.0 * (v1 - v2) + 2.0 * (v4 - v3) + 4.0 * v5;
-        y2[i] = 4.0 * (v1 + v2) - 5.0 * v0 - (v3 + v4);
-        y3[i] = (v2 - v1) + 2.0 * (v3 - v4) - 5.0 * v5;
-        y4[i] = v0 - (v1 + v2) + (v3 + v4);
-        y5[i] = v5;
-    }
-}
-
-/// `y = Aᵀ x` along one axis: six in, two out.
-#[inline(always)]
-fn output_1d(x: [&Lane; 6], [y0, y1]: [&mut Lane; 2]) {
-    for i in 0..LANES {
-        let (m0, m1, m2, m3, m4, m5) = (x[0][i], x[1][i], x[2][i], x[3][i], x[4][i], x[5][i]);
-        y0[i] = m0 + (m1 + m2) + (m3 + m4);
-        y1[i] = (m1 - m2) + 2.0 * (m3 - m4) + m5;
-    }
-}
-
-/// `y = A x` along one axis: the transpose of [`output_1d`], two in, six out.
-#[inline(always)]
-fn output_1d_transposed([x0, x1]: [&Lane; 2], [y0, y1, y2, y3, y4, y5]: [&mut Lane; 6]) {
-    for i in 0..LANES {
-        let (a, b) = (x0[i], x1[i]);
-        y0[i] = a;
-        y1[i] = a + b;
-        y2[i] = a - b;
-        y3[i] = a + 2.0 * b;
-        y4[i] = a - 2.0 * b;
-        y5[i] = b;
-    }
-}
-
-/// A tile of zeros.
-const ZERO_TILE: Tile = [[[0.0; LANES]; 6]; 6];
 
 /// Copies image `[in, h, w]` into the interior of the zero-bordered channel-last plane
 /// `padded` (`[h+4][w+4][in]`), whose border stays zero.
 #[inline(always)]
 fn pad_channel_last(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
-    let (cin, w, pw) = (g.in_channels, g.width, padded_width(g));
-    for (c, plane) in image.chunks_exact(g.plane()).enumerate() {
-        for (y, row) in plane.chunks_exact(w).enumerate() {
-            let start = ((y + PAD) * pw + PAD) * cin + c;
-            for (x, &v) in row.iter().enumerate() {
-                padded[start + x * cin] = v;
+    let (cin, w, pw, plane) = (g.in_channels, g.width, padded_width(g), g.plane());
+    for y in 0..g.height {
+        let row = &mut padded[((y + PAD) * pw + PAD) * cin..][..w * cin];
+        for (x, pixel) in row.chunks_exact_mut(cin).enumerate() {
+            let source = image[y * w + x..].iter().step_by(plane);
+            for (d, &v) in pixel.iter_mut().zip(source) {
+                *d = v;
             }
         }
     }
@@ -266,32 +311,29 @@ impl Workspace {
 }
 
 /// Transforms the tiles of the image in `ws.padded` into `ws.v` as tiles `first..` of a
-/// piece of `n` tiles: `V = Bᵀ d B`.
+/// piece of `n` tiles: `V = Bᵀ d B`, one column of `V` at a time so that everything stays
+/// in registers.
 #[inline(always)]
-fn input_transform(g: &ConvGeometry, ws: &mut Workspace, first: usize, n: usize) {
+fn input_transform<S: Simd>(simd: S, g: &ConvGeometry, ws: &mut Workspace, first: usize, n: usize) {
     let (cin, pw, tw) = (g.in_channels, padded_width(g), g.width / 2);
-    let (mut along, mut v) = (Aligned(ZERO_TILE), Aligned(ZERO_TILE));
-    let (along, v) = (&mut along.0, &mut v.0);
-    for t in 0..tiles(g) {
-        let corner = (2 * (t / tw) * pw + 2 * (t % tw)) * cin;
-        for first_channel in (0..cin).step_by(LANES) {
-            // Along each row a: along[c][a] = Σ_b d[a][b] B[b][c].
-            for a in 0..TILE {
-                let row = corner + a * pw * cin + first_channel;
-                let x = std::array::from_fn(|b| lane(&ws.padded, row + b * cin));
-                input_1d(x, column_mut(along, a));
-            }
-            // Down each column c: v[c][r] = Σ_a Bᵀ[r][a] along[c][a].
-            for (column, out) in along.iter().zip(v.iter_mut()) {
-                let [y0, y1, y2, y3, y4, y5] = out;
-                input_1d(refs(column), [y0, y1, y2, y3, y4, y5]);
-            }
-            for (c, column) in v.iter().enumerate() {
-                for (r, value) in column.iter().enumerate() {
-                    let p = r * TILE + c;
-                    *lane_mut(&mut ws.v, (p * n + first + t) * cin + first_channel) = *value;
-                }
-            }
+    let (padded, transformed): (&[f32], &mut [f32]) = (&ws.padded, &mut ws.v);
+    for (ty, tx) in (0..g.height / 2).flat_map(|ty| (0..tw).map(move |tx| (ty, tx))) {
+        let corner = (2 * ty * pw + 2 * tx) * cin;
+        let tile = (first + ty * tw + tx) * cin;
+        for channel in (0..cin).step_by(V::<S>::WIDTH) {
+            six!(for c => {
+                // Along each row a, column c: Σ_b d[a][b] B[b][c]; then down the column.
+                let along = six!(a => bt(c, &Strided {
+                    simd,
+                    buf: padded,
+                    start: corner + a * pw * cin + channel,
+                    stride: cin,
+                }));
+                six!(for r => {
+                    let at = (r * TILE + c) * n * cin + tile + channel;
+                    bt(r, &along).store(transformed, at);
+                });
+            });
         }
     }
 }
@@ -299,25 +341,22 @@ fn input_transform(g: &ConvGeometry, ws: &mut Workspace, first: usize, n: usize)
 /// Turns the products of tile `t` of the piece (`ws.m`, `n` tiles) into its 2x2 outputs in
 /// `ws.quad` (`[4][out]`: top-left, top-right, bottom-left, bottom-right): `Y = Aᵀ M A`.
 #[inline(always)]
-fn output_transform(g: &ConvGeometry, ws: &mut Workspace, t: usize, n: usize) {
+fn output_transform<S: Simd>(simd: S, g: &ConvGeometry, ws: &mut Workspace, t: usize, n: usize) {
     let cout = g.out_channels;
-    let mut along = Aligned([[[0.0; LANES]; 6]; 2]);
-    let along = &mut along.0;
-    for first_channel in (0..cout).step_by(LANES) {
-        // Along each row r: along[x][r] = Σ_c M[r][c] A[c][x].
-        for r in 0..TILE {
-            let x = std::array::from_fn(|c| {
-                lane(&ws.m, ((r * TILE + c) * n + t) * cout + first_channel)
-            });
-            let [a0, a1] = &mut *along;
-            output_1d(x, [&mut a0[r], &mut a1[r]]);
-        }
-        // Down each column x: Y[y][x] = Σ_r Aᵀ[y][r] along[x][r].
-        for (x, column) in along.iter().enumerate() {
-            let (top, bottom) = ws.quad.split_at_mut(2 * cout);
-            let y0 = lane_mut(top, x * cout + first_channel);
-            let y1 = lane_mut(bottom, x * cout + first_channel);
-            output_1d(refs(column), [y0, y1]);
+    let (products, quad): (&[f32], &mut [f32]) = (&ws.m, &mut ws.quad);
+    for channel in (0..cout).step_by(V::<S>::WIDTH) {
+        // Along each row r: (Σ_c M[r][c] A[c][0], Σ_c M[r][c] A[c][1]).
+        let rows = six!(r => at(&Strided {
+            simd,
+            buf: products,
+            start: (r * TILE * n + t) * cout + channel,
+            stride: n * cout,
+        }));
+        let columns = [six!(r => rows[r][0]), six!(r => rows[r][1])];
+        for (x, column) in columns.iter().enumerate() {
+            let [top, bottom] = at(column);
+            top.store(quad, x * cout + channel);
+            bottom.store(quad, (2 + x) * cout + channel);
         }
     }
 }
@@ -325,36 +364,38 @@ fn output_transform(g: &ConvGeometry, ws: &mut Workspace, t: usize, n: usize) {
 /// Writes `dM = A dY Aᵀ`, `dY` the output gradients of a tile in `ws.quad`, as tile `t` of
 /// the piece (`n` tiles) into `ws.m`.
 #[inline(always)]
-fn output_gradient_transform(g: &ConvGeometry, ws: &mut Workspace, t: usize, n: usize) {
+fn output_gradient_transform<S: Simd>(
+    simd: S,
+    g: &ConvGeometry,
+    ws: &mut Workspace,
+    t: usize,
+    n: usize,
+) {
     let cout = g.out_channels;
-    let (mut along, mut dm) = (Aligned([[[0.0; LANES]; 2]; 6]), Aligned(ZERO_TILE));
-    let (along, dm) = (&mut along.0, &mut dm.0);
-    for first_channel in (0..cout).step_by(LANES) {
-        // Up each column x: along[r][x] = Σ_y A[r][y] dY[y][x].
-        for x in 0..2 {
-            let dy0 = lane(&ws.quad, x * cout + first_channel);
-            let dy1 = lane(&ws.quad, (2 + x) * cout + first_channel);
-            let [r0, r1, r2, r3, r4, r5] = &mut *along;
-            let y = [
-                &mut r0[x], &mut r1[x], &mut r2[x], &mut r3[x], &mut r4[x], &mut r5[x],
-            ];
-            output_1d_transposed([dy0, dy1], y);
-        }
-        // Along each row r: dM[r][c] = Σ_x along[r][x] Aᵀ[x][c].
-        for (row, out) in along.iter().zip(dm.iter_mut()) {
-            let [y0, y1, y2, y3, y4, y5] = out;
-            output_1d_transposed([&row[0], &row[1]], [y0, y1, y2, y3, y4, y5]);
-        }
-        for (p, value) in dm.as_flattened().iter().enumerate() {
-            *lane_mut(&mut ws.m, (p * n + t) * cout + first_channel) = *value;
-        }
+    let (quad, products): (&[f32], &mut [f32]) = (&ws.quad, &mut ws.m);
+    for channel in (0..cout).step_by(V::<S>::WIDTH) {
+        let dy = [
+            V::load(simd, quad, channel),
+            V::load(simd, quad, cout + channel),
+            V::load(simd, quad, 2 * cout + channel),
+            V::load(simd, quad, 3 * cout + channel),
+        ];
+        six!(for r => {
+            // Up the columns: (Σ_y A[r][y] dY[y][0], Σ_y A[r][y] dY[y][1]); then along the row.
+            let row = [a(r, [dy[0], dy[2]]), a(r, [dy[1], dy[3]])];
+            six!(for c => {
+                a(c, row).store(products, ((r * TILE + c) * n + t) * cout + channel);
+            });
+        });
     }
 }
 
 /// Adds `dd = B dV Bᵀ` of the image's tile `t`, tile `first + t` of the piece (`ws.v`
-/// holding `dV`, `n` tiles), onto the channel-last padded gradient `ws.padded`.
+/// holding `dV`, `n` tiles), onto the channel-last padded gradient `ws.padded`, one row of
+/// `dd` at a time.
 #[inline(always)]
-fn input_gradient_transform(
+fn input_gradient_transform<S: Simd>(
+    simd: S,
     g: &ConvGeometry,
     ws: &mut Workspace,
     first: usize,
@@ -363,32 +404,20 @@ fn input_gradient_transform(
 ) {
     let (cin, pw, tw) = (g.in_channels, padded_width(g), g.width / 2);
     let corner = (2 * (t / tw) * pw + 2 * (t % tw)) * cin;
-    let (mut along, mut dd) = (Aligned(ZERO_TILE), Aligned(ZERO_TILE));
-    let (along, dd) = (&mut along.0, &mut dd.0);
-    for first_channel in (0..cin).step_by(LANES) {
-        // Up each column c: along[a][c] = Σ_r B[a][r] dV[r][c].
-        for c in 0..TILE {
-            let x = std::array::from_fn(|r| {
-                lane(
-                    &ws.v,
-                    ((r * TILE + c) * n + first + t) * cin + first_channel,
-                )
+    let (transformed, padded): (&[f32], &mut [f32]) = (&ws.v, &mut ws.padded);
+    for channel in (0..cin).step_by(V::<S>::WIDTH) {
+        six!(for row => {
+            // Up each column c: Σ_r B[row][r] dV[r][c]; then along the row.
+            let along = six!(c => b(row, &Strided {
+                simd,
+                buf: transformed,
+                start: (c * n + first + t) * cin + channel,
+                stride: TILE * n * cin,
+            }));
+            six!(for col => {
+                b(col, &along).add_to(padded, corner + (row * pw + col) * cin + channel);
             });
-            input_1d_transposed(x, column_mut(along, c));
-        }
-        // Along each row a: dd[a][b] = Σ_c along[a][c] Bᵀ[c][b].
-        for (row, out) in along.iter().zip(dd.iter_mut()) {
-            let [y0, y1, y2, y3, y4, y5] = out;
-            input_1d_transposed(refs(row), [y0, y1, y2, y3, y4, y5]);
-        }
-        for (a, row) in dd.iter().enumerate() {
-            for (b, value) in row.iter().enumerate() {
-                let at = corner + (a * pw + b) * cin + first_channel;
-                for (d, x) in lane_mut(&mut ws.padded, at).iter_mut().zip(value) {
-                    *d += x;
-                }
-            }
-        }
+        });
     }
 }
 
@@ -453,10 +482,13 @@ impl TileSink for PooledOutput<'_> {
     fn take(&mut self, image: usize, t: usize, quad: &[f32]) {
         pool_quad(quad, self.bias, &mut self.best, &mut self.winner);
         let per_tile = tiles(self.g);
-        let base = image * self.g.out_channels * per_tile + t;
-        for (o, (&v, &k)) in self.best.iter().zip(&self.winner).enumerate() {
-            self.pooled[base + o * per_tile] = v;
-            self.argmax[base + o * per_tile] = k;
+        let image_len = self.g.out_channels * per_tile;
+        let at = image * image_len + t;
+        let pooled = self.pooled[at..].iter_mut().step_by(per_tile);
+        let argmax = self.argmax[at..].iter_mut().step_by(per_tile);
+        for (((p, a), &v), &k) in pooled.zip(argmax).zip(&self.best).zip(&self.winner) {
+            *p = v;
+            *a = k;
         }
     }
 }
@@ -474,7 +506,7 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
     type Output = ();
 
     #[inline(always)]
-    fn run(mut self) {
+    fn run<S: Simd>(mut self, simd: S) {
         let g = self.g;
         let mut ws = Workspace::new(g);
         let per_tile = tiles(g);
@@ -485,12 +517,12 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
             for s in 0..piece {
                 let image = &self.images[(first + s) * g.input_image()..][..g.input_image()];
                 pad_channel_last(g, image, &mut ws.padded);
-                input_transform(g, &mut ws, s * per_tile, n);
+                input_transform(simd, g, &mut ws, s * per_tile, n);
             }
             multiply(g, &mut ws, self.u, n);
             for s in 0..piece {
                 for t in 0..per_tile {
-                    output_transform(g, &mut ws, s * per_tile + t, n);
+                    output_transform(simd, g, &mut ws, s * per_tile + t, n);
                     self.sink.take(first + s, t, &ws.quad);
                 }
             }
@@ -641,7 +673,7 @@ impl Kernel for BackwardChunk<'_> {
     type Output = (Vec<f32>, Vec<f32>);
 
     #[inline(always)]
-    fn run(mut self) -> (Vec<f32>, Vec<f32>) {
+    fn run<S: Simd>(mut self, simd: S) -> (Vec<f32>, Vec<f32>) {
         let g = self.g;
         let (cin, cout, per_tile) = (g.in_channels, g.out_channels, tiles(g));
         let mut ws = Workspace::new(g);
@@ -653,10 +685,10 @@ impl Kernel for BackwardChunk<'_> {
             for s in 0..piece {
                 let image = &self.input[(first + s) * g.input_image()..][..g.input_image()];
                 pad_channel_last(g, image, &mut ws.padded);
-                input_transform(g, &mut ws, s * per_tile, n);
+                input_transform(simd, g, &mut ws, s * per_tile, n);
                 for t in 0..per_tile {
                     output_gradient(g, self.upstream, first + s, t, &mut ws.quad, &mut grad_bias);
-                    output_gradient_transform(g, &mut ws, s * per_tile + t, n);
+                    output_gradient_transform(simd, g, &mut ws, s * per_tile + t, n);
                 }
             }
             for p in 0..POSITIONS {
@@ -676,7 +708,7 @@ impl Kernel for BackwardChunk<'_> {
                 for s in 0..piece {
                     ws.padded.fill(0.0);
                     for t in 0..per_tile {
-                        input_gradient_transform(g, &mut ws, s * per_tile, t, n);
+                        input_gradient_transform(simd, g, &mut ws, s * per_tile, t, n);
                     }
                     let local = first + s - self.range.start;
                     let dst = &mut grad_input[local * g.input_image()..][..g.input_image()];

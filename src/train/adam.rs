@@ -211,7 +211,7 @@ impl Kernel for Update<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn run(self) {
+    fn run<S: pulp::Simd>(self, _: S) {
         let s = self.step;
         let n = self.param.len();
         let (grad, m, v) = (&mut self.grad[..n], &mut self.m[..n], &mut self.v[..n]);
