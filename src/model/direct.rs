@@ -10,17 +10,16 @@
 //! gradient) walks the same windows with the block's 25 gradient taps in registers,
 //! routing each window's gradient to its winner.
 
-use super::add_assign;
 use super::conv_kernels::{backward_in_chunks, pooled_in_chunks, ConvGeometry, ConvGrads};
 use super::pool::pool_quad;
-use super::simd::{lane, vectorized, Aligned, AlignedBuf, Kernel, Lane, LANES};
+use pulp::Simd;
+
+use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
 
 /// Kernel side this algorithm handles.
 const K: usize = 5;
 /// Taps of the kernel.
 const TAPS: usize = K * K;
-/// Side of the input patch a pooling window reads.
-const PATCH: usize = K + 1;
 
 /// Whether this algorithm handles `g` pooled, without an input gradient: one input
 /// channel, a 5x5 kernel, even sides, output channels in whole lanes of 16.
@@ -44,15 +43,6 @@ pub fn transpose_filters(g: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
         }
     }
     wt
-}
-
-/// The 25 taps of block `block` of filters laid out as [`transpose_filters`] does.
-#[inline(always)]
-fn block_taps(wt: &[f32], block: usize) -> &[Lane; TAPS] {
-    let (lanes, _) = wt.as_chunks::<LANES>();
-    lanes[block * TAPS..(block + 1) * TAPS]
-        .try_into()
-        .expect("25 taps")
 }
 
 /// Side of the zero-bordered plane.
@@ -79,35 +69,29 @@ fn windows(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
         .flat_map(move |py| (0..pwid).map(move |px| (py * pwid + px, 2 * py * pw + 2 * px)))
 }
 
-/// The 6x6 input patch under the pooling window whose top-left pixel is at `corner`.
+/// The input under tap `(ky, kx)` for each pixel of the pooling window whose top-left
+/// pixel is at `corner` in the padded plane `pw` wide: top-left, top-right, bottom-left,
+/// bottom-right.
 #[inline(always)]
-fn patch(padded: &[f32], corner: usize, pw: usize) -> [[f32; PATCH]; PATCH] {
-    std::array::from_fn(|r| {
-        padded[corner + r * pw..][..PATCH]
-            .try_into()
-            .expect("a patch row")
-    })
-}
-
-/// The input under tap `tap` for each pixel of the window: top-left, top-right,
-/// bottom-left, bottom-right.
-#[inline(always)]
-fn under(patch: &[[f32; PATCH]; PATCH], tap: usize) -> [f32; 4] {
-    let (ky, kx) = (tap / K, tap % K);
+fn under(padded: &[f32], corner: usize, pw: usize, (ky, kx): (usize, usize)) -> [f32; 4] {
+    let at = corner + ky * pw + kx;
     [
-        patch[ky][kx],
-        patch[ky][kx + 1],
-        patch[ky + 1][kx],
-        patch[ky + 1][kx + 1],
+        padded[at],
+        padded[at + 1],
+        padded[at + pw],
+        padded[at + pw + 1],
     ]
 }
 
-/// `acc += x * w`, lane by lane, each a fused multiply-add.
-#[inline(always)]
-fn multiply_add(acc: &mut Lane, x: f32, w: &Lane) {
-    for i in 0..LANES {
-        acc[i] = x.mul_add(w[i], acc[i]);
-    }
+/// The kernel's taps, row by row.
+fn taps() -> impl Iterator<Item = (usize, usize)> {
+    (0..K).flat_map(|ky| (0..K).map(move |kx| (ky, kx)))
+}
+
+/// Where lane `channel % 16` of output channel block `channel / 16` of tap `tap` sits in
+/// filters laid out as [`transpose_filters`] does.
+fn tap_index(channel: usize, tap: usize) -> usize {
+    ((channel / LANES) * TAPS + tap) * LANES + channel % LANES
 }
 
 /// The pooled outputs of a chunk of images.
@@ -126,32 +110,40 @@ impl Kernel for ForwardChunk<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn run<S: pulp::Simd>(self, _: S) {
+    fn run<S: Simd>(self, simd: S) {
         let g = self.g;
         let (cout, pw, pooled_plane) = (g.out_channels, padded_width(g), g.plane() / 4);
         let pooled_image = cout * pooled_plane;
+        let width = Vector::<S>::WIDTH;
         let mut padded = AlignedBuf::zeros((g.height + K - 1) * pw);
+        let mut quad = vec![0.0f32; 4 * width];
+        let (mut best, mut winner) = (vec![0.0f32; width], vec![0u8; width]);
         for (index, image) in self.images.chunks_exact(g.plane()).enumerate() {
             pad(g, image, &mut padded);
             let pooled = &mut self.pooled[index * pooled_image..][..pooled_image];
             let argmax = &mut self.argmax[index * pooled_image..][..pooled_image];
-            for block in 0..cout / LANES {
-                let w = Aligned(*block_taps(self.wt, block));
-                let bias = lane(self.bias, block * LANES);
-                let (mut best, mut winner) = ([0.0f32; LANES], [0u8; LANES]);
+            for first in (0..cout).step_by(width) {
+                // This vector of output channels' 25 taps, kept in registers over the image.
+                let mut w = [Vector::splat(simd, 0.0); TAPS];
+                for (tap, w) in w.iter_mut().enumerate() {
+                    *w = Vector::load(simd, self.wt, tap_index(first, tap));
+                }
+                let bias = &self.bias[first..first + width];
                 for (window_index, corner) in windows(g) {
-                    let patch = patch(&padded, corner, pw);
-                    let mut acc = Aligned([[0.0f32; LANES]; 4]);
-                    for (tap, w) in w.0.iter().enumerate() {
-                        for (acc, x) in acc.0.iter_mut().zip(under(&patch, tap)) {
-                            multiply_add(acc, x, w);
+                    let mut acc = [Vector::splat(simd, 0.0); 4];
+                    for (w, tap) in w.iter().zip(taps()) {
+                        for (acc, x) in acc.iter_mut().zip(under(&padded, corner, pw, tap)) {
+                            *acc = w.mul_add(Vector::splat(simd, x), *acc);
                         }
                     }
-                    pool_quad(acc.0.as_flattened(), bias, &mut best, &mut winner);
-                    for i in 0..LANES {
-                        let at = (block * LANES + i) * pooled_plane + window_index;
-                        pooled[at] = best[i];
-                        argmax[at] = winner[i];
+                    for (k, acc) in acc.iter().enumerate() {
+                        acc.store(&mut quad, k * width);
+                    }
+                    pool_quad(&quad, bias, &mut best, &mut winner);
+                    for (i, (&v, &k)) in best.iter().zip(&winner).enumerate() {
+                        let at = (first + i) * pooled_plane + window_index;
+                        pooled[at] = v;
+                        argmax[at] = k;
                     }
                 }
             }
@@ -201,59 +193,56 @@ impl Kernel for BackwardChunk<'_> {
     type Output = (Vec<f32>, Vec<f32>);
 
     #[inline(always)]
-    fn run<S: pulp::Simd>(self, _: S) -> (Vec<f32>, Vec<f32>) {
+    fn run<S: Simd>(self, simd: S) -> (Vec<f32>, Vec<f32>) {
         let g = self.g;
         let (cout, pw, pooled_plane) = (g.out_channels, padded_width(g), g.plane() / 4);
         let pooled_image = cout * pooled_plane;
+        let width = Vector::<S>::WIDTH;
         let mut grad_wt = vec![0.0f32; TAPS * cout];
         let mut grad_bias = vec![0.0f32; cout];
         let mut padded = AlignedBuf::zeros((g.height + K - 1) * pw);
-        for index in self.range {
-            pad(
-                g,
-                &self.input[index * g.plane()..][..g.plane()],
-                &mut padded,
-            );
-            for block in 0..cout / LANES {
-                let (lanes, _) = grad_wt.as_chunks_mut::<LANES>();
-                let dw: &mut [Lane; TAPS] = (&mut lanes[block * TAPS..(block + 1) * TAPS])
-                    .try_into()
-                    .expect("25 taps");
-                let mut acc = Aligned(*dw);
-                let mut bias_acc = [0.0f32; LANES];
-                let base = index * pooled_image + block * LANES * pooled_plane;
+        let mut dy = vec![0.0f32; 4 * width];
+        for first in (0..cout).step_by(width) {
+            // This vector of output channels' 25 tap gradients, kept in registers over the
+            // chunk's images.
+            let mut dw = [Vector::splat(simd, 0.0); TAPS];
+            for index in self.range.clone() {
+                pad(
+                    g,
+                    &self.input[index * g.plane()..][..g.plane()],
+                    &mut padded,
+                );
+                let base = index * pooled_image + first * pooled_plane;
                 for (window_index, corner) in windows(g) {
                     // The gradient on each of the four pixels: the window's, at its winner,
                     // where the pooled value passed the ReLU.
-                    let mut dy = Aligned([[0.0f32; LANES]; 4]);
-                    for i in 0..LANES {
+                    dy.fill(0.0);
+                    let bias = &mut grad_bias[first..first + width];
+                    for (i, b) in bias.iter_mut().enumerate() {
                         let at = base + i * pooled_plane + window_index;
                         let gr = if self.pooled[at] > 0.0 {
                             self.grad[at]
                         } else {
                             0.0
                         };
-                        for (k, dy) in dy.0.iter_mut().enumerate() {
-                            dy[i] = if usize::from(self.argmax[at]) == k {
-                                gr
-                            } else {
-                                0.0
-                            };
-                        }
-                        bias_acc[i] += gr;
+                        dy[usize::from(self.argmax[at]) * width + i] = gr;
+                        *b += gr;
                     }
-                    let patch = patch(&padded, corner, pw);
-                    for (tap, acc) in acc.0.iter_mut().enumerate() {
-                        for (x, dy) in under(&patch, tap).into_iter().zip(&dy.0) {
-                            multiply_add(acc, x, dy);
+                    let dy = [
+                        Vector::load(simd, &dy, 0),
+                        Vector::load(simd, &dy, width),
+                        Vector::load(simd, &dy, 2 * width),
+                        Vector::load(simd, &dy, 3 * width),
+                    ];
+                    for (dw, tap) in dw.iter_mut().zip(taps()) {
+                        for (dy, x) in dy.iter().zip(under(&padded, corner, pw, tap)) {
+                            *dw = dy.mul_add(Vector::splat(simd, x), *dw);
                         }
                     }
                 }
-                *dw = acc.0;
-                add_assign(
-                    &mut grad_bias[block * LANES..(block + 1) * LANES],
-                    &bias_acc,
-                );
+            }
+            for (tap, dw) in dw.iter().enumerate() {
+                dw.store(&mut grad_wt, tap_index(first, tap));
             }
         }
         (grad_wt, grad_bias)

@@ -121,6 +121,24 @@ impl<S: Simd> Vector<S> {
         head[0] = self.value;
     }
 
+    /// Every float `x`.
+    #[inline(always)]
+    pub fn splat(simd: S, x: f32) -> Self {
+        Self {
+            simd,
+            value: simd.splat_f32s(x),
+        }
+    }
+
+    /// `self * b + c`, fused (one rounding) on every instruction set.
+    #[inline(always)]
+    pub fn mul_add(self, b: Self, c: Self) -> Self {
+        Self {
+            simd: self.simd,
+            value: self.simd.mul_add_f32s(self.value, b.value, c.value),
+        }
+    }
+
     /// Adds the vector to the floats at `at` in `s`.
     #[inline(always)]
     pub fn add_to(self, s: &mut [f32], at: usize) {

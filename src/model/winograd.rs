@@ -264,9 +264,8 @@ fn pad_channel_last(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
     for y in 0..g.height {
         let row = &mut padded[((y + PAD) * pw + PAD) * cin..][..w * cin];
         for (x, pixel) in row.chunks_exact_mut(cin).enumerate() {
-            let source = image[y * w + x..].iter().step_by(plane);
-            for (d, &v) in pixel.iter_mut().zip(source) {
-                *d = v;
+            for (c, d) in pixel.iter_mut().enumerate() {
+                *d = image[c * plane + y * w + x];
             }
         }
     }
@@ -483,12 +482,10 @@ impl TileSink for PooledOutput<'_> {
         pool_quad(quad, self.bias, &mut self.best, &mut self.winner);
         let per_tile = tiles(self.g);
         let image_len = self.g.out_channels * per_tile;
-        let at = image * image_len + t;
-        let pooled = self.pooled[at..].iter_mut().step_by(per_tile);
-        let argmax = self.argmax[at..].iter_mut().step_by(per_tile);
-        for (((p, a), &v), &k) in pooled.zip(argmax).zip(&self.best).zip(&self.winner) {
-            *p = v;
-            *a = k;
+        let base = image * image_len + t;
+        for (o, (&v, &k)) in self.best.iter().zip(&self.winner).enumerate() {
+            self.pooled[base + o * per_tile] = v;
+            self.argmax[base + o * per_tile] = k;
         }
     }
 }
