@@ -285,8 +285,12 @@ fn unpad_channel_last_add(g: &ConvGeometry, padded: &[f32], image: &mut [f32]) {
     }
 }
 
-/// One thread's buffers, allocated once per call.
+/// One thread's buffers. A thread keeps its last one for the next call (see
+/// [`with_workspace`]): a call that made them afresh spent more time zeroing 5 MB than on
+/// some of its transforms.
 struct Workspace {
+    /// The sizes it was made for (the batch aside).
+    sizes: [usize; 4],
     /// One image, zero-bordered and channel-last.
     padded: AlignedBuf,
     /// Transformed input tiles of a piece, `[36][tiles][in]`; backward, reused for `dV`.
@@ -298,15 +302,38 @@ struct Workspace {
 }
 
 impl Workspace {
+    fn sizes(g: &ConvGeometry) -> [usize; 4] {
+        [g.in_channels, g.out_channels, g.height, g.width]
+    }
+
     fn new(g: &ConvGeometry) -> Self {
         let n = IMAGES_PER_PIECE * tiles(g);
         Self {
+            sizes: Self::sizes(g),
             padded: AlignedBuf::zeros(padded_len(g)),
             v: AlignedBuf::zeros(POSITIONS * n * g.in_channels),
             m: AlignedBuf::zeros(POSITIONS * n * g.out_channels),
             quad: AlignedBuf::zeros(4 * g.out_channels),
         }
     }
+}
+
+thread_local! {
+    /// This thread's workspace from its last call.
+    static WORKSPACE: std::cell::Cell<Option<Workspace>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with this thread's workspace for `g`: the one it kept, if made for the same
+/// sizes, else a new one. Every user leaves the padded plane's border at zero, as a new one
+/// has it (a workspace dropped by a panic is simply not kept).
+fn with_workspace<R>(g: &ConvGeometry, f: impl FnOnce(&mut Workspace) -> R) -> R {
+    let kept = WORKSPACE
+        .take()
+        .filter(|ws| ws.sizes == Workspace::sizes(g));
+    let mut ws = kept.unwrap_or_else(|| Workspace::new(g));
+    let result = f(&mut ws);
+    WORKSPACE.set(Some(ws));
+    result
 }
 
 /// Transforms the tiles of the image in `ws.padded` into `ws.v` as tiles `first..` of a
@@ -493,6 +520,8 @@ impl TileSink for PooledOutput<'_> {
 /// The forward pass over the images of one chunk, piece by piece.
 struct ForwardChunk<'a, K> {
     g: &'a ConvGeometry,
+    /// The thread's buffers.
+    ws: &'a mut Workspace,
     /// `[count, in, h, w]`.
     images: &'a [f32],
     u: &'a [f32],
@@ -504,8 +533,7 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
 
     #[inline(always)]
     fn run<S: Simd>(mut self, simd: S) {
-        let g = self.g;
-        let mut ws = Workspace::new(g);
+        let (g, ws) = (self.g, &mut *self.ws);
         let per_tile = tiles(g);
         let count = self.images.len() / g.input_image();
         for first in (0..count).step_by(IMAGES_PER_PIECE) {
@@ -514,12 +542,12 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
             for s in 0..piece {
                 let image = &self.images[(first + s) * g.input_image()..][..g.input_image()];
                 pad_channel_last(g, image, &mut ws.padded);
-                input_transform(simd, g, &mut ws, s * per_tile, n);
+                input_transform(simd, g, ws, s * per_tile, n);
             }
-            multiply(g, &mut ws, self.u, n);
+            multiply(g, ws, self.u, n);
             for s in 0..piece {
                 for t in 0..per_tile {
-                    output_transform(simd, g, &mut ws, s * per_tile + t, n);
+                    output_transform(simd, g, ws, s * per_tile + t, n);
                     self.sink.take(first + s, t, &ws.quad);
                 }
             }
@@ -537,7 +565,15 @@ pub fn forward(g: &ConvGeometry, input: &[f32], u: &[f32], bias: &[f32], out: &m
         .zip(input.par_chunks(per_chunk * g.input_image()))
         .for_each(|(out, images)| {
             let sink = FullOutput { g, out, bias };
-            vectorized(ForwardChunk { g, images, u, sink });
+            with_workspace(g, |ws| {
+                vectorized(ForwardChunk {
+                    g,
+                    ws,
+                    images,
+                    u,
+                    sink,
+                })
+            });
         });
 }
 
@@ -562,7 +598,15 @@ pub fn forward_pooled(
             best: vec![0.0; g.out_channels],
             winner: vec![0; g.out_channels],
         };
-        vectorized(ForwardChunk { g, images, u, sink });
+        with_workspace(g, |ws| {
+            vectorized(ForwardChunk {
+                g,
+                ws,
+                images,
+                u,
+                sink,
+            })
+        });
     });
 }
 
@@ -637,13 +681,16 @@ pub fn backward(
         grad_input,
         (POSITIONS * g.in_channels * g.out_channels, g.out_channels),
         |range, grad_input| {
-            vectorized(BackwardChunk {
-                g,
-                input,
-                u,
-                upstream: &upstream,
-                range,
-                grad_input,
+            with_workspace(g, |ws| {
+                vectorized(BackwardChunk {
+                    g,
+                    ws,
+                    input,
+                    u,
+                    upstream: &upstream,
+                    range,
+                    grad_input,
+                })
             })
         },
     );
@@ -657,6 +704,8 @@ pub fn backward(
 /// adds the input gradient of those images into `grad_input` when given.
 struct BackwardChunk<'a> {
     g: &'a ConvGeometry,
+    /// The thread's buffers.
+    ws: &'a mut Workspace,
     /// The whole batch's input.
     input: &'a [f32],
     u: &'a [f32],
@@ -671,9 +720,8 @@ impl Kernel for BackwardChunk<'_> {
 
     #[inline(always)]
     fn run<S: Simd>(mut self, simd: S) -> (Vec<f32>, Vec<f32>) {
-        let g = self.g;
+        let (g, ws) = (self.g, &mut *self.ws);
         let (cin, cout, per_tile) = (g.in_channels, g.out_channels, tiles(g));
-        let mut ws = Workspace::new(g);
         let mut du = vec![0.0f32; POSITIONS * cin * cout];
         let mut grad_bias = vec![0.0f32; cout];
         for first in self.range.clone().step_by(IMAGES_PER_PIECE) {
@@ -682,10 +730,10 @@ impl Kernel for BackwardChunk<'_> {
             for s in 0..piece {
                 let image = &self.input[(first + s) * g.input_image()..][..g.input_image()];
                 pad_channel_last(g, image, &mut ws.padded);
-                input_transform(simd, g, &mut ws, s * per_tile, n);
+                input_transform(simd, g, ws, s * per_tile, n);
                 for t in 0..per_tile {
                     output_gradient(g, self.upstream, first + s, t, &mut ws.quad, &mut grad_bias);
-                    output_gradient_transform(simd, g, &mut ws, s * per_tile + t, n);
+                    output_gradient_transform(simd, g, ws, s * per_tile + t, n);
                 }
             }
             for p in 0..POSITIONS {
@@ -705,7 +753,7 @@ impl Kernel for BackwardChunk<'_> {
                 for s in 0..piece {
                     ws.padded.fill(0.0);
                     for t in 0..per_tile {
-                        input_gradient_transform(simd, g, &mut ws, s * per_tile, t, n);
+                        input_gradient_transform(simd, g, ws, s * per_tile, t, n);
                     }
                     let local = first + s - self.range.start;
                     let dst = &mut grad_input[local * g.input_image()..][..g.input_image()];
