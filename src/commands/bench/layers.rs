@@ -93,27 +93,26 @@ macro_rules! time_layer {
     }};
 }
 
-/// Times each layer of `model` on a batch of `batch` random images; rates against a gemm
-/// peak of `peak_gflops`.
-pub fn time_layers(
-    model: &Network,
-    device: &Cpu,
-    batch: usize,
-    reps: usize,
-    peak_gflops: f64,
-) -> Vec<LayerTiming> {
+/// Times each layer of `model` on a batch of `batch` random images (the rates left at zero:
+/// see [`with_rates`]).
+pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> Vec<LayerTiming> {
     let x: Tensor<ImageShape, f32, Cpu> = device.sample_uniform_like(&(batch, Const, Const, Const));
     let p1 = model.conv1().forward(x.clone());
     let p2 = model.conv2().forward(p1.clone());
     let flat = Flatten::<FLAT>.forward(p2);
     let h = model.hidden().forward(flat.clone());
-    let timings = [
+    vec![
         time_layer!("conv1 5x5x32, relu, pool", model.conv1(), x, reps),
         time_layer!("conv2 5x5x64, relu, pool", model.conv2(), p1, reps),
         time_layer!("dense 3136 -> 1024, relu", model.hidden(), flat, reps),
         time_layer!("dense 1024 -> 10", model.output(), h, reps),
-    ];
-    timings
+    ]
+}
+
+/// The timings of [`time_layers`] at `batch` with their GFLOP/s and shares of a gemm peak of
+/// `peak_gflops`.
+pub fn with_rates(layers: Vec<LayerTiming>, batch: usize, peak_gflops: f64) -> Vec<LayerTiming> {
+    layers
         .into_iter()
         .zip(network_flops(batch))
         .map(|(timing, flops)| timing.with_rates(flops, peak_gflops))
