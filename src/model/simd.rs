@@ -1,15 +1,13 @@
-//! What the hand-vectorised kernels share: lanes of 16 floats, 64-byte aligned buffers, and
+//! What the hand-vectorised kernels share: 64-byte aligned buffers, a vector type, and
 //! runtime dispatch to the best instruction set the CPU has (through `pulp`, without
 //! `unsafe`).
 //!
-//! Kernels are written as plain loops over fixed-size lanes; compiled inside
-//! [`vectorized`], they become AVX-512 (or AVX2) instructions. Only the vector width changes
-//! between instruction sets, never the order of the arithmetic, so every entry point gives
-//! the same bits.
-//!
-//! Where the compiler would keep a kernel's intermediate values in memory, [`Vector`] holds
-//! one register's worth of floats (16 with AVX-512, 8 with AVX2, 1 without) and spells the
-//! arithmetic out.
+//! A [`Kernel`] run through [`vectorized`] is compiled for AVX-512, AVX2 or plain x86-64 and
+//! the one this CPU has is chosen at run time; inside, [`Vector`] holds one register's worth
+//! of floats (16, 8 or 1) and spells the arithmetic out, and plain loops are vectorised by
+//! the compiler. Only the vector width changes between instruction sets, never the order of
+//! the arithmetic (multiply-adds are fused on all of them), so every entry point gives the
+//! same bits.
 
 use std::ops::{Add, Mul, Sub};
 
@@ -17,21 +15,6 @@ use pulp::Simd;
 
 /// Floats a kernel handles at once: one AVX-512 register, two AVX2 ones.
 pub const LANES: usize = 16;
-/// One value for each of [`LANES`] channels.
-pub type Lane = [f32; LANES];
-/// The lane at `at` in `s`.
-#[inline(always)]
-pub fn lane(s: &[f32], at: usize) -> &Lane {
-    s[at..at + LANES].try_into().expect("a lane of floats")
-}
-
-/// The lane at `at` in `s`, to write.
-#[inline(always)]
-pub fn lane_mut(s: &mut [f32], at: usize) -> &mut Lane {
-    (&mut s[at..at + LANES])
-        .try_into()
-        .expect("a lane of floats")
-}
 
 /// A buffer of floats starting on a 64-byte boundary, so that each lane at a multiple of
 /// [`LANES`] fills exactly one cache line.
@@ -63,10 +46,6 @@ impl std::ops::DerefMut for AlignedBuf {
         &mut self.data[self.offset..self.offset + self.len]
     }
 }
-
-/// A value on a 64-byte boundary: a tile of lanes on the stack, each lane one cache line.
-#[repr(C, align(64))]
-pub struct Aligned<T>(pub T);
 
 /// A piece of work to compile for the best instruction set the CPU has.
 pub trait Kernel {
