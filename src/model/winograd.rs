@@ -853,12 +853,15 @@ mod tests {
             let bias = vec![0.0f32; cout];
             let mut out = vec![f32::NAN; batch * g.output_image()];
             forward(&g, &input, &transform_filters(&g, &weight), &bias, &mut out);
-            let want = conv_f64(&g, &input, &weight);
-            let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            for (i, (&got, &want)) in out.iter().zip(&want).enumerate() {
-                let err = (f64::from(got) - want.max(0.0)).abs();
-                assert!(err <= 1e-5 * scale, "{g:?} [{i}]: {got} vs {want}");
-            }
+            let mut direct = vec![f32::NAN; out.len()];
+            conv_kernels::forward(&g, &input, &weight, &bias, &mut direct);
+            let want: Vec<f64> = conv_f64(&g, &input, &weight)
+                .iter()
+                .map(|v| v.max(0.0))
+                .collect();
+            let (winograd, im2col) = (relative_error(&out, &want), relative_error(&direct, &want));
+            eprintln!("{g:?}: forward relative error Winograd {winograd:e}, im2col {im2col:e}");
+            assert!(winograd <= 1e-5, "{winograd:e}");
         }
     }
 
