@@ -202,6 +202,11 @@ impl RunHistory {
         &self.metrics
     }
 
+    /// Drops the held values of the steps up to `step` (see [`MetricsSeries::forget_through`]).
+    pub fn forget_metrics_through(&mut self, step: u64) {
+        self.metrics.forget_through(step);
+    }
+
     /// The event records and what follows from them.
     pub fn events(&self) -> &RecordLog {
         &self.events

@@ -185,6 +185,25 @@ impl MetricsSeries {
         *self = Self::new(self.detail);
     }
 
+    /// Drops the values of the steps up to `step`, for a reader that has taken them and reads
+    /// only what comes after (a watched run): [`MetricsSeries::last`], the counts and the later
+    /// rows stay, and a row of an earlier step starts the held values again from it.
+    pub fn forget_through(&mut self, step: u64) {
+        let held = self.wall_seconds.len();
+        let gone = usize::try_from(step.saturating_add(1).saturating_sub(self.first_step))
+            .map_or(held, |n| n.min(held));
+        if gone == 0 {
+            return;
+        }
+        for column in self.values.iter_mut() {
+            column.drain(..gone);
+            column.shrink_to_fit();
+        }
+        self.wall_seconds.drain(..gone);
+        self.wall_seconds.shrink_to_fit();
+        self.first_step += gone as u64;
+    }
+
     /// Takes one line of the file: the header first, then a row a line. A line that is not a
     /// row is counted in [`MetricsSeries::skipped`].
     pub fn push_line(&mut self, line: &[u8]) {
@@ -428,6 +447,31 @@ mod tests {
         let summary = series(Detail::Summary, &[OLD_HEADER, "5,1,1,1,1,1", "3,1,1,1,1,9"]);
         assert_eq!(summary.last().unwrap().wall_seconds, 9.0);
         assert_eq!(summary.points(Column::Loss).count(), 0);
+    }
+
+    #[test]
+    fn forgotten_steps_leave_the_later_rows_and_an_earlier_row_starts_again() {
+        let rows = [
+            "1,1.0,0.1,0.001,10.0,1.0",
+            "2,2.0,0.2,0.001,10.0,2.0",
+            "3,3.0,0.3,0.001,10.0,3.0",
+        ];
+        let mut s = series(Detail::Full, &[OLD_HEADER, rows[0], rows[1], rows[2]]);
+        s.forget_through(2);
+        assert_eq!(losses(&s), [(3, 3.0)]);
+        assert_eq!(s.rows_after(0).map(|r| r.step).collect::<Vec<_>>(), [3]);
+        assert_eq!((s.last().unwrap().step, s.rows()), (3, 3));
+        s.forget_through(9);
+        assert_eq!((s.first_step(), s.last().unwrap().step), (None, 3));
+        s.push_line(b"4,4.0,0.4,0.001,10.0,4.0");
+        assert_eq!(losses(&s), [(4, 4.0)]);
+        s.push_line(b"2,20.0,0.2,0.001,10.0,5.0");
+        assert_eq!(
+            losses(&s),
+            [(2, 20.0)],
+            "a rewind starts the held rows again"
+        );
+        assert_eq!(s.rewinds(), 1);
     }
 
     #[test]

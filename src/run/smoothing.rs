@@ -18,24 +18,42 @@ pub const DEFAULT_WEIGHT: f64 = 0.6;
 /// towards the starting 0, so the first smoothed value is the first value. A non-finite value
 /// is passed through and does not count.
 pub fn smooth(values: &[f64], weight: f64) -> Vec<f64> {
-    let weight = if weight.is_nan() {
-        0.0
-    } else {
-        weight.clamp(0.0, MAX_WEIGHT)
-    };
-    let mut ema = 0.0;
-    let mut debias = 1.0;
-    values
-        .iter()
-        .map(|&value| {
-            if !value.is_finite() {
-                return value;
-            }
-            ema = weight * ema + (1.0 - weight) * value;
-            debias *= weight;
-            ema / (1.0 - debias)
-        })
-        .collect()
+    let mut smoother = Smoother::new(weight);
+    values.iter().map(|&value| smoother.next(value)).collect()
+}
+
+/// [`smooth`] one value at a time, for a series too long to copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Smoother {
+    weight: f64,
+    ema: f64,
+    debias: f64,
+}
+
+impl Smoother {
+    /// A smoother with weight `weight`, clamped as [`smooth`] clamps it.
+    pub fn new(weight: f64) -> Self {
+        let weight = if weight.is_nan() {
+            0.0
+        } else {
+            weight.clamp(0.0, MAX_WEIGHT)
+        };
+        Self {
+            weight,
+            ema: 0.0,
+            debias: 1.0,
+        }
+    }
+
+    /// The smoothed value of the next value of the series (a non-finite value as it is).
+    pub fn next(&mut self, value: f64) -> f64 {
+        if !value.is_finite() {
+            return value;
+        }
+        self.ema = self.weight * self.ema + (1.0 - self.weight) * value;
+        self.debias *= self.weight;
+        self.ema / (1.0 - self.debias)
+    }
 }
 
 #[cfg(test)]

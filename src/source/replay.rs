@@ -32,6 +32,11 @@ use crate::train::{Command, Evaluation, Event, SettingValue, Started, StepStats}
 
 /// How often the records are read again.
 pub const POLL: Duration = Duration::from_millis(250);
+/// Events the replay lets wait for its reader before it sends more: a long run is read about
+/// as fast as it is shown, never held twice over in the channel.
+const AHEAD: usize = 16_384;
+/// Rows sent between two looks at the reader's backlog.
+const CHUNK: usize = 4096;
 /// Polls without new records before a run with no live writer counts as interrupted: 10 s,
 /// well over the 2 s in which the trainer flushes its rows.
 const QUIET_POLLS: u32 = 40;
@@ -84,8 +89,15 @@ impl Source for Replay {
     }
 
     fn join(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
+        let Self {
+            events,
+            stop,
+            thread,
+        } = self;
+        stop.store(true, Ordering::Relaxed);
+        // A replay waiting for its reader to catch up sees the channel close.
+        drop(events);
+        let _ = thread.join();
     }
 }
 
@@ -299,29 +311,43 @@ impl Follower {
     /// Sends the rows after the last step sent, up to `through`; the start first, if the
     /// records hold none (a run whose `events.jsonl` was lost).
     fn flush_rows(&mut self, through: u64) {
-        let metrics = self.history.metrics();
-        let after = self.sent_step;
-        let rows: Vec<MetricsRow> = metrics
-            .rows_after(after)
-            .take_while(|row| row.step <= through)
-            .collect();
-        if rows.is_empty() {
-            return;
-        }
-        if !self.started_sent {
-            self.started_sent = true;
-            let fallback = self.fallback_start();
-            if !self.send(fallback) {
-                return;
+        loop {
+            self.wait_for_reader();
+            let rows: Vec<MetricsRow> = self
+                .history
+                .metrics()
+                .rows_after(self.sent_step)
+                .take_while(|row| row.step <= through)
+                .take(CHUNK)
+                .collect();
+            if rows.is_empty() {
+                break;
+            }
+            if !self.started_sent {
+                self.started_sent = true;
+                let fallback = self.fallback_start();
+                if !self.send(fallback) {
+                    return;
+                }
+            }
+            for row in rows {
+                let stats = self.step_stats(&row);
+                if !self.send(Event::Step(stats)) {
+                    return;
+                }
+                self.sent_step = row.step;
+                self.shown_step = self.shown_step.max(row.step);
             }
         }
-        for row in rows {
-            let stats = self.step_stats(&row);
-            if !self.send(Event::Step(stats)) {
-                return;
-            }
-            self.sent_step = row.step;
-            self.shown_step = self.shown_step.max(row.step);
+        // What was sent is not needed again until the file is rewritten, which reads it anew.
+        self.history.forget_metrics_through(self.sent_step);
+    }
+
+    /// Waits while more than [`AHEAD`] events wait for the reader (a sleep, not a wake-up a
+    /// row: a blocking channel would switch threads once an event).
+    fn wait_for_reader(&self) {
+        while self.events.len() > AHEAD && !self.events.is_disconnected() {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 

@@ -117,7 +117,8 @@ fn frame_loop(
                 dirty = true;
             }
         }
-        dirty |= drain(&mut pump, handle, &inspector, app);
+        let drained = drain(&mut pump, handle, &inspector, app);
+        dirty |= drained.any;
         if app.should_quit() {
             return Ok(());
         }
@@ -144,7 +145,10 @@ fn frame_loop(
             dirty = false;
             shown_second = Some(second);
         }
-        let frame = if app.is_busy() {
+        let frame = if drained.more {
+            // Only a look at the keys before taking in the rest.
+            Duration::ZERO
+        } else if app.is_busy() {
             BUSY_FRAME
         } else {
             IDLE_FRAME
@@ -162,19 +166,51 @@ fn lost(error: &std::io::Error) -> bool {
     ) || error.raw_os_error() == Some(5) // EIO: the terminal hung up
 }
 
-/// Takes in every event waiting, without blocking; new weights go to the inspector too.
-/// Returns whether there were any.
-fn drain(pump: &mut Pump, handle: &impl Source, inspector: &Inspector, app: &mut App) -> bool {
-    let taken = pump.pull(handle, Duration::ZERO, &mut |event| {
-        if let Event::Weights(weights) = &event {
-            inspector.weights(weights.step, Arc::clone(&weights.model));
+/// How long one drain keeps taking events while they keep coming (a run read back from its
+/// folder streams them through a bounded channel) before the frame is drawn.
+const DRAIN_BUDGET: Duration = Duration::from_millis(40);
+/// How long a drain waits for the next event of a stream before it counts as done (longer
+/// than a replay's pause while its reader catches up).
+const DRAIN_GAP: Duration = Duration::from_millis(5);
+
+/// What one drain took in.
+struct Drained {
+    /// Whether there were any events.
+    any: bool,
+    /// Whether events were still coming when the drain's time ran out.
+    more: bool,
+}
+
+/// Takes in every event waiting, and those that follow within [`DRAIN_GAP`] of each other for
+/// up to [`DRAIN_BUDGET`]; new weights go to the inspector too.
+fn drain(pump: &mut Pump, handle: &impl Source, inspector: &Inspector, app: &mut App) -> Drained {
+    let began = Instant::now();
+    let mut wait = Duration::ZERO;
+    let mut drained = Drained {
+        any: false,
+        more: false,
+    };
+    loop {
+        let taken = pump.pull(handle, wait, &mut |event| {
+            if let Event::Weights(weights) = &event {
+                inspector.weights(weights.step, Arc::clone(&weights.model));
+            }
+            app.update(event);
+        });
+        drained.any |= taken > 0;
+        if taken == 0 || pump.end().is_some() {
+            break;
         }
-        app.update(event);
-    });
+        if began.elapsed() >= DRAIN_BUDGET {
+            drained.more = true;
+            break;
+        }
+        wait = DRAIN_GAP;
+    }
     if let Some(End::Vanished { .. }) = pump.end() {
         app.trainer_vanished();
     }
-    taken > 0
+    drained
 }
 
 /// What ended a wait for input.

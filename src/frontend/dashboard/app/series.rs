@@ -1,7 +1,7 @@
 //! A per-step metric's history, and the two views the charts draw of it (the most recent
 //! steps, or the whole run), as points averaged down to the chart's width, raw and smoothed.
 
-use crate::run::smoothing::smooth;
+use crate::run::smoothing::Smoother;
 
 /// Which part of a history a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,13 +42,13 @@ pub struct Series {
 /// Points of a chart: (step, value).
 pub type Points = Vec<(f64, f64)>;
 
-/// `values` smoothed as TensorBoard does with `weight`.
-fn debiased_ema(values: &[f32], weight: f32) -> Vec<f32> {
-    let wide: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-    smooth(&wide, f64::from(weight))
-        .into_iter()
-        .map(|v| v as f32)
-        .collect()
+/// The value at `index` of `values` smoothed as TensorBoard does with `weight`.
+fn smoothed_at(values: &[f32], index: usize, weight: f32) -> Option<f32> {
+    let mut smoother = Smoother::new(f64::from(weight));
+    let upto = values.get(..=index)?;
+    upto.iter()
+        .map(|&v| smoother.next(f64::from(v)) as f32)
+        .last()
 }
 
 impl Series {
@@ -93,14 +93,14 @@ impl Series {
     pub fn at(&self, step: u64, weight: Option<f32>) -> Option<f32> {
         let i = usize::try_from(step.checked_sub(self.start + 1)?).ok()?;
         match weight {
-            Some(w) => debiased_ema(self.raw.get(..=i)?, w).last().copied(),
+            Some(w) => smoothed_at(&self.raw, i, w),
             None => self.raw.get(i).copied(),
         }
     }
 
     /// The newest value smoothed with `weight`.
     pub fn latest_smoothed(&self, weight: f32) -> Option<f32> {
-        debiased_ema(&self.raw, weight).last().copied()
+        smoothed_at(&self.raw, self.raw.len().checked_sub(1)?, weight)
     }
 
     /// The steps a chart shows: the last `recent` steps, or the whole run.
@@ -114,7 +114,8 @@ impl Series {
     }
 
     /// The raw values and, with `weight`, the smoothed ones of the steps in `span`, averaged
-    /// into at most `points` points each. Non-finite values are left out.
+    /// into at most `points` points each. Non-finite values are left out. Nothing as long as
+    /// the series is copied: a million-step run draws in the memory of its points.
     pub fn points(
         &self,
         span: (u64, u64),
@@ -124,37 +125,53 @@ impl Series {
         let from = span.0.saturating_sub(self.start + 1) as usize;
         let to = (span.1.saturating_sub(self.start) as usize).min(self.raw.len());
         let from = from.min(to);
-        let smoothed = weight.map(|w| debiased_ema(&self.raw[..to], w));
-        let as_points = |values: &[f32]| -> Points {
-            let steps: Vec<f32> = (from..to)
-                .map(|i| (self.start + 1 + i as u64) as f32)
-                .collect();
-            downsample(&steps, points)
-                .into_iter()
-                .zip(downsample(values, points))
-                .filter(|(_, v)| v.is_finite())
-                .map(|(s, v)| (f64::from(s), f64::from(v)))
-                .collect()
-        };
-        let raw = as_points(&self.raw[from..to]);
-        (raw, smoothed.map(|s| as_points(&s[from..to])))
+        let first_step = self.start + 1 + from as u64;
+        let raw = bucket_means(
+            first_step,
+            self.raw[from..to].iter().copied(),
+            to - from,
+            points,
+        );
+        let smoothed = weight.map(|w| {
+            let mut smoother = Smoother::new(f64::from(w));
+            self.raw[..from].iter().for_each(|&v| {
+                smoother.next(f64::from(v));
+            });
+            let values = self.raw[from..to]
+                .iter()
+                .map(move |&v| smoother.next(f64::from(v)) as f32);
+            bucket_means(first_step, values, to - from, points)
+        });
+        (raw, smoothed)
     }
 }
 
-/// Averages `values` into at most `width` consecutive buckets of (nearly) equal size, keeping
-/// the order; values are returned unchanged when they already fit.
-pub fn downsample(values: &[f32], width: usize) -> Vec<f32> {
-    if values.len() <= width {
-        return values.to_vec();
+/// The `len` values of `values`, of consecutive steps from `first_step`, averaged into at
+/// most `width` buckets of (nearly) equal size in order, as (mean step, mean value); buckets
+/// whose mean is not finite are left out.
+fn bucket_means(
+    first_step: u64,
+    mut values: impl Iterator<Item = f32>,
+    len: usize,
+    width: usize,
+) -> Points {
+    let buckets = len.min(width);
+    let mut points = Vec::with_capacity(buckets);
+    for bucket in 0..buckets {
+        let start = bucket * len / buckets;
+        let end = ((bucket + 1) * len / buckets).max(start + 1);
+        let (mut steps, mut sum) = (0.0f64, 0.0f64);
+        for (i, value) in (start..end).zip(values.by_ref()) {
+            steps += (first_step + i as u64) as f64;
+            sum += f64::from(value);
+        }
+        let count = (end - start) as f64;
+        let value = (sum / count) as f32;
+        if value.is_finite() {
+            points.push((f64::from((steps / count) as f32), f64::from(value)));
+        }
     }
-    (0..width)
-        .map(|bucket| {
-            let start = bucket * values.len() / width;
-            let end = (bucket + 1) * values.len() / width;
-            let slice = &values[start..end.max(start + 1)];
-            slice.iter().sum::<f32>() / slice.len() as f32
-        })
-        .collect()
+    points
 }
 
 #[cfg(test)]
@@ -187,10 +204,12 @@ mod tests {
         let ys: Vec<f64> = raw.iter().map(|p| p.1).collect();
         assert_eq!(ys, vec![12.0, 37.0, 62.0, 87.0]);
         assert_eq!(raw[0].0, 13.0, "the mean step of the bucket");
-        assert_eq!(downsample(&values, 7).len(), 7);
-        assert_eq!(downsample(&values, 0), Vec::<f32>::new());
-        assert_eq!(downsample(&[1.0, 2.0], 5), vec![1.0, 2.0]);
-        assert_eq!(downsample(&vec![1.0f32; 1003], 10), vec![1.0; 10]);
+        let means =
+            |values: &[f32], width| bucket_means(1, values.iter().copied(), values.len(), width);
+        assert_eq!(means(&values, 7).len(), 7);
+        assert_eq!(means(&values, 0), Points::new());
+        assert_eq!(means(&[1.0, 2.0], 5), vec![(1.0, 1.0), (2.0, 2.0)]);
+        assert!(means(&[1.0f32; 1003], 10).iter().all(|p| p.1 == 1.0));
     }
 
     #[test]
@@ -203,6 +222,28 @@ mod tests {
         assert_eq!(s.at(0, None), None);
         assert_eq!(s.at(9, None), None);
         assert!((s.at(4, Some(0.5)).unwrap() - s.latest_smoothed(0.5).unwrap()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn smoothed_points_are_the_whole_series_smoothed_then_cut_to_the_span() {
+        let values: Vec<f32> = (0..50)
+            .map(|i| if i == 7 { f32::NAN } else { (i % 5) as f32 })
+            .collect();
+        let s = series(0, &values);
+        let wide: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+        let expected: Vec<(f64, f64)> = crate::run::smoothing::smooth(&wide, f64::from(0.6f32))
+            .iter()
+            .enumerate()
+            .skip(10)
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| ((i + 1) as f64, f64::from(v as f32)))
+            .collect();
+        let (_, smooth) = s.points((11, 50), 100, Some(0.6));
+        assert_eq!(smooth.unwrap(), expected);
+        assert_eq!(
+            s.latest_smoothed(0.6).map(f64::from),
+            expected.last().map(|p| p.1)
+        );
     }
 
     #[test]
