@@ -472,6 +472,7 @@ pub fn event_of(record: Record, images: &Images, run_dir: Option<PathBuf>) -> Op
             run_dir,
         }),
         Record::Step(stats) => Event::Step(stats),
+        Record::Layers(stats) => Event::Layers(stats),
         Record::Evaluation(e) => Event::Evaluation(e),
         Record::SettingChanged(change) => Event::SettingChanged(change),
         Record::Pause { step } => Event::Paused { paused: true, step },

@@ -5,6 +5,7 @@
 //! checkpoints; [`messages`] is everything that crosses the channel, typed.
 
 pub mod checkpointer;
+pub mod layer_stats;
 pub mod messages;
 pub mod schedule;
 pub mod state;
