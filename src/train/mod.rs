@@ -1,9 +1,11 @@
 //! The trainer thread and the messages it speaks.
 //!
 //! [`trainer`] runs the loop and applies commands between steps; [`state`] is what a step
-//! changes (and what a checkpoint holds); [`checkpointer`] writes the run's records and
-//! checkpoints; [`messages`] is everything that crosses the channel, typed.
+//! changes (and what a checkpoint holds); [`step`] is one forward, backward and [`adam`]
+//! update; [`checkpointer`] writes the run's records and checkpoints; [`messages`] is
+//! everything that crosses the channel, typed.
 
+pub mod adam;
 pub mod checkpointer;
 pub mod layer_stats;
 pub mod messages;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
+use super::adam::Adam;
 use super::layer_stats::{Before, GradientRms};
 use super::messages::{Evaluation, LayerStats, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
@@ -29,7 +29,7 @@ pub struct TrainingState {
     device: Cpu,
     model: Network,
     grads: Gradients<f32, Cpu>,
-    optimizer: Adam<Network, f32, Cpu>,
+    optimizer: Adam,
     order: EpochOrder,
     step: u64,
     samples: u64,

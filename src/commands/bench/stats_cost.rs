@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use dfdx::optim::Adam;
+use crate::train::adam::Adam;
 use dfdx::prelude::*;
 
 use super::stats::median;
@@ -16,7 +16,7 @@ use crate::train::step::train_step_seen;
 /// batch (`pixels`, `one_hot`); the steps train the model as usual.
 pub fn time_layer_stats(
     model: &mut Network,
-    optimizer: &mut Adam<Network, f32, Cpu>,
+    optimizer: &mut Adam,
     device: &Cpu,
     batch: (&[f32], &[f32]),
     times: usize,
