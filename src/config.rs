@@ -175,7 +175,7 @@ pub struct LogConfig {
 /// Steps between layer statistics unless told otherwise: often enough for charts over any
 /// run, rarely enough that they cost under 1% of the training time (`digitdash bench`
 /// measures it).
-pub const DEFAULT_LAYER_STATS_EVERY: u64 = 100;
+pub const DEFAULT_LAYER_STATS_EVERY: u64 = 200;
 
 impl Default for TrainConfig {
     fn default() -> Self {
