@@ -174,6 +174,6 @@ mod tests {
             [10]
         );
         history.clear();
-        assert!(history.is_empty() && history.len() == 0);
+        assert!(history.is_empty() && history.samples().next().is_none());
     }
 }
