@@ -206,6 +206,7 @@ fn run_picker_80x24() {
         wall_seconds: None,
         train_settings: Default::default(),
         differences: Vec::new(),
+        latest_layers: None,
     };
     app.runs_listed(
         "runs".into(),
