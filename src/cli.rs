@@ -27,9 +27,13 @@ pub enum Subcommands {
     Bench(BenchArgs),
     /// Report a saved model's test accuracy and confusion matrix.
     Eval {
-        /// A checkpoint folder (runs/NAME/checkpoints/step-...) or its model.safetensors.
+        /// A run folder (runs/NAME: its best checkpoint, else its newest), a checkpoint
+        /// folder (runs/NAME/checkpoints/step-...) or its model.safetensors.
         #[arg(long, value_name = "PATH")]
         checkpoint: PathBuf,
+        /// With a run folder: its checkpoint of this step instead of the best.
+        #[arg(long, value_name = "N")]
+        step: Option<u64>,
         /// The images to score: the test set, the run's validation split (the first images of
         /// the training files it held out), or the training images it trained on.
         #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -38,9 +42,13 @@ pub enum Subcommands {
     /// Classify PNG images (28x28 or larger; resized, light-on-dark or dark-on-light), naming
     /// the classes of the dataset the checkpoint was trained on.
     Predict {
-        /// A checkpoint folder or its model.safetensors.
+        /// A run folder (runs/NAME: its best checkpoint, else its newest), a checkpoint
+        /// folder or its model.safetensors.
         #[arg(long, value_name = "PATH")]
         checkpoint: PathBuf,
+        /// With a run folder: its checkpoint of this step instead of the best.
+        #[arg(long, value_name = "N")]
+        step: Option<u64>,
         /// PNG files.
         #[arg(required = true, value_name = "IMAGE.png")]
         images: Vec<PathBuf>,

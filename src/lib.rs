@@ -17,18 +17,19 @@
 //! config        Config, presets and their checks (config.toml)
 //! cli           flags and subcommands, and how they combine with config.toml
 //! run/          a run's folder: the one record type (record), the records written (writer,
-//!               metrics), checkpoints, the write lock, and reading it all back (history,
-//!               events, tail, status, listing, smoothing, downsampling)
+//!               metrics, layer statistics), checkpoints, the write lock, and reading it all
+//!               back (history, events, tail, status, listing, smoothing, downsampling,
+//!               layer history)
 //! export/       the network as an ONNX model (prost-encoded messages)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread: messages (events, commands, outcome), training state,
-//!               steps, schedule, checkpointer
+//!               steps, schedule, checkpointer, layer statistics
 //! source/       where events come from: the Source trait, live (a trainer) and replay (a
 //!               run folder), and the one pump every front-end reads through (drive, Pump)
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input and inspector threads, app/ state and ui/ drawing)
 //! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, export,
-//!               completions, man
+//!               completions, man; which checkpoint a run folder stands for
 //! ```
 
 pub mod alloc;

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
+use digitdash::commands::checkpoint_of::checkpoint_of;
 use digitdash::commands::{bench, eval, export, plot, predict, presets, runs, shell};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
@@ -50,7 +51,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::run(args, &config.data.dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Subcommands::Eval { checkpoint, split }) => {
+        Some(Subcommands::Eval {
+            checkpoint,
+            step,
+            split,
+        }) => {
+            let checkpoint = &checkpoint_of(checkpoint, *step)?;
             let args = RunArgs {
                 dataset: cli.run.dataset.or_else(|| trained_on(checkpoint)),
                 ..cli.run.clone()
@@ -61,7 +67,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eval::run(checkpoint, &dir, dataset, batch, split.split())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Subcommands::Predict { checkpoint, images }) => {
+        Some(Subcommands::Predict {
+            checkpoint,
+            step,
+            images,
+        }) => {
+            let checkpoint = &checkpoint_of(checkpoint, *step)?;
             let dataset = cli.run.dataset.or_else(|| trained_on(checkpoint));
             predict::run(checkpoint, images, dataset.unwrap_or_default())?;
             Ok(ExitCode::SUCCESS)

@@ -206,6 +206,7 @@ fn run_picker_80x24() {
         wall_seconds: None,
         train_settings: Default::default(),
         differences: Vec::new(),
+        latest_layers: None,
     };
     app.runs_listed(
         "runs".into(),
@@ -306,4 +307,32 @@ fn validation_chart_with_a_test_look_and_the_switch_to_the_test_set_120x40() {
         "scored at step 250: shown"
     );
     insta::assert_snapshot!("validation_inspect_test_set_120x40", screen(&app, 120, 40));
+}
+
+/// The Layers page after 300 steps with statistics every 10 steps.
+fn layers_after_300_steps() -> App {
+    let mut app = paused_after_300_steps();
+    feed(
+        &mut app,
+        (1..=30).map(|k| script::layer_stats(k * 10)).collect(),
+    );
+    app.press(KeyCode::Char('4'));
+    app
+}
+
+#[test]
+fn layers_page_80x24() {
+    insta::assert_snapshot!(screen(&layers_after_300_steps(), 80, 24));
+}
+
+#[test]
+fn layers_page_120x40() {
+    insta::assert_snapshot!(screen(&layers_after_300_steps(), 120, 40));
+}
+
+#[test]
+fn layers_page_before_any_statistics_80x24() {
+    let mut app = paused_after_300_steps();
+    app.press(KeyCode::Char('4'));
+    insta::assert_snapshot!(screen(&app, 80, 24));
 }

@@ -1,6 +1,7 @@
 //! What the dashboard's Inspect and Draw pages compute, checked against the subcommands a user
 //! would reach for: the confusion matrix against `digitdash eval`, a saved drawing against
-//! `digitdash predict`, for the same weights (a checkpoint of a short run on tiny data).
+//! `digitdash predict`, for the same weights (a checkpoint of a short run on tiny data). A
+//! run folder stands for its best checkpoint: in `eval`, `predict` and a watched run's pages.
 
 mod common;
 
@@ -13,6 +14,12 @@ use digitdash::frontend::dashboard::app::{Canvas, Confusion};
 use digitdash::frontend::dashboard::effects::{export_charts, save_drawing};
 use digitdash::model::score::{argmax, evaluate};
 use digitdash::run::checkpoint::load_on_cpu as load_model;
+use digitdash::run::history::RunHistory;
+use digitdash::run::metrics::Detail;
+use digitdash::run::{CheckpointKind, RunDir};
+use digitdash::source::replay::{Replay, ReplayOptions};
+use digitdash::source::Source;
+use digitdash::train::Event;
 
 /// A 20-step run on the workspace's tiny data; returns its final checkpoint.
 fn checkpoint(ws: &Workspace) -> PathBuf {
@@ -71,12 +78,7 @@ fn a_saved_drawing_is_read_back_by_predict_as_the_same_class() {
     let ws = Workspace::new();
     let checkpoint = checkpoint(&ws);
     let (device, model) = load_model(&checkpoint).unwrap();
-    let mut canvas = Canvas::default();
-    canvas.move_cursor(-4, -8);
-    canvas.toggle_pen();
-    canvas.move_cursor(8, 0);
-    canvas.move_cursor(0, 14);
-    let image = canvas.as_mnist().to_vec();
+    let image = drawing();
     let expected = argmax(&digitdash::model::score::classify(&model, &device, &image));
 
     let dir = ws.dir.path();
@@ -153,4 +155,79 @@ fn the_dashboards_export_plots_the_runs_records_into_its_folder() {
     };
     let err = export_charts(&missing).unwrap_err();
     assert!(err.contains("absent"), "{err}");
+}
+
+/// A drawn stroke, as the Draw page hands it to the network.
+fn drawing() -> Vec<f32> {
+    let mut canvas = Canvas::default();
+    canvas.move_cursor(-4, -8);
+    canvas.toggle_pen();
+    canvas.move_cursor(8, 0);
+    canvas.move_cursor(0, 14);
+    canvas.as_mnist().to_vec()
+}
+
+#[test]
+fn a_run_folder_stands_for_its_best_checkpoint_or_the_one_of_a_step() {
+    let ws = Workspace::new();
+    checkpoint(&ws);
+    let run = ws.dir.path().join("run");
+    let best = RunDir::new(&run)
+        .checkpoints(CheckpointKind::Best)
+        .pop()
+        .expect("a best checkpoint");
+    assert_eq!(ws.eval(&run).0, ws.eval(&best).0);
+
+    let image = drawing();
+    let saved = save_drawing(ws.dir.path(), &image).unwrap();
+    let predict = |args: &[&str]| {
+        let mut all = vec!["predict", "--checkpoint"];
+        all.extend_from_slice(args);
+        all.push(saved.to_str().unwrap());
+        let output = ws.command(&all).output().unwrap();
+        let (out, err) = texts(&output);
+        assert!(output.status.success(), "{err}");
+        out
+    };
+    let run_text = run.to_str().unwrap();
+    let step_20 = run.join("checkpoints").join("step-00000020");
+    assert_eq!(
+        predict(&[run_text, "--step", "20"]),
+        predict(&[step_20.to_str().unwrap()])
+    );
+    assert_eq!(predict(&[run_text]), predict(&[best.to_str().unwrap()]));
+}
+
+#[test]
+fn a_watched_finished_run_draws_with_its_best_checkpoint() {
+    let ws = Workspace::new();
+    checkpoint(&ws);
+    let run = RunDir::new(ws.dir.path().join("run"));
+    let best = run
+        .checkpoints(CheckpointKind::Best)
+        .pop()
+        .expect("a best checkpoint");
+    let history = RunHistory::open(run, Detail::Full).unwrap();
+    let options = ReplayOptions {
+        inspect: true,
+        data_dir: Some(ws.data_dir()),
+    };
+    let replay = Replay::spawn(history, options).unwrap();
+    let weights = replay
+        .events()
+        .iter()
+        .find_map(|event| match event {
+            Event::Weights(weights) => Some(weights),
+            _ => None,
+        })
+        .expect("the replay sends weights");
+    let (device, model) = load_model(&best).unwrap();
+    let image = drawing();
+    let ours = digitdash::model::score::classify(&weights.model, &device, &image);
+    let saved = digitdash::model::score::classify(&model, &device, &image);
+    assert_eq!(
+        ours, saved,
+        "the Draw page's probabilities are the best checkpoint's"
+    );
+    replay.join();
 }

@@ -2,6 +2,8 @@
 
 /// `digitdash bench`: training-step, inference and per-layer timings, and the PyTorch comparison.
 pub mod bench;
+/// Which checkpoint a path names: a run folder's best (or of a step), or the path itself.
+pub mod checkpoint_of;
 /// `digitdash eval`: a saved model's test accuracy, loss and confusion matrix.
 pub mod eval;
 /// `digitdash export`: a saved model as an ONNX file.

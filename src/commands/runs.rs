@@ -135,6 +135,7 @@ fn to_json(run: &RunOverview) -> Value {
         "wall_seconds": run.wall_seconds,
         "differences": object(&mut run.differences.iter().map(|(k, v)| (k, v))),
         "train": object(&mut run.train_settings.iter()),
+        "layers": run.latest_layers,
     })
 }
 

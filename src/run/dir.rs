@@ -5,6 +5,7 @@
 //!     config.toml                      the settings the run goes on with
 //!     metrics.csv                      one row a step
 //!     events.jsonl                     one record an evaluation, setting change, stop, ...
+//!     layers.jsonl                     layer statistics every log.layer_stats_every steps
 //!     checkpoints/step-00001000/       periodic checkpoints (the newest few are kept)
 //!     checkpoints/best-step-00000800/  the best evaluation so far
 //!     .lock                            locked by the process training into the folder
@@ -27,6 +28,8 @@ const CONFIG_FILE: &str = "config.toml";
 const METRICS_FILE: &str = "metrics.csv";
 /// One JSON record an event.
 const EVENTS_FILE: &str = "events.jsonl";
+/// One JSON record of layer statistics a line.
+const LAYERS_FILE: &str = "layers.jsonl";
 /// Folder of the checkpoints.
 const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The file a writer holds an OS lock on.
@@ -110,6 +113,11 @@ impl RunDir {
     /// One JSON record an event.
     pub fn events_file(&self) -> PathBuf {
         self.root.join(EVENTS_FILE)
+    }
+
+    /// One JSON record of layer statistics a line (runs recorded before them have none).
+    pub fn layers_file(&self) -> PathBuf {
+        self.root.join(LAYERS_FILE)
     }
 
     /// The folder of the checkpoints.

@@ -7,9 +7,11 @@ use jiff::Timestamp;
 
 use super::dir::RunDir;
 use super::history::{HistoryError, RunHistory};
+use super::layers::LayerStats;
 use super::metrics::Detail;
+use super::record::Record;
 use super::status::RunStatus;
-use super::tail::TailError;
+use super::tail::{TailError, MAX_LINE_BYTES};
 
 /// One run of a listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,8 @@ pub struct RunOverview {
     pub train_settings: BTreeMap<String, String>,
     /// The `[train]` settings in which it differs from the other runs listed with it.
     pub differences: Vec<(String, String)>,
+    /// Its newest layer statistics (`layers.jsonl`), if it recorded any.
+    pub latest_layers: Option<LayerStats>,
 }
 
 impl RunOverview {
@@ -50,6 +54,7 @@ impl RunOverview {
             |n| n.to_string_lossy().into(),
         );
         let path = run.path().to_path_buf();
+        let latest_layers = latest_layers(&run.layers_file());
         match RunHistory::open(run, Detail::Summary) {
             Ok(history) => Self {
                 started_at: history.started_at(),
@@ -63,6 +68,7 @@ impl RunOverview {
                 wall_seconds: history.wall_seconds(),
                 train_settings: history.config().map(train_settings).unwrap_or_default(),
                 differences: Vec::new(),
+                latest_layers,
                 name,
                 path,
             },
@@ -80,11 +86,31 @@ impl RunOverview {
                 wall_seconds: None,
                 train_settings: BTreeMap::new(),
                 differences: Vec::new(),
+                latest_layers,
                 name,
                 path,
             },
         }
     }
+}
+
+/// The newest layer statistics of a `layers.jsonl`: its last whole line that is one, read
+/// from the file's end (never more than [`MAX_LINE_BYTES`]), so a long run's file is not read
+/// whole.
+pub fn latest_layers(path: &Path) -> Option<LayerStats> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(MAX_LINE_BYTES)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    tail.split(|&b| b == b'\n')
+        .rev()
+        .find_map(|line| match Record::from_json_line(line)? {
+            Record::Layers(stats) => Some(stats),
+            _ => None,
+        })
 }
 
 /// Every folder under `parent` (hidden ones aside), by name, read as a run, with the settings
@@ -180,6 +206,17 @@ pub fn setting_differences(runs: &[&BTreeMap<String, String>]) -> Vec<Vec<(Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latest_layer_statistics_are_the_last_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layers.jsonl");
+        assert_eq!(latest_layers(&path), None, "no file, none");
+        let line = |step| Record::Layers(crate::run::layers::tests::example(step)).to_json_line();
+        let text = format!("{}\n{}\n{{\"event\":\"lay", line(100), line(200));
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(latest_layers(&path).map(|s| s.step), Some(200));
+    }
 
     fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

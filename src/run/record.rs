@@ -17,9 +17,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use strum::EnumDiscriminants;
 
+use super::layers::LayerStats;
+use super::numbers::{nan, number_or_nan, number_or_nan_f32};
 use crate::config::Config;
 use crate::settings::{Setting, SettingValue};
 
@@ -36,6 +38,9 @@ pub enum Record {
     Started(RunStarted),
     /// One training step (printed by `--json`; a run keeps steps in `metrics.csv`).
     Step(StepStats),
+    /// Statistics of every layer after a step, every `log.layer_stats_every` steps (printed
+    /// by `--json`; a run keeps them in `layers.jsonl`, a line each).
+    Layers(LayerStats),
     /// An evaluation of the network on a set of images.
     Evaluation(Evaluation),
     /// A live setting changed.
@@ -376,20 +381,6 @@ pub struct BestCheckpoint {
     pub test_accuracy: f64,
 }
 
-fn nan() -> f64 {
-    f64::NAN
-}
-
-/// A number, or `NaN` for `null` (how JSON writers spell a non-finite number).
-fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// [`number_or_nan`] for `f32` fields.
-fn number_or_nan_f32<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
-    Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use strum::IntoEnumIterator;
@@ -420,6 +411,7 @@ pub(crate) mod tests {
                 samples_per_sec: 1234.5,
                 train_seconds: 3.5,
             }),
+            RecordKind::Layers => Record::Layers(super::super::layers::tests::example(11)),
             RecordKind::Evaluation => Record::Evaluation(Evaluation {
                 split: EvalSplit::Validation,
                 step: 10,
@@ -487,7 +479,7 @@ pub(crate) mod tests {
             assert_eq!(back, record, "{line}");
             kinds += 1;
         }
-        assert_eq!(kinds, 14);
+        assert_eq!(kinds, 15);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The run's records as it goes: the effective config, one CSV row a step, and one JSON line
-//! for every evaluation, setting change, pause, stop and error.
+//! The run's records as it goes: the effective config, one CSV row a step, one JSON line for
+//! every evaluation, setting change, pause, stop and error, and one JSON line of layer
+//! statistics every `log.layer_stats_every` steps (`layers.jsonl`).
 //!
-//! Rows are buffered and flushed at least every [`FLUSH_INTERVAL`]; events are flushed at once.
+//! Rows and layer statistics are buffered and flushed at least every [`FLUSH_INTERVAL`];
+//! events are flushed at once.
 //!
 //! The records are open for one process at a time: they hold the run's write lock
 //! ([`RunLock`]) for as long as they are open. Reopening them after a crash repairs what the
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use super::dir::{FolderContents, RunDir};
+use super::layers::LayerStats;
 use super::lock::{LockError, RunLock};
 use super::metrics::{metrics_header, MetricsRow, RowFormat};
 use super::record::Record;
@@ -121,6 +124,7 @@ pub struct RunRecords {
     dir: RunDir,
     metrics: BufWriter<File>,
     events: BufWriter<File>,
+    layers: BufWriter<File>,
     last_flush: Instant,
     /// Held as long as the records are open.
     lock: RunLock,
@@ -128,14 +132,16 @@ pub struct RunRecords {
     notes: Vec<String>,
 }
 
-/// What [`keep_rows_through`] dropped besides the rows after the step.
+/// What [`keep_rows_through`] (or [`keep_layers_through`]) dropped besides the lines after
+/// the step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MetricsRepair {
-    /// Rows kept (the header not counted).
+    /// Rows or lines kept (a header not counted).
     pub kept: u64,
-    /// Bytes of a last row without its line end (a crash mid-write), dropped.
+    /// Bytes of a last line without its line end (a crash mid-write), dropped.
     pub torn_bytes: u64,
-    /// Lines that are not rows (no step number, not text, or over [`MAX_LINE_BYTES`]), dropped.
+    /// Lines that are not rows or records (no step number, not text, or over
+    /// [`MAX_LINE_BYTES`]), dropped.
     pub damaged: u64,
 }
 
@@ -181,33 +187,41 @@ impl RunRecords {
         }
         write_config(run, config)?;
         let repair = keep_rows_through(&run.metrics_file(), step)?;
-        notes.extend(repair.note(&run.metrics_file()));
+        notes.extend(repair.note(&run.metrics_file(), "row"));
+        let layers = run.layers_file();
+        let kept = keep_layers_through(&layers, step)?;
+        notes.extend(kept.note(&layers, "line"));
         Self::open(run, lock, notes)
     }
 
-    /// Drops the rows of steps after `step` (after a rollback to it) and goes on appending.
+    /// Drops the rows and layer statistics of steps after `step` (after a rollback to it) and
+    /// goes on appending.
     pub fn rewind(&mut self, step: u64) -> Result<(), RecordError> {
         self.flush()?;
         keep_rows_through(&self.dir.metrics_file(), step)?;
-        let (metrics, events) = Self::open_files(&self.dir)?;
+        keep_layers_through(&self.dir.layers_file(), step)?;
+        let [metrics, events, layers] = Self::open_files(&self.dir)?;
         self.metrics = metrics;
         self.events = events;
+        self.layers = layers;
         Ok(())
     }
 
     fn open(run: &RunDir, lock: RunLock, notes: Vec<String>) -> Result<Self, RecordError> {
-        let (metrics, events) = Self::open_files(run)?;
+        let [metrics, events, layers] = Self::open_files(run)?;
         Ok(Self {
             dir: run.clone(),
             metrics,
             events,
+            layers,
             last_flush: Instant::now(),
             lock,
             notes,
         })
     }
 
-    fn open_files(run: &RunDir) -> Result<(BufWriter<File>, BufWriter<File>), RecordError> {
+    /// `metrics.csv`, `events.jsonl` and `layers.jsonl`, opened to append.
+    fn open_files(run: &RunDir) -> Result<[BufWriter<File>; 3], RecordError> {
         let append = |path: PathBuf| {
             OpenOptions::new()
                 .create(true)
@@ -216,7 +230,11 @@ impl RunRecords {
                 .map(BufWriter::new)
                 .map_err(|e| record_error(&path, e))
         };
-        Ok((append(run.metrics_file())?, append(run.events_file())?))
+        Ok([
+            append(run.metrics_file())?,
+            append(run.events_file())?,
+            append(run.layers_file())?,
+        ])
     }
 
     /// What reopening the records repaired, once (empty for a new run).
@@ -244,6 +262,16 @@ impl RunRecords {
         Ok(())
     }
 
+    /// Appends a line of layer statistics to `layers.jsonl`; flushes as [`Self::step`] does.
+    pub fn layers(&mut self, stats: &LayerStats) -> Result<(), RecordError> {
+        let line = Record::Layers(stats.clone()).to_json_line();
+        writeln!(self.layers, "{line}").map_err(|e| record_error(&self.dir.layers_file(), e))?;
+        if self.last_flush.elapsed() >= FLUSH_INTERVAL {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Appends an event record as one JSON line and flushes.
     pub fn event(&mut self, record: &Record) -> Result<(), RecordError> {
         let path = self.dir.events_file();
@@ -259,18 +287,22 @@ impl RunRecords {
         self.metrics
             .flush()
             .map_err(|e| record_error(&self.dir.metrics_file(), e))?;
+        self.layers
+            .flush()
+            .map_err(|e| record_error(&self.dir.layers_file(), e))?;
         self.events
             .flush()
             .map_err(|e| record_error(&self.dir.events_file(), e))
     }
 
-    /// Whether the files this process writes are still the run's `metrics.csv` and
-    /// `events.jsonl`: a folder deleted, moved or replaced under a running run would take
-    /// the writes into files nobody can see.
+    /// Whether the files this process writes are still the run's `metrics.csv`,
+    /// `events.jsonl` and `layers.jsonl`: a folder deleted, moved or replaced under a running
+    /// run would take the writes into files nobody can see.
     fn check_in_place(&self) -> Result<(), RecordError> {
         for (path, file) in [
             (self.dir.metrics_file(), self.metrics.get_ref()),
             (self.dir.events_file(), self.events.get_ref()),
+            (self.dir.layers_file(), self.layers.get_ref()),
         ] {
             let name = path
                 .file_name()
@@ -311,12 +343,13 @@ fn write_config(run: &RunDir, config: &Config) -> Result<(), RecordError> {
 }
 
 impl MetricsRepair {
-    /// A note for people on what was dropped besides later rows, if anything was.
-    fn note(&self, path: &Path) -> Option<String> {
+    /// A note for people on what was dropped besides later lines, if anything was; a line
+    /// is called a `row`, or what `noun` says.
+    fn note(&self, path: &Path, noun: &str) -> Option<String> {
         let mut parts = Vec::new();
         if self.torn_bytes > 0 {
             parts.push(format!(
-                "a torn last row ({} bytes, cut off by a crash)",
+                "a torn last {noun} ({} bytes, cut off by a crash)",
                 self.torn_bytes
             ));
         }
@@ -335,6 +368,47 @@ pub fn keep_rows_through(path: &Path, step: u64) -> Result<MetricsRepair, Record
     let mut repair = MetricsRepair::default();
     write_atomic_with(path, |out| {
         repair = filter_rows(BufReader::new(file), step, out)?;
+        Ok(())
+    })
+    .map_err(|e| record_error(path, e))?;
+    Ok(repair)
+}
+
+/// Keeps the lines of `layers.jsonl` of steps up to `step` and drops the rest: later lines, a
+/// torn last line and lines that are not layer statistics. An absent file is left absent.
+/// Read line by line (never more than [`MAX_LINE_BYTES`] at once) and replaced whole.
+pub fn keep_layers_through(path: &Path, step: u64) -> Result<MetricsRepair, RecordError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(MetricsRepair::default()),
+        Err(e) => return Err(record_error(path, e)),
+    };
+    let mut repair = MetricsRepair::default();
+    write_atomic_with(path, |out| {
+        let mut input = BufReader::new(file);
+        let mut line = Vec::new();
+        while let Some(end) = read_line(&mut input, &mut line)? {
+            match end {
+                LineEnd::Newline => {}
+                LineEnd::Eof => {
+                    repair.torn_bytes = line.len() as u64;
+                    break;
+                }
+                LineEnd::TooLong => {
+                    repair.damaged += 1;
+                    continue;
+                }
+            }
+            match Record::from_json_line(&line) {
+                Some(Record::Layers(stats)) if stats.step <= step => {
+                    repair.kept += 1;
+                    out.write_all(&line)?;
+                    out.write_all(b"\n")?;
+                }
+                Some(Record::Layers(_)) => {}
+                _ => repair.damaged += 1,
+            }
+        }
         Ok(())
     })
     .map_err(|e| record_error(path, e))?;
@@ -585,6 +659,47 @@ mod tests {
     }
 
     #[test]
+    fn layer_statistics_after_a_rollback_or_resume_step_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path().join("run"));
+        let mut records = RunRecords::create(&run, &Config::default()).unwrap();
+        for step in [2, 4, 6] {
+            records
+                .layers(&crate::run::layers::tests::example(step))
+                .unwrap();
+        }
+        records.rewind(4).unwrap();
+        records
+            .layers(&crate::run::layers::tests::example(5))
+            .unwrap();
+        drop(records);
+        let steps = |run: &RunDir| -> Vec<u64> {
+            fs::read_to_string(run.layers_file())
+                .unwrap()
+                .lines()
+                .map(|l| match Record::from_json_line(l.as_bytes()) {
+                    Some(Record::Layers(s)) => s.step,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(steps(&run), [2, 4, 5]);
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(run.layers_file())
+            .unwrap();
+        file.write_all(b"garbage\n{\"event\":\"lay").unwrap();
+        let mut resumed = RunRecords::resume(&run, 4, &Config::default()).unwrap();
+        let notes = resumed.take_notes().join("\n");
+        assert!(
+            notes.contains("a torn last line (13 bytes") && notes.contains("1 damaged line"),
+            "{notes}"
+        );
+        drop(resumed);
+        assert_eq!(steps(&run), [2, 4]);
+    }
+
+    #[test]
     fn an_unwritable_folder_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
@@ -644,14 +759,14 @@ mod tests {
                 metrics_header()
             )
         );
-        let note = repair.note(Path::new("m.csv")).unwrap();
+        let note = repair.note(Path::new("m.csv"), "row").unwrap();
         assert!(note.contains("torn last row (5 bytes"), "{note}");
         assert!(note.contains("3 damaged line(s)"), "{note}");
         // A file without its header gets it back; nothing dropped, nothing noted.
         let mut out = Vec::new();
         let repair = filter_rows(&b"1,0.5,0.5,0.0001,10.0,1.000,0.1\n"[..], 5, &mut out).unwrap();
         assert_eq!(repair.kept, 1);
-        assert_eq!(repair.note(Path::new("m.csv")), None);
+        assert_eq!(repair.note(Path::new("m.csv"), "row"), None);
         assert!(String::from_utf8(out)
             .unwrap()
             .starts_with(metrics_header()));

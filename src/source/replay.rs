@@ -4,9 +4,11 @@
 //! them, so every front-end works on it as on a live run.
 //!
 //! Only what the records say is sent: the start as recorded (images, threads, settings), one
-//! step a row of `metrics.csv`, each record of `events.jsonl` as its event, and the end when
+//! step a row of `metrics.csv`, each record of `events.jsonl` and `layers.jsonl` as its
+//! event, and the end when
 //! it is recorded, or when nobody writes the run any more. With [`ReplayOptions::inspect`],
-//! the test images (when the run's data is at hand) and the newest checkpoint's weights are
+//! the test images (when the run's data is at hand) and a checkpoint's weights (the newest
+//! while the run goes on, the best once it ended) are
 //! sent too, for the views that look inside the network.
 
 use std::io;
@@ -26,6 +28,7 @@ use crate::run::events::Ending;
 use crate::run::history::RunHistory;
 use crate::run::record::{CheckpointWritten, ErrorKind, EvalSplit, Record, RunStarted};
 use crate::run::status::writer_alive;
+use crate::run::tail::{TailItem, TailReader};
 use crate::run::{checkpoint, CheckpointKind, MetricsRow};
 use crate::train::messages::Weights;
 use crate::train::{Command, Evaluation, Event, SettingValue, Started, StepStats};
@@ -120,6 +123,8 @@ struct Follower {
     batch_size: usize,
     /// The newest checkpoint loaded.
     checkpoint: Option<PathBuf>,
+    /// `layers.jsonl`, read as it grows.
+    layers: TailReader,
     /// Whether the run's end (or its interruption) was sent.
     ended: bool,
     quiet: u32,
@@ -128,6 +133,7 @@ struct Follower {
 impl Follower {
     fn new(history: RunHistory, events: Sender<Event>, options: ReplayOptions) -> Self {
         let batch_size = history.config().map_or(0, |c| c.train.batch_size);
+        let layers = TailReader::new(history.run().layers_file());
         Self {
             history,
             events,
@@ -140,6 +146,7 @@ impl Follower {
             shown_step: 0,
             batch_size,
             checkpoint: None,
+            layers,
             ended: false,
             quiet: 0,
         }
@@ -158,6 +165,7 @@ impl Follower {
         self.first_step_hint();
         self.take(records);
         self.flush_rows(u64::MAX);
+        self.send_layers();
         self.check_end();
         while !stop.load(Ordering::Relaxed) && !self.events.is_disconnected() {
             if self.ended && !self.options.inspect {
@@ -192,6 +200,7 @@ impl Follower {
             self.quiet = if changes.any() { 0 } else { self.quiet + 1 };
             self.take(changes.new_events);
             self.flush_rows(u64::MAX);
+            self.send_layers();
             self.check_end();
         }
     }
@@ -392,8 +401,29 @@ impl Follower {
         }
     }
 
-    /// Loads the newest checkpoint when there is a new one: its weights go to the inspector,
-    /// and with the test set at hand it is scored for the digit viewer and the matrix.
+    /// Sends the layer statistics appended to `layers.jsonl` since the last read (all of them
+    /// again after a rewrite: the dashboard drops its later samples when an earlier step
+    /// comes). Damaged lines are skipped; a run recorded before them has no file.
+    fn send_layers(&mut self) {
+        let mut stats = Vec::new();
+        let read = self.layers.read(|item| {
+            if let TailItem::Line(line) = item {
+                if let Some(Record::Layers(s)) = Record::from_json_line(line) {
+                    stats.push(s);
+                }
+            }
+        });
+        if read.is_ok() {
+            for s in stats {
+                self.send(Event::Layers(s));
+            }
+        }
+    }
+
+    /// Loads the checkpoint to show when it changed: the newest while the run goes on, the
+    /// best once it has ended (what `eval` and `predict` take from a run). Its weights go to
+    /// the inspector, and with the images at hand it is scored for the digit viewer and the
+    /// matrix.
     fn load_newest_checkpoint(&mut self) {
         let run = self.history.run();
         // The best checkpoint is written at every better evaluation, the periodic ones less
@@ -402,6 +432,12 @@ impl Follower {
             .into_iter()
             .filter_map(|kind| run.checkpoints(kind).pop())
             .max_by_key(|folder| checkpoint_step(folder));
+        let best = || run.checkpoints(CheckpointKind::Best).pop();
+        let newest = if self.ended {
+            best().or(newest)
+        } else {
+            newest
+        };
         if newest.is_none() || newest == self.checkpoint {
             return;
         }
@@ -498,6 +534,7 @@ pub fn event_of(record: Record, images: &Images, run_dir: Option<PathBuf>) -> Op
             run_dir,
         }),
         Record::Step(stats) => Event::Step(stats),
+        Record::Layers(stats) => Event::Layers(stats),
         Record::Evaluation(e) => Event::Evaluation(e),
         Record::SettingChanged(change) => Event::SettingChanged(change),
         Record::Pause { step } => Event::Paused { paused: true, step },

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::messages::StepStats;
+use super::messages::{LayerStats, StepStats};
 use super::state::TrainingState;
 use crate::config::Config;
 use crate::run::{
@@ -54,6 +54,11 @@ impl Checkpointer {
             wall_seconds,
             epoch: stats.epoch,
         })
+    }
+
+    /// Appends a step's layer statistics to `layers.jsonl`.
+    pub fn layers(&mut self, stats: &LayerStats) -> Result<(), RecordError> {
+        self.records.layers(stats)
     }
 
     /// What reopening the records repaired after a crash, once (see

@@ -7,6 +7,7 @@
 
 pub mod adam;
 pub mod checkpointer;
+pub mod layer_stats;
 pub mod messages;
 pub mod schedule;
 pub mod state;

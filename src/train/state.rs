@@ -8,9 +8,10 @@ use std::time::Instant;
 use dfdx::prelude::*;
 
 use super::adam::Adam;
-use super::messages::{Evaluation, StepStats, TrainingBatch, Weights};
+use super::layer_stats::{Before, GradientRms};
+use super::messages::{Evaluation, LayerStats, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
-use super::step::{new_optimizer, train_step, StepError, DIVERGED_LOSS};
+use super::step::{new_optimizer, train_step_seen, StepError, DIVERGED_LOSS};
 use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
 use crate::data::{EpochOrder, Mnist, Split};
@@ -54,6 +55,10 @@ pub struct TrainingState {
     test_looks: u64,
     /// The latest evaluation of the weights in training on the test set.
     last_test: Option<Evaluation>,
+    /// Steps between layer statistics (0: none).
+    layer_stats_every: u64,
+    /// The layer statistics of the latest step, until taken.
+    layer_stats: Option<LayerStats>,
 }
 
 impl TrainingState {
@@ -85,7 +90,19 @@ impl TrainingState {
             best: None,
             test_looks: 0,
             last_test: None,
+            layer_stats_every: 0,
+            layer_stats: None,
         }
+    }
+
+    /// Computes layer statistics every `every` steps from now on (0: never).
+    pub fn set_layer_stats_every(&mut self, every: u64) {
+        self.layer_stats_every = every;
+    }
+
+    /// The layer statistics of the latest step, when it computed them; once.
+    pub fn take_layer_stats(&mut self) -> Option<LayerStats> {
+        self.layer_stats.take()
     }
 
     /// The latest evaluation of the weights in training on the test set.
@@ -242,19 +259,38 @@ impl TrainingState {
         let seen = self
             .keeps_batches
             .then(|| TrainingBatch::keep(self.step + 1, &pixels, &indices, &data.train));
-        let output = train_step(
+        // Layer statistics are timed apart: like evaluations, they are not training time.
+        let stats_started = Instant::now();
+        let before = self
+            .layer_stats_due()
+            .then(|| Before::take(&self.model, &self.device, &pixels));
+        let mut gradients = None;
+        let mut stats_seconds = stats_started.elapsed().as_secs_f64();
+        let output = train_step_seen(
             &mut self.model,
             &mut self.optimizer,
             &mut self.grads,
             &self.device,
             pixels,
             &one_hot,
+            |model, grads| {
+                if before.is_some() {
+                    let read = Instant::now();
+                    gradients = Some(GradientRms::read(model, grads));
+                    stats_seconds += read.elapsed().as_secs_f64();
+                }
+            },
         )
         .map_err(|e| {
             self.order = EpochOrder::restore(self.order.len(), self.order.seed(), epoch, position);
             e.at_step(self.step + 1, lr)
         })?;
-        let seconds = started.elapsed().as_secs_f64();
+        if let (Some(before), Some(gradients)) = (before, gradients) {
+            let finish = Instant::now();
+            self.layer_stats = Some(before.finish(&self.model, gradients, self.step + 1));
+            stats_seconds += finish.elapsed().as_secs_f64();
+        }
+        let seconds = (started.elapsed().as_secs_f64() - stats_seconds).max(0.0);
         // The weights produced a loss within bounds: they are not diverged.
         self.diverged = None;
         self.train_seconds += seconds;
@@ -272,6 +308,12 @@ impl TrainingState {
             samples_per_sec: batch as f64 / seconds.max(1e-9),
             train_seconds: self.train_seconds,
         })
+    }
+
+    /// Whether the next step computes layer statistics.
+    fn layer_stats_due(&self) -> bool {
+        let every = self.layer_stats_every;
+        every > 0 && (self.step + 1).is_multiple_of(every)
     }
 
     /// Scores the network on `images`, the `split` named, in batches of `batch`. When the

@@ -82,6 +82,21 @@ pub fn train_step(
     pixels: Vec<f32>,
     one_hot: &[f32],
 ) -> Result<StepOutput, StepError> {
+    let no_look = |_: &Network, _: &mut Gradients<f32, Cpu>| {};
+    train_step_seen(model, optimizer, grads, device, pixels, one_hot, no_look)
+}
+
+/// [`train_step`], showing `see` the weights and their gradients between the backward pass
+/// and the update (of a step whose loss is within bounds): for statistics of the step.
+pub fn train_step_seen(
+    model: &mut Network,
+    optimizer: &mut Adam,
+    grads: &mut Gradients<f32, Cpu>,
+    device: &Cpu,
+    pixels: Vec<f32>,
+    one_hot: &[f32],
+    see: impl FnOnce(&Network, &mut Gradients<f32, Cpu>),
+) -> Result<StepOutput, StepError> {
     let output = loss_and_gradients(model, grads, device, pixels, one_hot);
     if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
         model.zero_grads(grads);
@@ -90,6 +105,7 @@ pub fn train_step(
             context: String::new(),
         });
     }
+    see(model, grads);
     // The update leaves the gradients at zero for the next step.
     optimizer
         .update(model, grads)

@@ -144,7 +144,8 @@ fn run(
         other => other?,
     };
     let validation = data.hold_out_validation(config.data.validation(), &config.data.dir)?;
-    let state = TrainingState::new(&config.train, data.train.len(), started);
+    let mut state = TrainingState::new(&config.train, data.train.len(), started);
+    state.set_layer_stats_every(config.log.layer_stats_every);
     let mut trainer = Trainer {
         config,
         data: Arc::new(data),
@@ -254,10 +255,10 @@ struct Trainer {
 }
 
 impl Trainer {
-    /// Sends `event` to the front-end and writes its record, steps excepted (they go to
-    /// `metrics.csv`).
+    /// Sends `event` to the front-end and writes its record, steps and layer statistics
+    /// excepted (they go to `metrics.csv` and `layers.jsonl`).
     fn emit(&mut self, event: Event) {
-        if !matches!(event, Event::Step(_)) {
+        if !matches!(event, Event::Step(_) | Event::Layers(_)) {
             if let Some(record) = event.record() {
                 self.record(&record);
             }
@@ -348,6 +349,10 @@ impl Trainer {
                 Ok(stats) => {
                     self.record_step(&stats);
                     self.emit(Event::Step(stats));
+                    if let Some(layers) = self.state.take_layer_stats() {
+                        self.record_layers(&layers);
+                        self.emit(Event::Layers(layers));
+                    }
                     if let Some(lost) = self.lost.take() {
                         return Err(lost.into());
                     }
@@ -387,6 +392,15 @@ impl Trainer {
         let wall = self.state.run_seconds();
         if let Some(checkpointer) = self.checkpointer.as_mut() {
             if let Err(e) = checkpointer.step(stats, wall) {
+                self.record_failed(e);
+            }
+        }
+    }
+
+    /// Appends a step's layer statistics to `layers.jsonl`.
+    fn record_layers(&mut self, stats: &super::messages::LayerStats) {
+        if let Some(checkpointer) = self.checkpointer.as_mut() {
+            if let Err(e) = checkpointer.layers(stats) {
                 self.record_failed(e);
             }
         }

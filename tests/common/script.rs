@@ -295,3 +295,35 @@ impl digitdash::source::Driver for Feed<'_> {
         self.0.update(event);
     }
 }
+
+/// Layer statistics at `step` of a network that learns: update ratios that fall towards 1e-3,
+/// a hidden layer whose dead ReLUs grow, weights that spread slowly.
+pub fn layer_stats(step: u64) -> Event {
+    use digitdash::run::layers::{Histogram, LayerSample, LayerStats, TensorSample, LAYER_NAMES};
+    let t = step as f32 / 300.0;
+    let layers = LAYER_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let scale = 0.1 / (i + 1) as f32;
+            let spread = scale * (1.0 + t);
+            // A triangle of values around 0, wider as training goes on.
+            let values: Vec<f32> = (0..200)
+                .map(|k| spread * ((k % 20) as f32 - 9.5 + (k / 20) as f32 - 4.5) / 14.0)
+                .collect();
+            let tensor = |histogram: bool| TensorSample {
+                rms: spread / 3.0,
+                grad_rms: 1e-3 * scale * (2.0 - t),
+                update_ratio: 1e-3 * (1.0 + 4.0 * (1.0 - t) * (i + 1) as f32 / 4.0),
+                histogram: histogram.then(|| Histogram::of(&values)),
+            };
+            LayerSample {
+                name: (*name).into(),
+                dead_relu: (*name != "output").then_some(if i == 2 { 0.3 * t } else { 0.0 }),
+                weight: tensor(true),
+                bias: tensor(false),
+            }
+        })
+        .collect();
+    Event::Layers(LayerStats { step, layers })
+}

@@ -14,8 +14,10 @@ use serde::Serialize;
 use super::layers::{rate, time_layers, with_rates, LayerTiming};
 use super::roofline::{gemm_peak_gflops, network_flops, LayerFlops};
 use super::stats::{median, peak_rss_mb};
+use super::stats_cost::time_layer_stats;
 use crate::augment::{AugmentConfig, Augmenter};
 use crate::cli::BenchArgs;
+use crate::config::DEFAULT_LAYER_STATS_EVERY;
 use crate::data::{self, Split};
 use crate::model::score::evaluate;
 use crate::model::{self, Init, CLASSES, IMAGE_PIXELS};
@@ -61,6 +63,13 @@ pub struct BenchReport {
     pub augment_ms_median: f64,
     /// The same with the elastic distortion on as well (alpha 34, sigma 4), milliseconds.
     pub augment_elastic_ms_median: f64,
+    /// Median time the layer statistics of one step take besides the step, milliseconds.
+    pub layer_stats_ms_median: f64,
+    /// The default interval of layer statistics, in steps (`log.layer_stats_every`).
+    pub layer_stats_every: u64,
+    /// Their cost at that interval as a share of training time, percent: the statistics'
+    /// median over the median step times the interval.
+    pub layer_stats_share_percent: f64,
 }
 
 /// Measures training steps, inference and memory.
@@ -100,7 +109,16 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let median = median(&mut times);
     let train_step_gflop: f64 = network_flops(batch).iter().map(LayerFlops::total).sum();
     let train_step_gflops = rate(train_step_gflop, median);
-    let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
+    let samples = args.steps.clamp(3, 15);
+    let layers = time_layers(&model, &device, batch, samples);
+    let layer_stats_ms_median = time_layer_stats(
+        &mut model,
+        &mut optimizer,
+        &device,
+        (&pixels, &one_hot),
+        samples,
+    )?;
+    let layer_stats_every = DEFAULT_LAYER_STATS_EVERY;
     let augment = best_augmentation();
     let augment_ms_median = time_augmentation(&pixels, augment, args.steps);
     let elastic = augment.with_simard_elastic();
@@ -136,6 +154,10 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         layers: with_rates(layers, batch, gemm_peak_gflops),
         augment_ms_median,
         augment_elastic_ms_median,
+        layer_stats_ms_median,
+        layer_stats_every,
+        layer_stats_share_percent: 100.0 * layer_stats_ms_median
+            / (median * layer_stats_every as f64),
     })
 }
 

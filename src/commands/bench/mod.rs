@@ -7,6 +7,7 @@ pub mod measure;
 pub mod reference;
 pub mod roofline;
 pub mod stats;
+pub mod stats_cost;
 
 use anyhow::Result;
 
@@ -52,6 +53,14 @@ fn print_text(r: &BenchReport, steps: usize) {
         "  the same plus elastic distortion (alpha 34, sigma 4): median {:.2} ms, {:.1}%",
         r.augment_elastic_ms_median,
         share(r.augment_elastic_ms_median)
+    );
+    println!(
+        "  layer statistics of a step: median {:.2} ms ({:.0}% of the median step); every {} \
+         steps (log.layer_stats_every's default) that is {:.2}% of training",
+        r.layer_stats_ms_median,
+        share(r.layer_stats_ms_median),
+        r.layer_stats_every,
+        r.layer_stats_share_percent
     );
     println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
     println!(

@@ -79,6 +79,7 @@ impl Printer for TextPrinter {
             | Event::RecordError(_)
             | Event::Failed(_)
             | Event::StoppedBeforeTraining(_)
+            | Event::Layers(_)
             | Event::Weights(_)
             | Event::Batch(_)
             | Event::CheckpointScored(_) => {}

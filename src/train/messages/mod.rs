@@ -13,6 +13,7 @@ use crate::data::{Progress, Split};
 use crate::model::Network;
 use crate::run::record::{ErrorKind, Record, RunError, RunStarted};
 
+pub use crate::run::layers::LayerStats;
 pub use crate::run::record::{CheckpointWritten, ResumedFrom, SkippedCheckpoint};
 
 pub use crate::run::record::{Evaluation, SettingChange, StepStats, Summary};
@@ -30,6 +31,8 @@ pub enum Event {
     Started(Started),
     /// One training step finished.
     Step(StepStats),
+    /// Statistics of every layer after a step, every `log.layer_stats_every` steps.
+    Layers(LayerStats),
     /// An evaluation on the test set finished.
     Evaluation(Evaluation),
     /// A setting changed between steps, by a command.
@@ -184,6 +187,7 @@ impl Event {
         Some(match self {
             Event::Started(started) => Record::Started(started.run.clone()),
             Event::Step(stats) => Record::Step(*stats),
+            Event::Layers(stats) => Record::Layers(stats.clone()),
             Event::Evaluation(e) => Record::Evaluation(e.clone()),
             Event::SettingChanged(change) => Record::SettingChanged(*change),
             Event::Paused { paused: true, step } => Record::Pause { step: *step },

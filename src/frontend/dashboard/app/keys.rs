@@ -135,6 +135,8 @@ const INSPECT: &[Page] = &[Page::Inspect];
 /// The Draw page.
 const DRAW: &[Page] = &[Page::Draw];
 /// The pages where space pauses.
+const PAUSING: &[Page] = &[Page::Training, Page::Inspect, Page::Layers];
+/// The pages that show digits.
 const NOT_DRAW: &[Page] = &[Page::Training, Page::Inspect];
 
 const fn bind(
@@ -181,14 +183,21 @@ pub const BINDINGS: &[Binding] = &[
         "page 3: draw a digit",
     ),
     bind(
-        NOT_DRAW,
+        ALL,
+        &[Char('4')],
+        "4",
+        Action::ShowPage(Page::Layers),
+        "page 4: layers",
+    ),
+    bind(
+        PAUSING,
         &[Char(' ')],
         "space",
         Action::TogglePause,
         "pause or resume training",
     ),
     bind(
-        NOT_DRAW,
+        PAUSING,
         &[Char('.')],
         ".",
         Action::StepOnce,

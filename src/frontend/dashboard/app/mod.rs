@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::data::Progress;
+use crate::run::layer_history::LayerHistory;
 use crate::run::record::EvalSplit;
 use crate::signals::Signal;
 use crate::train::{Command, Evaluation, StepStats, Summary};
@@ -175,6 +176,8 @@ pub struct App {
     last_step: Option<StepStats>,
     loss: Series,
     accuracy: Series,
+    /// Layer statistics over the steps, thinned to a bound.
+    layers: LayerHistory,
     /// Evaluations of the weights in training on the split choices are made on.
     evaluations: Vec<Evaluation>,
     /// The split choices are made on: validation, or test for a run without one.
@@ -229,6 +232,7 @@ impl App {
             last_step: None,
             loss: Series::default(),
             accuracy: Series::default(),
+            layers: LayerHistory::default(),
             evaluations: Vec::new(),
             choosing: if config.data.validation() > 0 {
                 EvalSplit::Validation
@@ -492,6 +496,11 @@ impl App {
     /// Batch accuracy per step.
     pub fn accuracy(&self) -> &Series {
         &self.accuracy
+    }
+
+    /// The layer statistics so far (thinned evenly over a long run).
+    pub fn layers(&self) -> &LayerHistory {
+        &self.layers
     }
 
     /// Every evaluation so far on the split choices are made on, oldest first.

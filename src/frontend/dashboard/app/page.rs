@@ -1,4 +1,4 @@
-//! The dashboard's pages, switched with `1`, `2`, `3` or by clicking their tabs.
+//! The dashboard's pages, switched with `1` to `4` or by clicking their tabs.
 
 /// A page of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -10,11 +10,14 @@ pub enum Page {
     Inspect,
     /// A pad to draw a digit and see what the network makes of it.
     Draw,
+    /// Per layer: the update-to-weight ratio, dead ReLUs, weight and gradient sizes, and the
+    /// weights' distributions over the steps.
+    Layers,
 }
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 3] = [Page::Training, Page::Inspect, Page::Draw];
+    pub const ALL: [Page; 4] = [Page::Training, Page::Inspect, Page::Draw, Page::Layers];
 
     /// The tab's name.
     pub fn title(self) -> &'static str {
@@ -22,6 +25,7 @@ impl Page {
             Page::Training => "Training",
             Page::Inspect => "Inspect",
             Page::Draw => "Draw",
+            Page::Layers => "Layers",
         }
     }
 
@@ -31,6 +35,7 @@ impl Page {
             Page::Training => '1',
             Page::Inspect => '2',
             Page::Draw => '3',
+            Page::Layers => '4',
         }
     }
 }

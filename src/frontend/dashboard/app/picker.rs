@@ -151,6 +151,7 @@ mod tests {
             wall_seconds: None,
             train_settings: Default::default(),
             differences: Vec::new(),
+            latest_layers: None,
         }
     }
 

@@ -802,6 +802,7 @@ fn overview(path: &str) -> crate::run::listing::RunOverview {
         wall_seconds: None,
         train_settings: Default::default(),
         differences: Vec::new(),
+        latest_layers: None,
     }
 }
 

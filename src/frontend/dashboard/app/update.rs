@@ -35,6 +35,7 @@ impl App {
             }
             Event::Started(started) => self.started(&started),
             Event::Step(step) => self.step(&step),
+            Event::Layers(stats) => self.layers.push(stats),
             Event::Evaluation(evaluation) => self.evaluated(&evaluation),
             Event::SettingChanged(change) => self.setting_changed(&change),
             Event::Paused { paused, .. } => {
@@ -178,6 +179,7 @@ impl App {
         self.loss.truncate_to_step(step);
         self.accuracy.truncate_to_step(step);
         self.evaluations.retain(|e| e.step <= step);
+        self.layers.rewind(step);
         if let Some(last) = &mut self.last_step {
             last.step = step;
         }

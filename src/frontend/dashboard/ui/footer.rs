@@ -47,8 +47,13 @@ fn hints(app: &App) -> Line<'static> {
             ]);
         }
         Page::Draw => pairs.extend([("space", "pen"), ("⌫", "clear"), ("s", "save")]),
+        Page::Layers => {
+            if app.accepts_commands() {
+                pairs.push(("space", pause));
+            }
+        }
     }
-    pairs.extend([("1 2 3", "pages"), ("q", "quit")]);
+    pairs.extend([("1-4", "pages"), ("q", "quit")]);
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in pairs {
         spans.push(Span::styled(key, theme::key()));

@@ -6,13 +6,13 @@
 //!
 //! ```text
 //! ┌────────────────────────────────────────────────────────────────────────────┐
-//! │ digitdash  1 Training  2 Inspect  3 Draw                      tab bar 1 row│
+//! │ digitdash  1 Training  2 Inspect  3 Draw  4 Layers            tab bar 1 row│
 //! │ STATE  step N / TOTAL · epoch · elapsed · ETA · img/s            status  │ 2 rows
 //! │ lr · batch ·  [progress gauge..........................................]  │
 //! ├────────────────────────────────────────────────────────────────────────────┤
 //! │ the page: [training] charts, controls, digit, log; [inspect] confusion   │
 //! │ matrix, digit with occlusion, activations, filters; [draw] pad, the      │
-//! │ network's view, its answer                                                │
+//! │ network's view, its answer; [layers] update ratios, dead ReLUs, weights  │
 //! ├────────────────────────────────────────────────────────────────────────────┤
 //! │ footer: key hints, or the answer to the last key                           │ 1 row
 //! └────────────────────────────────────────────────────────────────────────────┘
@@ -26,11 +26,13 @@ pub mod confusion;
 pub mod controls;
 pub mod dialog;
 pub mod digit;
+pub mod distributions;
 pub mod draw;
 pub mod footer;
 pub mod format;
 pub mod help;
 pub mod inspect;
+pub mod layers;
 pub mod log;
 pub mod picker;
 pub mod pixels;
@@ -84,6 +86,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Page::Training => training::render(app, body, buf),
         Page::Inspect => inspect::render(app, body, buf),
         Page::Draw => draw::render(app, body, buf),
+        Page::Layers => layers::render(app, body, buf),
     }
     footer::render(app, footer_area, buf);
     render_overlay(app, area, body, buf);
@@ -100,7 +103,7 @@ pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
         return tabs::tab_at(tabs_area, x).map(Hit::Tab);
     }
     match app.page() {
-        Page::Training => None,
+        Page::Training | Page::Layers => None,
         Page::Inspect => inspect::cell_at(body, x, y).map(|(t, p)| Hit::Cell(t, p)),
         Page::Draw => draw::canvas_point(body, x, y).map(|(px, py)| Hit::Canvas(px, py)),
     }

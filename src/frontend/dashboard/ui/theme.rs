@@ -5,6 +5,13 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::frontend::dashboard::app::{LogKind, RunState};
 
+/// The colour of the layer at `index` of the network's layers with parameters, on every
+/// panel of the Layers page.
+pub fn layer(index: usize) -> Color {
+    const COLOURS: [Color; 4] = [Color::Cyan, Color::Yellow, Color::LightRed, Color::Green];
+    COLOURS[index % COLOURS.len()]
+}
+
 /// Panel titles.
 pub fn title() -> Style {
     Style::new().add_modifier(Modifier::BOLD)
