@@ -19,6 +19,9 @@
 //! run/          a run's folder: the one record type (record), the records written (writer,
 //!               metrics), checkpoints, the write lock, and reading it all back (history,
 //!               events, tail, status, listing, smoothing, downsampling)
+//! sweep/        searching the settings: a sweep file's space and method, grid, random and tpe
+//!               samplers, asynchronous successive halving, the decisions' record, the sweep's
+//!               folder and the sweep read back from it
 //! export/       the network as an ONNX model (prost-encoded messages)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread: messages (events, commands, outcome), training state,
@@ -27,8 +30,8 @@
 //!               run folder), and the one pump every front-end reads through (drive, Pump)
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input and inspector threads, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, export,
-//!               completions, man
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, sweep/, lr_find,
+//!               export, completions, man
 //! ```
 
 pub mod alloc;
@@ -49,6 +52,7 @@ pub mod run;
 pub mod settings;
 pub mod signals;
 pub mod source;
+pub mod sweep;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod train;

@@ -381,7 +381,7 @@ fn nan() -> f64 {
 }
 
 /// A number, or `NaN` for `null` (how JSON writers spell a non-finite number).
-fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
