@@ -141,7 +141,7 @@ fn fail_under_exits_non_zero_when_accuracy_is_short() {
 }
 
 #[test]
-fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
+fn bench_prints_the_step_the_layers_their_rates_and_what_augmentation_adds() {
     let ws = Workspace::new();
     let args = [
         "bench",
@@ -159,7 +159,8 @@ fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
         "training step, batch 8: median ",
         "augmenting a batch as --preset best does: median ",
         "the same plus elastic distortion (alpha 34, sigma 4): median ",
-        "per layer (median ms)",
+        "per layer (median ms, GFLOP/s, % of peak)",
+        "gemm peak (f32, 2048x2048, ",
     ] {
         assert!(out.contains(line), "no {line:?} in:\n{out}");
     }
@@ -176,9 +177,17 @@ fn bench_prints_the_step_the_layers_and_what_augmentation_adds() {
         "train_step_ms_median",
         "augment_ms_median",
         "augment_elastic_ms_median",
+        "gemm_peak_gflops",
+        "train_step_gflop",
+        "train_step_gflops",
+        "train_step_peak_share",
     ] {
-        let ms = report[key].as_f64().unwrap_or(-1.0);
-        assert!(ms > 0.0, "{key} = {ms} in {out}");
+        let value = report[key].as_f64().unwrap_or(-1.0);
+        assert!(value > 0.0, "{key} = {value} in {out}");
+    }
+    let conv2 = &report["layers"][1];
+    for key in ["forward_gflops", "backward_gflops", "forward_peak_share"] {
+        assert!(conv2[key].as_f64().unwrap_or(-1.0) > 0.0, "{key} in {out}");
     }
 }
 

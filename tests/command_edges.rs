@@ -140,6 +140,7 @@ fn plot_of_fifty_runs_keeps_each_legend_inside_its_panel() {
             t.starts_with("training loss (")
                 || t.starts_with("training accuracy (")
                 || t.starts_with("test accuracy (")
+                || t.starts_with("validation accuracy (")
         })
         .map(|(y, _)| *y)
         .collect();

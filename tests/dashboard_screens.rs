@@ -249,3 +249,61 @@ fn fed_images_80x24() {
     app.set_elapsed(Duration::from_secs(23));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
+
+/// A run with the tutorial's validation split: its chart is validation accuracy with the one
+/// look at the test set (`T`) marked and counted; the Inspect page shows the validation
+/// matrix, and `d` switches it to the test set once that has been scored.
+#[test]
+fn validation_chart_with_a_test_look_and_the_switch_to_the_test_set_120x40() {
+    use digitdash::run::record::{EvalSplit, RunStarted};
+    use digitdash::train::{Evaluation, Started};
+    let mut config = script::config();
+    config.data.validation = Some(5_000);
+    let mut app = App::new(&config);
+    let images = script::test_split();
+    app.update(Event::Started(Started {
+        run: RunStarted {
+            train_images: 55_000,
+            test_images: images.len(),
+            validation_images: images.len(),
+            threads: 2,
+            first_step: 0,
+            config: config.clone(),
+        },
+        test: images.clone(),
+        validation: images,
+        run_dir: None,
+    }));
+    let evaluation = |split, step, accuracy| {
+        Event::Evaluation(Evaluation {
+            split,
+            checkpoint: None,
+            step,
+            accuracy,
+            loss: (1.0 - accuracy) * 3.0,
+            seconds: 2.4,
+            probabilities: script::probabilities(),
+        })
+    };
+    for n in 1..=300 {
+        app.update(script::step(n, 1e-4));
+        if n % 100 == 0 {
+            let accuracy = [0.915, 0.951, 0.9652][(n / 100 - 1) as usize];
+            app.update(evaluation(EvalSplit::Validation, n, accuracy));
+        }
+        if n == 250 {
+            app.update(evaluation(EvalSplit::Test, n, 0.9577));
+        }
+    }
+    app.set_elapsed(Duration::from_secs(31));
+    insta::assert_snapshot!("validation_training_page_120x40", screen(&app, 120, 40));
+    app.press(KeyCode::Char('2'));
+    assert_eq!(app.digits().set(), EvalSplit::Validation);
+    app.press(KeyCode::Char('d'));
+    assert_eq!(
+        app.digits().set(),
+        EvalSplit::Test,
+        "scored at step 250: shown"
+    );
+    insta::assert_snapshot!("validation_inspect_test_set_120x40", screen(&app, 120, 40));
+}

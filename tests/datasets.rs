@@ -11,6 +11,7 @@ mod common;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use digitdash::data::download::download_missing;
 use digitdash::data::{load, load_dataset, DataError, Dataset, MNIST_FILE_NAMES};
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -163,17 +164,30 @@ fn the_real_mnist_files_match_the_table_in_size_and_both_checksums() {
     }
 }
 
-/// The folder with the real Fashion-MNIST files: `DIGITDASH_FASHION_MNIST_DIR`, required.
+/// The folder with the real Fashion-MNIST files: `DIGITDASH_FASHION_MNIST_DIR` when set (CI
+/// sets it to Debian's dataset-fashion-mnist), else a cache under `target/` filled by
+/// downloading the files from the publisher's mirror, checked against the table, as the
+/// program would for a user. Never skips: a failed download fails.
 fn fashion_dir() -> PathBuf {
-    let dir = std::env::var_os("DIGITDASH_FASHION_MNIST_DIR").unwrap_or_else(|| {
+    if let Some(dir) = std::env::var_os("DIGITDASH_FASHION_MNIST_DIR") {
+        return std::path::absolute(PathBuf::from(dir)).expect("an absolute path");
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fashion-mnist-cache");
+    let dataset = Dataset::FashionMnist;
+    let mut report = |_| {};
+    if let Err(err) = download_missing(
+        &dir,
+        &dataset.mirror_list(),
+        &dataset.remote_files(),
+        &mut report,
+    ) {
         panic!(
-            "DIGITDASH_FASHION_MNIST_DIR is unset: install Debian's dataset-fashion-mnist \
-             (apt-get install dataset-fashion-mnist) and set it to \
-             /usr/share/datasets/fashion-mnist, as .ci/run does, or to any folder holding the \
-             four Fashion-MNIST files"
-        )
-    });
-    std::path::absolute(PathBuf::from(dir)).expect("an absolute path")
+            "DIGITDASH_FASHION_MNIST_DIR is unset and the download failed: {err}. Set it to a \
+             folder holding the four Fashion-MNIST files (Debian: apt-get install \
+             dataset-fashion-mnist, then /usr/share/datasets/fashion-mnist) to test offline."
+        );
+    }
+    dir
 }
 
 /// The gzip header's stored file name, if the header has one (flag FNAME).

@@ -23,34 +23,73 @@ fn values<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
     v
 }
 
-/// relu(conv_same(x, w) + b) with f64 loops.
-fn conv_reference(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+/// Sizes of a convolution: batch, input and output channels, height and width.
+#[derive(Clone, Copy)]
+struct Dims {
+    b: usize,
+    i: usize,
+    o: usize,
+    h: usize,
+    w: usize,
+}
+
+/// The sizes of the tests that use this file's constants.
+const DIMS: Dims = Dims {
+    b: B,
+    i: I,
+    o: O,
+    h: H,
+    w: W,
+};
+
+/// Calls `f([image, output channel, y, x], input index, weight index)` for every product
+/// of a 'SAME' convolution of kernel `K`, the zero border skipped.
+fn for_each_product(d: Dims, mut f: impl FnMut([usize; 4], usize, usize)) {
     let pad = (K / 2) as isize;
-    let mut out = vec![0.0; B * O * H * W];
-    for n in 0..B {
-        for o in 0..O {
-            for y in 0..H {
-                for xx in 0..W {
-                    let mut acc = b[o];
-                    for c in 0..I {
+    for n in 0..d.b {
+        for o in 0..d.o {
+            for y in 0..d.h {
+                for xx in 0..d.w {
+                    for c in 0..d.i {
                         for ky in 0..K {
                             for kx in 0..K {
                                 let iy = y as isize + ky as isize - pad;
                                 let ix = xx as isize + kx as isize - pad;
-                                if iy < 0 || ix < 0 || iy >= H as isize || ix >= W as isize {
+                                if iy < 0 || ix < 0 || iy >= d.h as isize || ix >= d.w as isize {
                                     continue;
                                 }
-                                let xi = ((n * I + c) * H + iy as usize) * W + ix as usize;
-                                acc += x[xi] * w[((o * I + c) * K + ky) * K + kx];
+                                let xi = ((n * d.i + c) * d.h + iy as usize) * d.w + ix as usize;
+                                let wi = ((o * d.i + c) * K + ky) * K + kx;
+                                f([n, o, y, xx], xi, wi);
                             }
                         }
                     }
-                    out[((n * O + o) * H + y) * W + xx] = acc.max(0.0);
                 }
             }
         }
     }
-    out
+}
+
+/// relu(conv_same(x, w) + b) with f64 loops.
+fn conv_relu_f64(d: Dims, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; d.b * d.o * d.h * d.w];
+    let at = |[n, o, y, xx]: [usize; 4]| ((n * d.o + o) * d.h + y) * d.w + xx;
+    for n in 0..d.b {
+        for o in 0..d.o {
+            for y in 0..d.h {
+                for xx in 0..d.w {
+                    out[at([n, o, y, xx])] = b[o];
+                }
+            }
+        }
+    }
+    for_each_product(d, |pixel, xi, wi| out[at(pixel)] += x[xi] * w[wi]);
+    out.iter().map(|v| v.max(0.0)).collect()
+}
+
+/// relu(conv_same(x, w) + b) with f64 loops, this file's sizes.
+fn conv_reference(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    conv_relu_f64(DIMS, x, w, b)
 }
 
 fn to64(v: &[f32]) -> Vec<f64> {
@@ -359,4 +398,172 @@ fn the_networks_dropout_acts_in_training_only() {
     model::set_dropout(&mut net, 0.5);
     let trained_with = values(&net.forward_mut(x.traced(net.alloc_grads())));
     assert_ne!(trained_with, evaluated, "training with p = 0.5 drops units");
+}
+
+/// 2x2 max-pooling of `y` (`d`'s output), and for each window the index in `y` of its
+/// largest value (the first on ties).
+fn pool_f64(d: Dims, y: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let (ph, pw) = (d.h / 2, d.w / 2);
+    let mut pooled = vec![f64::NEG_INFINITY; d.b * d.o * ph * pw];
+    let mut winner = vec![0; pooled.len()];
+    for plane in 0..d.b * d.o {
+        for py in 0..ph {
+            for px in 0..pw {
+                let p = (plane * ph + py) * pw + px;
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let at = (plane * d.h + 2 * py + dy) * d.w + 2 * px + dx;
+                    if y[at] > pooled[p] {
+                        pooled[p] = y[at];
+                        winner[p] = at;
+                    }
+                }
+            }
+        }
+    }
+    (pooled, winner)
+}
+
+/// Checks the pooled output `out` of a layer against 2x2 max-pooling of `y` (its unpooled
+/// f64 reference), seeds its backward pass with random weights, and returns the gradients
+/// with the f64 reference's (for `x`, `w` and the bias) for the same weights.
+#[allow(clippy::type_complexity)]
+fn check_pooled<C: ConstDim>(
+    out: Tensor<(usize, C, Const<3>, Const<4>), f32, Cpu, OwnedTape<f32, Cpu>>,
+    d: Dims,
+    (x, w): (&[f64], &[f64]),
+    y: &[f64],
+    rng: &mut StdRng,
+) -> (Gradients<f32, Cpu>, (Vec<f64>, Vec<f64>, Vec<f64>)) {
+    let (want, winners) = pool_f64(d, y);
+    assert_close(&values(&out), &want, 1e-5, "pooled forward");
+    let dp = random(want.len(), rng);
+    let r = out.device().tensor_from_vec(dp.clone(), *out.shape());
+    let grads = (out * r).sum().backward();
+    let mut dy = vec![0.0; y.len()];
+    for (&at, &g) in winners.iter().zip(&dp) {
+        dy[at] = f64::from(g);
+    }
+    (grads, conv_relu_grads_f64(d, (x, w), y, &dy))
+}
+
+/// The gradients of `sum(dy * y)` for `y = relu(conv_same(x, w) + b)`, by the chain rule in
+/// f64: with respect to `x`, `w` and `b`.
+fn conv_relu_grads_f64(
+    d: Dims,
+    (x, w): (&[f64], &[f64]),
+    y: &[f64],
+    dy: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let at = |[n, o, yy, xx]: [usize; 4]| ((n * d.o + o) * d.h + yy) * d.w + xx;
+    let through_relu = |pixel| {
+        if y[at(pixel)] > 0.0 {
+            dy[at(pixel)]
+        } else {
+            0.0
+        }
+    };
+    let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+    let mut db = vec![0.0; d.o];
+    for_each_product(d, |pixel, xi, wi| {
+        let g = through_relu(pixel);
+        dx[xi] += g * w[wi];
+        dw[wi] += g * x[xi];
+    });
+    for (i, &v) in dy.iter().enumerate() {
+        if y[i] > 0.0 {
+            db[(i / (d.h * d.w)) % d.o] += v;
+        }
+    }
+    (dx, dw, db)
+}
+
+#[test]
+fn every_convolution_algorithm_matches_the_f64_reference() {
+    let dev = Cpu::seed_from_u64(6);
+    let mut rng = StdRng::seed_from_u64(19);
+    // Winograd (16 input channels), without and with pooling.
+    let d = Dims {
+        b: B,
+        i: 16,
+        o: 16,
+        h: H,
+        w: W,
+    };
+    let x_vals = random(d.b * d.i * d.h * d.w, &mut rng);
+    let x = || dev.tensor_from_vec(x_vals.clone(), (B, Const::<16>, Const::<H>, Const::<W>));
+    let winograd: ConvSameRelu<16, 16, K, f32, Cpu> =
+        dev.build_module::<ConvSpec<16, 16, K>, f32>();
+    let dy = random(d.b * d.o * d.h * d.w, &mut rng);
+    let x1 = x();
+    let out = winograd.forward(x1.leaky_trace());
+    let r = dev.tensor_from_vec(dy.clone(), (B, Const::<16>, Const::<H>, Const::<W>));
+    let (w64, b64) = (
+        to64(&values(&winograd.weight)),
+        to64(&values(&winograd.bias)),
+    );
+    let y = conv_relu_f64(d, &to64(&x_vals), &w64, &b64);
+    assert_close(&values(&out), &y, 1e-5, "Winograd forward");
+    let grads = (out * r).sum().backward();
+    let (dx, dw, db) = conv_relu_grads_f64(d, (&to64(&x_vals), &w64), &y, &to64(&dy));
+    assert_close(&values(&grads.get(&x1)), &dx, 1e-4, "Winograd d/dx");
+    assert_close(
+        &values(&grads.get(&winograd.weight)),
+        &dw,
+        1e-4,
+        "Winograd d/dweight",
+    );
+    assert_close(
+        &values(&grads.get(&winograd.bias)),
+        &db,
+        1e-4,
+        "Winograd d/dbias",
+    );
+
+    let mut pooled = dev.build_module::<ConvSpec<16, 16, K, true, true>, f32>();
+    pooled.weight.copy_from(&values(&winograd.weight));
+    pooled.bias.copy_from(&values(&winograd.bias));
+    let x2 = x();
+    let out = pooled.forward(x2.leaky_trace());
+    let (grads, (dx, dw, db)) = check_pooled(out, d, (&to64(&x_vals), &w64), &y, &mut rng);
+    assert_close(&values(&grads.get(&x2)), &dx, 1e-4, "pooled Winograd d/dx");
+    assert_close(
+        &values(&grads.get(&pooled.weight)),
+        &dw,
+        1e-4,
+        "pooled Winograd d/dweight",
+    );
+    assert_close(
+        &values(&grads.get(&pooled.bias)),
+        &db,
+        1e-4,
+        "pooled Winograd d/dbias",
+    );
+
+    // The direct kernel: one input channel, pooled, no input gradient.
+    let d = Dims {
+        b: B,
+        i: 1,
+        o: 16,
+        h: H,
+        w: W,
+    };
+    let x_vals = random(d.b * d.h * d.w, &mut rng);
+    let first = dev.build_module::<ConvSpec<1, 16, K, false, true>, f32>();
+    let x3 = dev.tensor_from_vec(x_vals.clone(), (B, Const::<1>, Const::<H>, Const::<W>));
+    let out = first.forward(x3.leaky_trace());
+    let (w64, b64) = (to64(&values(&first.weight)), to64(&values(&first.bias)));
+    let y = conv_relu_f64(d, &to64(&x_vals), &w64, &b64);
+    let (grads, (_, dw, db)) = check_pooled(out, d, (&to64(&x_vals), &w64), &y, &mut rng);
+    assert_close(
+        &values(&grads.get(&first.weight)),
+        &dw,
+        1e-4,
+        "direct d/dweight",
+    );
+    assert_close(
+        &values(&grads.get(&first.bias)),
+        &db,
+        1e-4,
+        "direct d/dbias",
+    );
 }

@@ -314,7 +314,14 @@ fn checkpoint_files() -> &'static (Vec<u8>, Vec<u8>) {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_digitdash"))
             .current_dir(dir.path())
             .env_remove("DIGITDASH_DATA_DIR")
-            .args(["--headless", "--steps", "1", "--run-dir"])
+            .args([
+                "--headless",
+                "--steps",
+                "1",
+                "--validation",
+                "0",
+                "--run-dir",
+            ])
             .arg(&run)
             .arg("--data-dir")
             .arg(tiny_data(dir.path()))

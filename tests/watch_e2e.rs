@@ -145,7 +145,7 @@ fn the_run_picker_overlays_the_chosen_runs_and_takes_them_away() {
             .to_string()
     };
     assert!(
-        row_of(&screen, "alpha").contains("finished · 100/100 · best 98.50% (on screen)"),
+        row_of(&screen, "alpha").contains("finished · 100/100 · best test 98.50% (on screen)"),
         "{screen}"
     );
     assert!(row_of(&screen, "beta").contains("[ ] beta"), "{screen}");

@@ -210,17 +210,19 @@ pub enum DataError {
     NoCacheFolder,
 
     /// The folder holds another dataset's file (they share names; the sizes tell them apart).
-    #[error("{} is {}'s file, not {expected}'s: this folder holds {}. Pass --dataset {} to use \
-             it, or point --data-dir (or DIGITDASH_DATA_DIR) at a folder for {expected}, or \
-             leave both unset to use {expected}'s own folder in the cache.",
-            path.display(), found.title(), found.title(), found.name())]
+    #[error("{} is {found}'s file, not {expected}'s: this folder holds {found}. Pass --dataset \
+             {found_flag} to use it, or point --data-dir (or DIGITDASH_DATA_DIR) at a folder for \
+             {expected}, or leave both unset to use {expected}'s own folder in the cache.",
+            path.display())]
     WrongDataset {
         /// The file.
         path: PathBuf,
         /// The dataset asked for.
         expected: &'static str,
-        /// The dataset the file belongs to.
-        found: super::Dataset,
+        /// The dataset the file belongs to, as people name it.
+        found: &'static str,
+        /// The dataset the file belongs to, as `--dataset` names it.
+        found_flag: &'static str,
     },
 
     /// Every mirror failed for one file.

@@ -62,7 +62,8 @@ pub fn load_dataset(dir: &Path, dataset: Dataset) -> Result<Mnist, DataError> {
         return Err(DataError::WrongDataset {
             path,
             expected: dataset.title(),
-            found,
+            found: found.title(),
+            found_flag: found.name(),
         });
     }
     load(dir)

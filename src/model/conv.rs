@@ -2,18 +2,25 @@
 //! module.
 //!
 //! dfdx 0.13's own `Conv2D` sits behind its `nightly` feature, which no current toolchain
-//! builds, so this layer is written on dfdx's public tape API: the forward pass runs
-//! [`conv_kernels::forward`](super::conv_kernels::forward) and records a backward op that
-//! writes the input, weight and bias gradients. `TensorCollection` makes the weights visible
-//! to Adam, `zero_grads` and safetensors.
+//! builds, so this layer is written on dfdx's public tape API: the forward pass runs the
+//! kernels and records a backward op that writes the input, weight and bias gradients.
+//! `TensorCollection` makes the weights visible to Adam, `zero_grads` and safetensors.
+//!
+//! Three algorithms: Winograd F(2x2, 5x5) ([`winograd`](super::winograd)) for 5x5 kernels
+//! over enough input channels (the second layer); a direct kernel vectorised over output
+//! channels ([`direct`](super::direct)) for a pooled first layer with one input channel; im2col
+//! and one matrix product per image ([`conv_kernels`](super::conv_kernels)) for everything
+//! else.
 
 use dfdx::prelude::*;
 use num_traits::Float;
 use rand_distr::uniform::SampleUniform;
 
-use super::conv_kernels::{self, ConvGeometry, Upstream};
+use super::conv_kernels::{self, ConvGeometry, ConvGrads, Upstream};
+use super::direct;
 use super::init::fan_in_uniform;
 use super::pool::Halve;
+use super::winograd;
 use super::{add_assign, contents, recycle, take_grad};
 
 /// Builder types, used in the network's type to say what to build.
@@ -135,11 +142,12 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
         x: Tensor<S, f32, Cpu, T>,
         (batch, height, width): (usize, usize, usize),
         out_shape: Out,
-        kernel: impl FnOnce(&ConvGeometry, &[f32], &[f32], &[f32]) -> (Vec<f32>, Option<Vec<u8>>),
+        kernel: impl FnOnce(&ConvGeometry, &[f32], &Filters, &[f32]) -> (Vec<f32>, Option<Vec<u8>>),
     ) -> Tensor<Out, f32, Cpu, T> {
         let (x, mut tape) = x.split_tape();
         let geometry = Self::geometry(batch, height, width);
-        let (input, weight) = (contents(&x), contents(&self.weight));
+        let input = contents(&x);
+        let weight = Filters::new(&geometry, contents(&self.weight), P, G);
         let (values, argmax) = kernel(&geometry, &input, &weight, &contents(&self.bias));
         let out = x.device().tensor_from_vec(values, out_shape);
         let saved = Saved {
@@ -163,7 +171,7 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
     ) {
         if !T::OWNS_TAPE {
             recycle(saved.input);
-            recycle(saved.weight);
+            saved.weight.recycle();
             return;
         }
         let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());
@@ -187,20 +195,101 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
             } else {
                 None
             };
-            let g = conv_kernels::backward(
-                &saved.geometry,
-                &saved.input,
-                &saved.weight,
-                upstream,
-                grad_input,
-            );
+            let g = saved
+                .weight
+                .backward(&saved.geometry, &saved.input, upstream, grad_input);
             add_assign(grads.get_or_alloc_mut(&keys.1)?, &g.weight);
             add_assign(grads.get_or_alloc_mut(&keys.2)?, &g.bias);
             recycle(saved.input);
-            recycle(saved.weight);
+            saved.weight.recycle();
             recycle(out_values);
             Ok(())
         });
+    }
+}
+
+/// The filters of one call, in the form its algorithm takes them.
+enum Filters {
+    /// `[out, in, k, k]`, for im2col.
+    Im2col(Vec<f32>),
+    /// Transformed for Winograd F(2x2, 5x5): `[36][in][out]`.
+    Winograd(Vec<f32>),
+    /// For the direct one-channel kernel: `[k*k][out]`; pooled layers without an input
+    /// gradient only.
+    Direct(Vec<f32>),
+}
+
+/// Why a direct kernel met a call it was not chosen for.
+const DIRECT_POOLED_ONLY: &str = "the direct kernel is chosen only for pooled layers";
+
+impl Filters {
+    /// The algorithm for `g` (pooled or not, with an input gradient or not), with `weight`
+    /// (`[out, in, k, k]`) in its form.
+    fn new(g: &ConvGeometry, weight: Vec<f32>, pooled: bool, input_grad: bool) -> Self {
+        let filters = if winograd::supports(g) {
+            Filters::Winograd(winograd::transform_filters(g, &weight))
+        } else if pooled && !input_grad && direct::supports(g) {
+            Filters::Direct(direct::transpose_filters(g, &weight))
+        } else {
+            return Filters::Im2col(weight);
+        };
+        recycle(weight);
+        filters
+    }
+
+    /// `out = relu(conv(input) + bias)`.
+    fn forward(&self, g: &ConvGeometry, input: &[f32], bias: &[f32], out: &mut [f32]) {
+        match self {
+            Filters::Im2col(w) => conv_kernels::forward(g, input, w, bias, out),
+            Filters::Winograd(u) => winograd::forward(g, input, u, bias, out),
+            Filters::Direct(_) => unreachable!("{DIRECT_POOLED_ONLY}"),
+        }
+    }
+
+    /// `pooled = maxpool2x2(relu(conv(input) + bias))` and each window's winner.
+    fn forward_pooled(
+        &self,
+        g: &ConvGeometry,
+        input: &[f32],
+        bias: &[f32],
+        pooled: &mut [f32],
+        argmax: &mut [u8],
+    ) {
+        match self {
+            Filters::Im2col(w) => conv_kernels::forward_pooled(g, input, w, bias, pooled, argmax),
+            Filters::Winograd(u) => winograd::forward_pooled(g, input, u, bias, pooled, argmax),
+            Filters::Direct(wt) => direct::forward_pooled(g, input, wt, bias, pooled, argmax),
+        }
+    }
+
+    /// Filter and bias gradients; the input's is added into `grad_input` when given.
+    fn backward(
+        &self,
+        g: &ConvGeometry,
+        input: &[f32],
+        upstream: Upstream<'_>,
+        grad_input: Option<&mut [f32]>,
+    ) -> ConvGrads {
+        match (self, upstream) {
+            (Filters::Im2col(w), _) => conv_kernels::backward(g, input, w, upstream, grad_input),
+            (Filters::Winograd(u), _) => winograd::backward(g, input, u, upstream, grad_input),
+            (
+                Filters::Direct(_),
+                Upstream::Pooled {
+                    pooled,
+                    argmax,
+                    grad,
+                },
+            ) => direct::backward(g, input, pooled, argmax, grad),
+            (Filters::Direct(_), Upstream::Relu { .. }) => unreachable!("{DIRECT_POOLED_ONLY}"),
+        }
+    }
+
+    /// Hands the buffer back for reuse.
+    fn recycle(self) {
+        match self {
+            Filters::Im2col(v) | Filters::Winograd(v) | Filters::Direct(v) => recycle(v),
+        }
     }
 }
 
@@ -210,8 +299,8 @@ struct Saved {
     geometry: ConvGeometry,
     /// A copy of the input.
     input: Vec<f32>,
-    /// A copy of the filters.
-    weight: Vec<f32>,
+    /// The filters, as the algorithm uses them.
+    weight: Filters,
     /// With pooling: which pixel won each window.
     argmax: Option<Vec<u8>>,
 }
@@ -236,7 +325,7 @@ where
         let shape = (batch, Const::<O>, height, width);
         Ok(self.run(x, dims, shape, |g, input, weight, bias| {
             let mut out = vec![0.0f32; g.batch * g.output_image()];
-            conv_kernels::forward(g, input, weight, bias, &mut out);
+            weight.forward(g, input, bias, &mut out);
             (out, None)
         }))
     }
@@ -263,7 +352,7 @@ where
         Ok(self.run(x, dims, shape, |g, input, weight, bias| {
             let mut pooled = vec![0.0f32; g.batch * g.output_image() / 4];
             let mut argmax = vec![0u8; pooled.len()];
-            conv_kernels::forward_pooled(g, input, weight, bias, &mut pooled, &mut argmax);
+            weight.forward_pooled(g, input, bias, &mut pooled, &mut argmax);
             (pooled, Some(argmax))
         }))
     }

@@ -4,6 +4,8 @@
 //! into a column matrix (im2col, `[in*k*k, h*w]`) so the convolution becomes one matrix
 //! product per image; images run in parallel on rayon's pool, each product on one thread.
 
+use std::ops::Range;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -173,7 +175,7 @@ pub fn forward(g: &ConvGeometry, input: &[f32], weight: &[f32], bias: &[f32], ou
 
 /// Images per parallel piece of work: one piece per thread, so each thread allocates its
 /// scratch buffers once per call.
-fn images_per_chunk(batch: usize) -> usize {
+pub(crate) fn images_per_chunk(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
@@ -188,31 +190,46 @@ pub fn forward_pooled(
     pooled: &mut [f32],
     argmax: &mut [u8],
 ) {
-    let pooled_image = g.output_image() / 4;
-    assert_eq!(input.len(), g.batch * g.input_image());
-    assert_eq!(pooled.len(), g.batch * pooled_image);
-    assert_eq!(argmax.len(), pooled.len());
     assert_eq!(weight.len(), g.out_channels * g.patch());
     let w = MatRef::row_major(weight, g.out_channels, g.patch());
+    let pooled_image = g.output_image() / 4;
+    pooled_in_chunks(g, input, pooled, argmax, |images, pooled, argmax| {
+        let mut cols = vec![0.0f32; g.patch() * g.plane()];
+        let mut conv = vec![0.0f32; g.output_image()];
+        let images = pooled
+            .chunks_mut(pooled_image)
+            .zip(argmax.chunks_mut(pooled_image))
+            .zip(images.chunks(g.input_image()));
+        for ((pooled_image, argmax_image), image) in images {
+            im2col(g, image, &mut cols);
+            let cols = MatRef::row_major(&cols, g.patch(), g.plane());
+            matmul(&mut conv, w, cols, false, Parallelism::None);
+            pool_bias_relu(g, &conv, bias, pooled_image, argmax_image);
+        }
+    });
+}
+
+/// Runs `chunk(images, pooled, argmax)` on one piece of the batch per thread, in parallel,
+/// with the pooled outputs and window winners of those images.
+pub(crate) fn pooled_in_chunks<F>(
+    g: &ConvGeometry,
+    input: &[f32],
+    pooled: &mut [f32],
+    argmax: &mut [u8],
+    chunk: F,
+) where
+    F: Fn(&[f32], &mut [f32], &mut [u8]) + Sync,
+{
+    let pooled_image = g.output_image() / 4;
+    assert_eq!(input.len(), g.batch * g.input_image(), "input size");
+    assert_eq!(pooled.len(), g.batch * pooled_image, "pooled size");
+    assert_eq!(argmax.len(), pooled.len(), "argmax size");
     let per_chunk = images_per_chunk(g.batch);
     pooled
         .par_chunks_mut(per_chunk * pooled_image)
         .zip(argmax.par_chunks_mut(per_chunk * pooled_image))
         .zip(input.par_chunks(per_chunk * g.input_image()))
-        .for_each(|((pooled_chunk, argmax_chunk), input_chunk)| {
-            let mut cols = vec![0.0f32; g.patch() * g.plane()];
-            let mut conv = vec![0.0f32; g.output_image()];
-            let images = pooled_chunk
-                .chunks_mut(pooled_image)
-                .zip(argmax_chunk.chunks_mut(pooled_image))
-                .zip(input_chunk.chunks(g.input_image()));
-            for ((pooled_image, argmax_image), image) in images {
-                im2col(g, image, &mut cols);
-                let cols = MatRef::row_major(&cols, g.patch(), g.plane());
-                matmul(&mut conv, w, cols, false, Parallelism::None);
-                pool_bias_relu(g, &conv, bias, pooled_image, argmax_image);
-            }
-        });
+        .for_each(|((pooled, argmax), images)| chunk(images, pooled, argmax));
 }
 
 /// Max-pools each channel of one image's raw convolution output, then adds the channel's
@@ -340,44 +357,57 @@ pub fn backward(
     upstream: Upstream<'_>,
     grad_input: Option<&mut [f32]>,
 ) -> ConvGrads {
-    let chunks = chunk_count(g.batch);
-    let per_chunk = g.batch.div_ceil(chunks);
-    let ranges: Vec<_> = (0..g.batch)
-        .step_by(per_chunk.max(1))
-        .map(|first| first..(first + per_chunk).min(g.batch))
-        .collect();
-    let run = |range, grad_input_chunk| {
-        backward_chunk(g, input, weight, upstream, range, grad_input_chunk)
-    };
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = if let Some(grad_input) = grad_input {
-        assert_eq!(grad_input.len(), g.batch * g.input_image());
-        grad_input
-            .par_chunks_mut(per_chunk * g.input_image())
-            .zip(ranges.into_par_iter())
-            .map(|(chunk, range)| run(range, Some(chunk)))
-            .collect()
-    } else {
-        ranges
-            .into_par_iter()
-            .map(|range| run(range, None))
-            .collect()
-    };
-    let mut grad_weight = vec![0.0f32; g.out_channels * g.patch()];
-    let mut grad_bias = vec![0.0f32; g.out_channels];
-    for (w, b) in partials {
-        add_assign(&mut grad_weight, &w);
-        add_assign(&mut grad_bias, &b);
-    }
-    ConvGrads {
-        weight: grad_weight,
-        bias: grad_bias,
-    }
+    let (weight, bias) = backward_in_chunks(
+        g,
+        grad_input,
+        (g.out_channels * g.patch(), g.out_channels),
+        |range, grad_input| backward_chunk(g, input, weight, upstream, range, grad_input),
+    );
+    ConvGrads { weight, bias }
 }
 
-/// How many pieces to split a batch into for the backward pass: one per thread, so each
-/// thread allocates its scratch and weight-gradient buffers once.
-fn chunk_count(batch: usize) -> usize {
-    rayon::current_num_threads().clamp(1, batch.max(1))
+/// Runs `chunk` over the batch in one piece of images per thread (handing it the piece's
+/// images and their part of `grad_input`), and sums the pieces' weight and bias gradients,
+/// of `lens` values, in order: the thread count alone decides how they are grouped.
+pub(crate) fn backward_in_chunks<F>(
+    g: &ConvGeometry,
+    grad_input: Option<&mut [f32]>,
+    (weight_len, bias_len): (usize, usize),
+    chunk: F,
+) -> (Vec<f32>, Vec<f32>)
+where
+    F: Fn(Range<usize>, Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) + Sync,
+{
+    let per_chunk = images_per_chunk(g.batch);
+    let ranges: Vec<_> = (0..g.batch)
+        .step_by(per_chunk)
+        .map(|first| first..(first + per_chunk).min(g.batch))
+        .collect();
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = match grad_input {
+        Some(grad_input) => {
+            assert_eq!(
+                grad_input.len(),
+                g.batch * g.input_image(),
+                "input gradient size"
+            );
+            grad_input
+                .par_chunks_mut(per_chunk * g.input_image())
+                .zip(ranges.into_par_iter())
+                .map(|(piece, range)| chunk(range, Some(piece)))
+                .collect()
+        }
+        None => ranges
+            .into_par_iter()
+            .map(|range| chunk(range, None))
+            .collect(),
+    };
+    let mut weight = vec![0.0f32; weight_len];
+    let mut bias = vec![0.0f32; bias_len];
+    for (w, b) in partials {
+        add_assign(&mut weight, &w);
+        add_assign(&mut bias, &b);
+    }
+    (weight, bias)
 }
 
 /// The backward pass over images `range`, returning this chunk's weight and bias gradients
@@ -387,7 +417,7 @@ fn backward_chunk(
     input: &[f32],
     weight: &[f32],
     upstream: Upstream<'_>,
-    range: std::ops::Range<usize>,
+    range: Range<usize>,
     mut grad_input: Option<&mut [f32]>,
 ) -> (Vec<f32>, Vec<f32>) {
     let (plane, patch) = (g.plane(), g.patch());

@@ -75,6 +75,25 @@ where
     }
 }
 
+/// `out[r][o] = relu?(out_t[o][r] + bias[o])` for `out_t` of `bias.len()` rows of `rows`
+/// values: the transpose walked in blocks of 16 rows of `out_t`, so that both sides move
+/// through memory a cache line at a time.
+fn transpose_bias_relu<const RELU: bool>(out_t: &[f32], bias: &[f32], rows: usize) -> Vec<f32> {
+    const BLOCK: usize = 16;
+    let outputs = bias.len();
+    let mut out = vec![0.0f32; rows * outputs];
+    for first in (0..outputs).step_by(BLOCK) {
+        let last = (first + BLOCK).min(outputs);
+        for (r, row) in out.chunks_exact_mut(outputs).enumerate() {
+            for o in first..last {
+                let v = out_t[o * rows + r] + bias[o];
+                row[o] = if RELU { v.max(0.0) } else { v };
+            }
+        }
+    }
+    out
+}
+
 impl<B, const I: usize, const O: usize, const R: bool, T> Module<Tensor<(B, Const<I>), f32, Cpu, T>>
     for Dense<I, O, f32, Cpu, R>
 where
@@ -94,17 +113,12 @@ where
         let input = contents(&x);
         let weight = contents(&self.weight);
         let bias = contents(&self.bias);
-        let mut out = vec![0.0f32; rows * O];
+        // outᵀ = W xᵀ, each thread a block of W's rows: the large operand is read in its own
+        // layout (the product x Wᵀ makes gemm repack all of W on every call).
+        let mut out_t = vec![0.0f32; O * rows];
         let w = MatRef::row_major(&weight, O, I);
-        matmul_cols_parallel(&mut out, MatRef::row_major(&input, rows, I), w.t(), false);
-        for row in out.chunks_mut(O) {
-            for (v, b) in row.iter_mut().zip(&bias) {
-                *v += b;
-                if R {
-                    *v = v.max(0.0);
-                }
-            }
-        }
+        matmul_rows_parallel(&mut out_t, w, MatRef::row_major(&input, rows, I).t(), false);
+        let out = transpose_bias_relu::<R>(&out_t, &bias, rows);
         let out = x.device().tensor_from_vec(out, (batch, Const::<O>));
         if T::OWNS_TAPE {
             let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());

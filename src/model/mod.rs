@@ -16,6 +16,7 @@
 pub mod conv;
 pub mod conv_kernels;
 pub mod dense;
+pub mod direct;
 pub mod dropout;
 pub mod flatten;
 pub mod init;
@@ -23,6 +24,8 @@ pub mod matmul;
 pub mod pool;
 pub mod probe;
 pub mod score;
+pub mod simd;
+pub mod winograd;
 
 use std::sync::Mutex;
 
@@ -221,4 +224,19 @@ pub(crate) fn add_assign(dst: &mut [f32], src: &[f32]) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d += s;
     }
+}
+
+/// Pseudo-random values in -1..1 from `seed` (a linear congruential sequence), for the
+/// kernels' tests.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
 }

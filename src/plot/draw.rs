@@ -88,12 +88,14 @@ pub(super) fn draw<DB: DrawingBackend>(
         legend: SeriesLabelPosition::LowerRight,
         percent: true,
     };
-    let any_looks = runs.iter().any(|r| !r.test_looks.is_empty());
+    let validated = runs.iter().filter(|r| r.has_validation).count();
     let test = Panel {
-        caption: if any_looks {
-            "validation accuracy at each evaluation; x: a look at the test set".to_string()
+        caption: if validated == 0 {
+            "test accuracy (at each evaluation)".to_string()
+        } else if validated == runs.len() {
+            "validation accuracy (at each evaluation; x: a look at the test set)".to_string()
         } else {
-            "held-out accuracy at each evaluation (validation, or test without a split)".into()
+            "held-out accuracy (validation; test for runs without a split; x: a test look)".into()
         },
         y_desc: "accuracy",
         lines: lines(|r| (&r.evaluated, None), true),

@@ -48,6 +48,8 @@ pub struct RunCurves {
     pub evaluated: Points,
     /// Each look at the test set of a run that chose by its validation split.
     pub test_looks: Points,
+    /// Whether the run chose by a validation split (else by the test set).
+    pub has_validation: bool,
 }
 
 impl RunCurves {
@@ -90,6 +92,7 @@ impl RunCurves {
             accuracy: Curve::new(&accuracy, weight, max_points),
             evaluated: downsample(&of(choosing), max_points, Reduce::MinMax),
             test_looks,
+            has_validation: choosing == EvalSplit::Validation,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The trainer thread and the messages it speaks.
 //!
 //! [`trainer`] runs the loop and applies commands between steps; [`state`] is what a step
-//! changes (and what a checkpoint holds); [`checkpointer`] writes the run's records and
-//! checkpoints; [`messages`] is everything that crosses the channel, typed; [`lr_range`] is
-//! the learning-rate range test of `digitdash lr-find`.
+//! changes (and what a checkpoint holds); [`step`] is one forward, backward and [`adam`]
+//! update; [`checkpointer`] writes the run's records and checkpoints; [`messages`] is
+//! everything that crosses the channel, typed; [`lr_range`] is the learning-rate range test
+//! of `digitdash lr-find`.
 
+pub mod adam;
 pub mod checkpointer;
 pub mod lr_range;
 pub mod messages;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dfdx::optim::Adam;
 use dfdx::prelude::*;
 
+use super::adam::Adam;
 use super::messages::{Evaluation, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
 use super::step::{new_optimizer, train_step, StepError, DIVERGED_LOSS};
@@ -28,7 +28,7 @@ pub struct TrainingState {
     device: Cpu,
     model: Network,
     grads: Gradients<f32, Cpu>,
-    optimizer: Adam<Network, f32, Cpu>,
+    optimizer: Adam,
     order: EpochOrder,
     step: u64,
     samples: u64,

@@ -1,9 +1,10 @@
 //! One training step (forward, backward, Adam), shared by the trainer and the benchmark.
 
-use dfdx::optim::{Adam, AdamConfig};
+use dfdx::optim::AdamConfig;
 use dfdx::prelude::*;
 use thiserror::Error;
 
+use super::adam::Adam;
 use crate::model::{self, Network, CLASSES};
 
 /// A batch loss above this means the weights have blown up: a 10-class cross-entropy starts
@@ -30,7 +31,7 @@ pub enum StepError {
         /// Where it happened, when known.
         context: String,
     },
-    /// dfdx's optimizer refused the update.
+    /// The optimizer refused the update.
     #[error("the optimizer could not update the weights: {0}")]
     Optimizer(String),
 }
@@ -58,17 +59,16 @@ impl StepError {
     }
 }
 
-/// Adam with the tutorial's constants (betas 0.9/0.999, eps 1e-8, no weight decay).
-pub fn new_optimizer(model: &Network, lr: f64) -> Adam<Network, f32, Cpu> {
-    Adam::new(
-        model,
-        AdamConfig {
-            lr,
-            betas: [0.9, 0.999],
-            eps: 1e-8,
-            weight_decay: None,
-        },
-    )
+/// Adam with the tutorial's constants (betas 0.9/0.999, eps 1e-8, no weight decay) for
+/// `_model`, whose weights it copies at its first update and from then on must be the only
+/// one to change.
+pub fn new_optimizer(_model: &Network, lr: f64) -> Adam {
+    Adam::new(AdamConfig {
+        lr,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weight_decay: None,
+    })
 }
 
 /// Trains `model` on one batch: `pixels` (`batch x 784`, scaled 0..1) and one-hot labels.
@@ -76,7 +76,7 @@ pub fn new_optimizer(model: &Network, lr: f64) -> Adam<Network, f32, Cpu> {
 /// weights are not touched.
 pub fn train_step(
     model: &mut Network,
-    optimizer: &mut Adam<Network, f32, Cpu>,
+    optimizer: &mut Adam,
     grads: &mut Gradients<f32, Cpu>,
     device: &Cpu,
     pixels: Vec<f32>,
@@ -90,10 +90,10 @@ pub fn train_step(
             context: String::new(),
         });
     }
+    // The update leaves the gradients at zero for the next step.
     optimizer
         .update(model, grads)
         .map_err(|e| StepError::Optimizer(e.to_string()))?;
-    model.zero_grads(grads);
     Ok(output)
 }
 

@@ -11,7 +11,8 @@ use dfdx::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use super::layers::{time_layers, LayerTiming};
+use super::layers::{rate, time_layers, with_rates, LayerTiming};
+use super::roofline::{gemm_peak_gflops, network_flops, LayerFlops};
 use super::stats::{median, peak_rss_mb};
 use crate::augment::{AugmentConfig, Augmenter};
 use crate::cli::BenchArgs;
@@ -44,7 +45,16 @@ pub struct BenchReport {
     pub threads: usize,
     /// Mini-batch size of the timed steps.
     pub batch_size: usize,
-    /// Each layer's forward and backward time.
+    /// This machine's f32 matrix-multiply peak, GFLOP/s: `gemm` on every thread, the fastest
+    /// of five 2048x2048 products before the timed steps and five after.
+    pub gemm_peak_gflops: f64,
+    /// Operations of one training step, GFLOP (counted from the shapes, see `roofline`).
+    pub train_step_gflop: f64,
+    /// The step's GFLOP/s at the median step time.
+    pub train_step_gflops: f64,
+    /// The step's GFLOP/s as a share of the gemm peak (1 = the peak).
+    pub train_step_peak_share: f64,
+    /// Each layer's forward and backward time and rates.
     pub layers: Vec<LayerTiming>,
     /// Median time to augment one batch as the `best` preset does (shift, rotation, scale),
     /// milliseconds: work added to each step of an augmented run.
@@ -55,6 +65,10 @@ pub struct BenchReport {
 
 /// Measures training steps, inference and memory.
 pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchReport> {
+    // The gemm peak is measured first and last, and the higher kept: on a shared machine
+    // one of the two may fall in a busy moment. The last comes after the peak memory is
+    // read, so its matrices do not count.
+    let peak_first = gemm_peak_gflops();
     let device = Cpu::seed_from_u64(0);
     let mut model = model::build(&device, Init::Tutorial);
     // The same network as the PyTorch reference, which has no dropout.
@@ -84,6 +98,8 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         }
     }
     let median = median(&mut times);
+    let train_step_gflop: f64 = network_flops(batch).iter().map(LayerFlops::total).sum();
+    let train_step_gflops = rate(train_step_gflop, median);
     let layers = time_layers(&model, &device, batch, args.steps.clamp(3, 15));
     let augment = best_augmentation();
     let augment_ms_median = time_augmentation(&pixels, augment, args.steps);
@@ -100,6 +116,8 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let started = Instant::now();
     evaluate(&model, &device, &test, INFERENCE_BATCH);
     let inference_images_per_s = test.len() as f64 / started.elapsed().as_secs_f64();
+    let peak_rss_mb = peak_rss_mb();
+    let gemm_peak_gflops = gemm_peak_gflops().max(peak_first);
 
     Ok(BenchReport {
         train_step_ms_median: median,
@@ -108,10 +126,14 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         train_samples_per_s: batch as f64 / (median / 1e3),
         inference_images_per_s,
         inference_data,
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb,
         threads: rayon::current_num_threads(),
         batch_size: batch,
-        layers,
+        gemm_peak_gflops,
+        train_step_gflop,
+        train_step_gflops,
+        train_step_peak_share: train_step_gflops / gemm_peak_gflops,
+        layers: with_rates(layers, batch, gemm_peak_gflops),
         augment_ms_median,
         augment_elastic_ms_median,
     })

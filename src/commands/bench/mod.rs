@@ -5,6 +5,7 @@ pub mod compare;
 pub mod layers;
 pub mod measure;
 pub mod reference;
+pub mod roofline;
 pub mod stats;
 
 use anyhow::Result;
@@ -53,11 +54,28 @@ fn print_text(r: &BenchReport, steps: usize) {
         share(r.augment_elastic_ms_median)
     );
     println!("  peak resident memory: {:.0} MB", r.peak_rss_mb);
-    println!("  per layer (median ms):       forward   backward");
+    println!(
+        "  gemm peak (f32, 2048x2048, {}): {:.0} GFLOP/s; the step: {:.2} GFLOP, {:.0} GFLOP/s, {:.0}% of the peak",
+        crate::output::counted(r.threads as u64, "thread"),
+        r.gemm_peak_gflops,
+        r.train_step_gflop,
+        r.train_step_gflops,
+        100.0 * r.train_step_peak_share
+    );
+    println!("  per layer (median ms, GFLOP/s, % of peak):  forward                 backward");
     for l in &r.layers {
         println!(
-            "    {:<28} {:>8.2} {:>10.2}",
-            l.layer, l.forward_ms, l.backward_ms
+            "    {:<28} {:>8.2} {:>6.0} {:>5.0}%   {:>8.2} {:>6.0} {:>5.0}%",
+            l.layer,
+            l.forward_ms,
+            l.forward_gflops,
+            100.0 * l.forward_peak_share,
+            l.backward_ms,
+            l.backward_gflops,
+            100.0 * l.backward_peak_share
         );
     }
+    println!(
+        "  (operations counted as a direct convolution does them, so a Winograd layer's rate is an effective one)"
+    );
 }

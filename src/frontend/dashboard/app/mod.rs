@@ -323,6 +323,13 @@ impl App {
         &self.fed
     }
 
+    /// The name of class `class` where the dataset's classes are not its digits (Fashion-MNIST's
+    /// "Sandal", KMNIST's "つ (tsu)"); `None` for MNIST, whose digits name themselves.
+    pub fn class_name(&self, class: usize) -> Option<&'static str> {
+        let dataset = self.config.data.dataset;
+        (dataset != crate::data::Dataset::Mnist).then(|| dataset.class_name(class))
+    }
+
     /// The settings the run started with (for comparisons).
     pub fn config(&self) -> &Config {
         &self.config

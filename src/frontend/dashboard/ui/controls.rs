@@ -48,7 +48,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 fn setting_line(app: &App, setting: Setting) -> Line<'static> {
     let selected = setting == app.selected();
     let marker = if selected { "▶ " } else { "  " };
-    let name = format!("{marker}{:<NAME_WIDTH$} ", setting.label());
+    // Under a schedule the learning rate set here is the peak; the status line shows the
+    // rate in force.
+    let scheduled = app.config().train.schedule != crate::config::Schedule::Constant;
+    let label = match setting {
+        Setting::LearningRate if scheduled => "peak lr",
+        _ => setting.label(),
+    };
+    let name = format!("{marker}{label:<NAME_WIDTH$} ");
     let name = if selected {
         Span::styled(name, theme::selected())
     } else {

@@ -80,7 +80,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             _ => Source::Nothing,
         },
     };
-    render_side(&view, source, side, buf);
+    render_side(app, &view, source, side, buf);
 }
 
 /// The training image the network was fed, with its label and how it was transformed.
@@ -240,7 +240,13 @@ pub fn image_rows(pixels: &[u8]) -> Vec<String> {
 }
 
 /// The probability bars, then the true label and the prediction.
-fn render_side(view: &DigitView, source: Source, area: Rect, buf: &mut Buffer) {
+fn render_side(app: &App, view: &DigitView, source: Source, area: Rect, buf: &mut Buffer) {
+    // A class as the text says it: its digit, and its name where the digits are not the
+    // classes (Fashion-MNIST, KMNIST).
+    let named = |class: u8| match app.class_name(usize::from(class)) {
+        Some(name) => format!("{class} {name}"),
+        None => class.to_string(),
+    };
     let probabilities = source.probabilities();
     // A class index below CLASSES (10), so it fits a u8.
     let prediction = probabilities.map(|p| argmax(p) as u8);
@@ -257,22 +263,24 @@ fn render_side(view: &DigitView, source: Source, area: Rect, buf: &mut Buffer) {
     lines.push(Line::default());
     lines.push(Line::from(vec![
         Span::styled("true ", theme::dim()),
-        Span::styled(view.label.to_string(), theme::good()),
+        Span::styled(named(view.label), theme::good()),
     ]));
     lines.push(match prediction {
         Some(p) if p == view.label => Line::from(vec![
             Span::styled("pred ", theme::dim()),
-            Span::styled(format!("{p} right"), theme::good()),
+            Span::styled(format!("{} right", named(p)), theme::good()),
         ]),
         Some(p) => Line::from(vec![
             Span::styled("pred ", theme::dim()),
-            Span::styled(format!("{p} wrong"), theme::bad()),
+            Span::styled(format!("{} wrong", named(p)), theme::bad()),
         ]),
         None => Line::styled("pred -", theme::dim()),
     });
     lines.push(match source {
         Source::Live(_, step) => Line::styled(format!("live @{step}"), theme::dim()),
-        Source::Evaluation(_, step) => Line::styled(format!("test @{step}"), theme::dim()),
+        Source::Evaluation(_, step) => {
+            Line::styled(format!("{} @{step}", view.set.name()), theme::dim())
+        }
         Source::Nothing => Line::styled("not scored yet", theme::dim()),
     });
     Paragraph::new(lines).render(area, buf);

@@ -167,8 +167,14 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
     match answer {
         Some(a) => {
             let best = argmax(&a.probabilities);
+            let name = app
+                .class_name(best)
+                .map_or(String::new(), |n| format!(" {n}"));
             lines.push(Line::styled(
-                format!("prediction {best}  {:.0}%", a.probabilities[best] * 100.0),
+                format!(
+                    "prediction {best}{name}  {:.0}%",
+                    a.probabilities[best] * 100.0
+                ),
                 theme::good(),
             ));
             let width = usize::from(inner.width).saturating_sub(7);

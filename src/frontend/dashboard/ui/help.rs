@@ -16,7 +16,8 @@ const KEY_WIDTH: usize = 13;
 const COLUMN_WIDTH: u16 = 50;
 
 /// The help's lines for `page`: a heading, its own keys, a heading, the keys of every page.
-fn lines(page: Page) -> Vec<Line<'static>> {
+/// A dashboard that only watches (`acting` false) leaves out the keys that command a trainer.
+fn lines(page: Page, acting: bool) -> Vec<Line<'static>> {
     let row = |b: &Binding| {
         Line::from(vec![
             Span::styled(format!(" {:<KEY_WIDTH$}", b.label), theme::key()),
@@ -24,6 +25,7 @@ fn lines(page: Page) -> Vec<Line<'static>> {
         ])
     };
     let everywhere = |b: &&Binding| b.pages.len() == Page::ALL.len();
+    let usable = |b: &&Binding| acting || !b.action.needs_trainer();
     let mut lines = vec![Line::styled(
         format!("{} {} page", page.key(), page.title()),
         theme::title(),
@@ -32,16 +34,18 @@ fn lines(page: Page) -> Vec<Line<'static>> {
         BINDINGS
             .iter()
             .filter(|b| b.pages.contains(&page) && !everywhere(b))
+            .filter(usable)
             .map(row),
     );
     lines.push(Line::styled("every page", theme::title()));
-    lines.extend(BINDINGS.iter().filter(everywhere).map(row));
+    lines.extend(BINDINGS.iter().filter(everywhere).filter(usable).map(row));
     lines
 }
 
-/// Draws the help box for `page` over the middle of `area`.
-pub fn render(page: Page, area: Rect, buf: &mut Buffer) {
-    let lines = lines(page);
+/// Draws the help box for `page` over the middle of `area`; `acting`: whether the keys that
+/// command a trainer are there to use.
+pub fn render(page: Page, acting: bool, area: Rect, buf: &mut Buffer) {
+    let lines = lines(page, acting);
     let rows = area.height.saturating_sub(2).max(1);
     let columns = lines.len().div_ceil(usize::from(rows)).max(1) as u16;
     let height = (lines.len() as u16).div_ceil(columns) + 2;
@@ -72,17 +76,36 @@ mod tests {
     #[test]
     fn each_page_lists_its_own_keys_and_the_common_ones_once() {
         for page in Page::ALL {
-            let text: Vec<String> = lines(page).iter().map(|l| l.to_string()).collect();
+            let text: Vec<String> = lines(page, true).iter().map(|l| l.to_string()).collect();
             let own = BINDINGS.iter().filter(|b| b.pages.contains(&page)).count();
             assert_eq!(text.len(), own + 2, "{page:?}: two headings and every key");
             assert!(text.iter().any(|l| l.contains("quit")));
         }
-        let draw: String = lines(Page::Draw).iter().map(|l| l.to_string()).collect();
+        let draw: String = lines(Page::Draw, true)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
         assert!(draw.contains("pen down or up") && !draw.contains("pause or resume"));
-        let training: String = lines(Page::Training)
+        let training: String = lines(Page::Training, true)
             .iter()
             .map(|l| l.to_string())
             .collect();
         assert!(training.contains("pause or resume") && !training.contains("occlusion"));
+    }
+
+    #[test]
+    fn a_watching_dashboard_lists_no_key_that_commands_a_trainer() {
+        for page in Page::ALL {
+            let text: String = lines(page, false).iter().map(|l| l.to_string()).collect();
+            for gone in [
+                "pause or resume",
+                "evaluate now",
+                "save a checkpoint",
+                "roll back",
+            ] {
+                assert!(!text.contains(gone), "{page:?}: {gone}");
+            }
+            assert!(text.contains("quit"));
+        }
     }
 }

@@ -109,7 +109,7 @@ pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
 /// Draws the open overlay, if any: help over the whole `screen`, questions over the `body`.
 fn render_overlay(app: &App, screen: Rect, body: Rect, buf: &mut Buffer) {
     match app.overlay() {
-        Overlay::Help => help::render(app.page(), screen, buf),
+        Overlay::Help => help::render(app.page(), app.read_only().is_none(), screen, buf),
         Overlay::Confirm(question) => {
             dialog::render(*question, &app.question_text(*question), body, buf);
         }

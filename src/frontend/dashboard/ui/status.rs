@@ -83,9 +83,13 @@ fn render_settings_and_gauge(app: &App, area: Rect, buf: &mut Buffer) {
     let batch = app
         .last_step()
         .map_or(app.settings().batch_size(), |s| s.batch_size);
+    // Under a schedule the rate in force moves; the controls set its peak.
+    let scheduled = app.config().train.schedule != crate::config::Schedule::Constant;
+    let now = if scheduled { " now" } else { "" };
     let text = Line::from(vec![
         Span::styled(" lr ", theme::dim()),
         Span::raw(format_lr(lr)),
+        Span::styled(now, theme::dim()),
         Span::styled(SEP, theme::dim()),
         Span::styled("batch ", theme::dim()),
         Span::raw(batch.to_string()),
