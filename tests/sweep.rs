@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::process::{wait, HANG_GUARD};
+use common::process::{kill, read_all_on_a_thread, wait, HANG_GUARD};
 use common::{texts, Workspace};
 use digitdash::run::RunDir;
 use digitdash::sweep::record::SweepRecord;
@@ -55,6 +55,17 @@ fn sweep(ws: &Workspace, file: &Path, dir: &Path, parallel: usize) -> Output {
         .env("RAYON_NUM_THREADS", &k)
         .output()
         .expect("run digitdash sweep")
+}
+
+/// Starts the sweep `file` into `dir`, one trial at a time on one thread, stdout dropped.
+fn start_sweep(ws: &Workspace, file: &Path, dir: &Path, stderr: Stdio) -> std::process::Child {
+    let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    ws.command(&["sweep", file, "--out", dir, "--parallel", "1"])
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start the sweep")
 }
 
 /// Plans the sweep `file` into `dir` with `--emit emit`; asserts it succeeded.
@@ -117,7 +128,29 @@ fn a_grid_sweep_trains_each_combination_as_a_run_and_reports_the_best() {
     let (json, err) = texts(&report);
     assert!(report.status.success(), "{err}");
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["trials"].as_array().unwrap().len(), 4);
+    let trials = value["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    let accuracies: Vec<f64> = trials
+        .iter()
+        .map(|t| t["validation_accuracy"].as_f64().unwrap())
+        .collect();
+    assert!(
+        accuracies.windows(2).all(|w| w[0] >= w[1]),
+        "ranked by validation accuracy, best first: {accuracies:?}"
+    );
+    assert_eq!(value["best"], trials[0]["trial"]);
+    let leaderboard = std::fs::read_to_string(out.join("leaderboard.txt")).unwrap();
+    assert_eq!(
+        leaderboard.matches(" finished ").count(),
+        4,
+        "{leaderboard}"
+    );
+    let first_row = leaderboard.lines().nth(1).unwrap();
+    assert!(
+        first_row.starts_with(trials[0]["name"].as_str().unwrap()),
+        "{leaderboard}"
+    );
+    assert!(stdout.contains(leaderboard.trim_end()), "{stdout}");
     assert_eq!(value["method"], "grid");
     let best_toml = value["best_toml"].as_str().unwrap();
     let config = digitdash::config::Config::from_toml(best_toml, Path::new("best")).unwrap();
@@ -222,20 +255,7 @@ fn a_sweep_killed_mid_way_resumes_without_training_a_finished_trial_again() {
     )
     .unwrap();
     let out = ws.dir.path().join("killed");
-    let mut child = ws
-        .command(&[
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--parallel",
-            "1",
-        ])
-        .env("RAYON_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the sweep");
+    let mut child = start_sweep(&ws, &file, &out, Stdio::null());
     let deadline = std::time::Instant::now() + HANG_GUARD;
     while finished(&out).len() < 2 {
         assert!(
@@ -308,6 +328,58 @@ fn a_sweep_killed_mid_way_resumes_without_training_a_finished_trial_again() {
         );
     }
     assert_eq!(after[&running].0, 40);
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_resumably_and_resume_ends_every_trial_once() {
+    let ws = workspace();
+    let file = grid_file(&ws, 40);
+    let out = ws.dir.path().join("interrupted");
+    let mut child = start_sweep(&ws, &file, &out, Stdio::piped());
+    let stderr = read_all_on_a_thread(child.stderr.take().unwrap());
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while finished(&out).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no trial finished");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill("INT", child.id());
+    let status = wait(&mut child);
+    let stderr = stderr.join().unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("sweep --resume"), "{stderr}");
+    let before = finished(&out);
+    assert!(before.len() < 4, "stopped before its end: {before:?}");
+    assert!(
+        !decisions(&out).values().flatten().any(|k| k == "Failed"),
+        "Ctrl-C fails no trial: {:?}",
+        decisions(&out)
+    );
+    assert!(!out.join("leaderboard.txt").exists(), "no leaderboard yet");
+
+    let resumed = run(&ws, &["sweep", "--resume", out.to_str().unwrap()]);
+    assert!(resumed.status.success(), "{}", texts(&resumed).1);
+    let after = finished(&out);
+    assert_eq!(after.len(), 4, "{after:?}");
+    for (trial, end) in &before {
+        assert_eq!(&after[trial], end, "finished trial {trial} kept as it was");
+    }
+    for kinds in decisions(&out).values() {
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "Started").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "Finished").count(),
+            1,
+            "{kinds:?}"
+        );
+    }
+    assert!(out.join("leaderboard.txt").is_file());
 }
 
 #[test]
@@ -385,6 +457,10 @@ fn the_planned_commands_under_xargs_give_the_folder_a_local_sweep_gives() {
         names
     };
     assert_eq!(names(&local), names(&planned));
+    assert!(
+        planned.join("leaderboard.txt").is_file(),
+        "the last task wrote it"
+    );
     assert_eq!(decisions(&local), decisions(&planned));
     assert_eq!(
         finished(&local),

@@ -5,6 +5,7 @@
 //!     sweep.toml         the sweep file as it runs (--trials and --steps applied)
 //!     base.toml          the settings every trial starts from (preset and config resolved)
 //!     decisions.jsonl    one record a trial decision (sweep::record)
+//!     leaderboard.txt    the trials ranked by validation accuracy, written when the sweep ends
 //!     trial-000/         an ordinary run folder: config.toml, metrics.csv, events.jsonl, ...
 //!     .lock, writer.pid  held by the local sweep that runs it (`sweep --resume` waits its turn)
 //! ```
@@ -31,6 +32,8 @@ const SWEEP_FILE: &str = "sweep.toml";
 const BASE_FILE: &str = "base.toml";
 /// One record a decision.
 const DECISIONS_FILE: &str = "decisions.jsonl";
+/// The ranked trials, written whole when the sweep ends.
+const LEADERBOARD_FILE: &str = "leaderboard.txt";
 
 /// The folder of one sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,19 @@ impl SweepDir {
     /// The journal of decisions.
     pub fn decisions_file(&self) -> PathBuf {
         self.root.join(DECISIONS_FILE)
+    }
+
+    /// The ranked trials, as `sweep report` prints them, written when the sweep ends.
+    pub fn leaderboard_file(&self) -> PathBuf {
+        self.root.join(LEADERBOARD_FILE)
+    }
+
+    /// Writes `lines` whole as the sweep's leaderboard.
+    pub fn write_leaderboard(&self, lines: &[String]) -> Result<(), SweepError> {
+        let path = self.leaderboard_file();
+        let mut text = lines.join("\n");
+        text.push('\n');
+        write_atomic(&path, text.as_bytes()).map_err(|e| SweepError::io("write", &path, e))
     }
 
     /// Whether the folder holds a sweep (its `sweep.toml`).

@@ -147,8 +147,7 @@ fn resume(dir: &Path, parallel: Option<usize>, run_args: &RunArgs) -> Result<u8>
     let planner = Planner::replay(&spec, &base, images, &sweep.records()?);
     if planner.is_done() {
         note("every trial of this sweep has ended: nothing to resume");
-        let mut out = StdoutLines::default();
-        report::print(&SweepBoard::read(dir)?, &mut out);
+        finish(&sweep, &mut StdoutLines::default())?;
         return Ok(0);
     }
     train(sweep, &spec, base, planner, parallel, lock)
@@ -200,7 +199,7 @@ fn train(
     )? {
         LocalEnd::Done => {
             out.line("");
-            report::print(&SweepBoard::read(sweep.path())?, &mut out);
+            finish(&sweep, &mut out)?;
             Ok(0)
         }
         LocalEnd::Stopped(signal) => {
@@ -211,6 +210,25 @@ fn train(
             Ok(signal.exit_status())
         }
     }
+}
+
+/// Prints the ended sweep's leaderboard and writes it to its `leaderboard.txt`.
+fn finish(sweep: &SweepDir, out: &mut StdoutLines) -> Result<()> {
+    for line in &write_leaderboard(sweep)? {
+        out.line(line);
+    }
+    Ok(())
+}
+
+/// Writes the ended sweep's leaderboard to its `leaderboard.txt`; returns its lines.
+fn write_leaderboard(sweep: &SweepDir) -> Result<Vec<String>> {
+    let lines = report::leaderboard(&SweepBoard::read(sweep.path())?);
+    sweep.write_leaderboard(&lines)?;
+    note(format!(
+        "leaderboard written to {}",
+        sweep.leaderboard_file().display()
+    ));
+    Ok(lines)
 }
 
 /// `sweep report DIR`.
@@ -339,6 +357,10 @@ fn trial_command(
         Ran::Ended(end) => {
             let failed = matches!(end, JobEnd::Failed { .. });
             record_all(planner.end_job(&job, end), &mut out)?;
+            // The task that ends the last trial writes the leaderboard, as a local sweep does.
+            if Planner::replay(&spec, &context.base, images, &sweep.records()?).is_done() {
+                write_leaderboard(&sweep)?;
+            }
             Ok(u8::from(failed))
         }
         Ran::Interrupted => {

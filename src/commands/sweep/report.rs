@@ -95,13 +95,19 @@ pub fn json(board: &SweepBoard) -> SweepJson {
 
 /// Prints the table, the best settings and the compute line.
 pub fn print(board: &SweepBoard, out: &mut StdoutLines) {
-    for line in table(board) {
+    for line in leaderboard(board) {
         out.line(line);
     }
-    out.line("");
+}
+
+/// The table, the best settings and the compute line, a line each: what `sweep report`
+/// prints and a finished sweep writes to its `leaderboard.txt`.
+pub fn leaderboard(board: &SweepBoard) -> Vec<String> {
+    let mut out = table(board);
+    out.push(String::new());
     match board.best() {
         Some(best) => {
-            out.line(format!(
+            out.push(format!(
                 "# best: {}, validation {}{} (chosen on validation; the test set was scored \
                  once, at its end)",
                 best.name,
@@ -110,12 +116,13 @@ pub fn print(board: &SweepBoard, out: &mut StdoutLines) {
                     .map(|t| format!(", test {}", percent(t)))
                     .unwrap_or_default()
             ));
-            out.line(best_toml(&best.settings).trim_end());
+            out.push(best_toml(&best.settings).trim_end().to_string());
         }
-        None => out.line("no trial has a validation accuracy yet"),
+        None => out.push("no trial has a validation accuracy yet".to_string()),
     }
-    out.line("");
-    out.line(compute_line(board));
+    out.push(String::new());
+    out.push(compute_line(board));
+    out
 }
 
 /// The trials ranked, a line each, under a header.
