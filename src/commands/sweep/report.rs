@@ -107,14 +107,19 @@ pub fn leaderboard(board: &SweepBoard) -> Vec<String> {
     out.push(String::new());
     match board.best() {
         Some(best) => {
+            let test = match best.test_accuracy {
+                Some(t) => format!(
+                    ", test {} (chosen on validation; the test set was scored once, at its end)",
+                    percent(t)
+                ),
+                None => " (chosen on validation; it has not trained its full budget, so its \
+                          test set is not scored)"
+                    .to_string(),
+            };
             out.push(format!(
-                "# best: {}, validation {}{} (chosen on validation; the test set was scored \
-                 once, at its end)",
+                "# best: {}, validation {}{test}",
                 best.name,
                 percent(best.validation_accuracy.unwrap_or(f64::NAN)),
-                best.test_accuracy
-                    .map(|t| format!(", test {}", percent(t)))
-                    .unwrap_or_default()
             ));
             out.push(best_toml(&best.settings).trim_end().to_string());
         }
