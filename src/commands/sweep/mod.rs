@@ -183,6 +183,7 @@ fn train(
         counted(threads as u64, "thread"),
         counted(cores as u64, "core"),
     ));
+    note_short_asha(spec);
     let context = TrialContext {
         sweep: sweep.clone(),
         base,
@@ -208,6 +209,23 @@ fn train(
                 sweep.path().display()
             ));
             Ok(signal.exit_status())
+        }
+    }
+}
+
+/// Notes when an ASHA sweep has too few trials for any to reach the full budget.
+fn note_short_asha(spec: &SweepSpec) {
+    if let Some(asha) = &spec.asha {
+        let climbs = u32::try_from(asha.rungs.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let needed = (asha.eta as usize).saturating_pow(climbs);
+        if spec.trials < needed {
+            note(format!(
+                "with {} trials no trial reaches the full budget: each rung promotes the top 1 \
+                 in {} of its trials, so {} rungs need at least {needed} trials",
+                spec.trials,
+                asha.eta,
+                asha.rungs.len()
+            ));
         }
     }
 }
