@@ -83,6 +83,14 @@ pub enum Subcommands {
     /// Train presets on several seeds, headless, and print epochs, wall time, images per
     /// second and test accuracy per run, and each preset's mean (the README's preset table).
     Presets(PresetsArgs),
+    /// Search the training settings: trials of a sweep file's space (grid, random or tpe),
+    /// side by side, optionally halving the weak ones early (ASHA), chosen on validation
+    /// accuracy; `sweep report`, `sweep plan` (for a cluster) and `sweep trial` below.
+    Sweep(SweepArgs),
+    /// Find a learning rate: from a fresh network, raise the rate exponentially over a few
+    /// hundred steps until the smoothed loss blows up; draws loss against rate and suggests
+    /// the rate where the loss falls fastest.
+    LrFind(LrFindArgs),
     /// Write a run's best checkpoint, or a checkpoint, as an ONNX model (opset 13) for other
     /// runtimes: input `image` [N,1,28,28] float in 0..1, output `logits` [N,10].
     Export(ExportArgs),
@@ -159,10 +167,130 @@ pub struct PresetsArgs {
     pub json: bool,
 }
 
+/// Options of `digitdash sweep`.
+#[derive(Debug, Args, Clone)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SweepArgs {
+    /// The sweep file: base settings, space, method, trials, budget, scheduler
+    /// (examples/sweep.toml documents every key).
+    #[arg(value_name = "SWEEP.toml", required_unless_present = "resume")]
+    pub file: Option<PathBuf>,
+    /// Go on with the sweep in DIR after a stop (Ctrl-C, kill -9): finished trials are kept,
+    /// trials that were training go on from their newest checkpoints, the rest start.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "out", "trials", "steps"])]
+    pub resume: Option<PathBuf>,
+    /// The sweep's folder, missing or empty [default: run.dir/sweep-<start time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run this many trials instead of the file's (a grid: its first N).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub trials: Option<usize>,
+    /// Give each trial this many steps as its full budget instead of the file's (ASHA's
+    /// smallest budget keeps its share of it).
+    #[arg(long, value_name = "N", value_parser = at_least_one_step)]
+    pub steps: Option<u64>,
+    /// Trials trained side by side; the cores are split between them, each trial's thread
+    /// pool getting cores/K threads (never more trials than cores) [default: one trial for
+    /// every two cores, at least 1; RAYON_NUM_THREADS sets the cores used].
+    #[arg(long, value_name = "K", value_parser = at_least_one)]
+    pub parallel: Option<usize>,
+    /// Reports and cluster runs.
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
+}
+
+/// The subcommands of `digitdash sweep`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum SweepCommand {
+    /// The trials ranked by validation accuracy, the best settings as a TOML snippet, and the
+    /// compute the scheduler saved (reads the folder; works while the sweep runs).
+    Report {
+        /// The sweep's folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Print one JSON object instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fix the trials of a grid or random sweep in a folder for a cluster and write how to
+    /// run them: an `sbatch --array` script, or one command a line (GNU parallel, xargs -P,
+    /// a Kubernetes Indexed Job). DIR must be on a file system every node mounts.
+    Plan {
+        /// The sweep file.
+        #[arg(value_name = "SWEEP.toml")]
+        file: PathBuf,
+        /// The sweep's folder, missing or empty.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// What to write into it: `slurm` (sweep.sbatch) or `commands` (commands.txt).
+        #[arg(long, value_enum)]
+        emit: Emit,
+        /// Run this many trials instead of the file's.
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        trials: Option<usize>,
+        /// Give each trial this many steps instead of the file's budget.
+        #[arg(long, value_name = "N", value_parser = at_least_one_step)]
+        steps: Option<u64>,
+        /// CPUs each Slurm task asks for (--cpus-per-task), its trial's threads.
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
+        cpus: usize,
+    },
+    /// Train trial N of a planned sweep into DIR/trial-N (to its full budget); N defaults to
+    /// SLURM_ARRAY_TASK_ID, else JOB_COMPLETION_INDEX. A finished trial is not trained again;
+    /// an interrupted one goes on from its newest checkpoint.
+    Trial {
+        /// The sweep's folder (from `sweep plan`).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The trial's number, from 0.
+        #[arg(value_name = "N")]
+        index: Option<usize>,
+        /// Threads of the trial [default: the cores this process may use].
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
+        threads: Option<usize>,
+    },
+}
+
+/// What `sweep plan` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// An `sbatch --array` script whose task N trains trial N.
+    Slurm,
+    /// One command a trial, a line each.
+    Commands,
+}
+
+/// Options of `digitdash lr-find`.
+#[derive(Debug, Args, Clone)]
+pub struct LrFindArgs {
+    /// Training settings to start from (else the config file's).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<Preset>,
+    /// Images per step [config: train.batch_size].
+    #[arg(long, value_name = "N", value_parser = batch_size)]
+    pub batch_size: Option<usize>,
+    /// Seed of the fresh network and the data order [config: train.seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The first learning rate.
+    #[arg(long, value_name = "X", default_value_t = 1e-7)]
+    pub start: f64,
+    /// The last learning rate, if the loss has not blown up before.
+    #[arg(long, value_name = "X", default_value_t = 10.0)]
+    pub end: f64,
+    /// Steps from the first rate to the last (the rate grows by the same factor each step).
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = at_least_one)]
+    pub steps: usize,
+    /// The plot to write, .png or .svg.
+    #[arg(short, long, value_name = "FILE", default_value = "lr-find.png")]
+    pub output: PathBuf,
+}
+
 /// Options of `digitdash plot`.
 #[derive(Debug, Args, Clone)]
 pub struct PlotArgs {
-    /// Run folders (runs/NAME), each a line in the legend.
+    /// Run folders (runs/NAME), each a line in the legend; or one sweep's folder, for
+    /// validation accuracy against each searched setting and a parallel-coordinates chart.
     #[arg(required = true, value_name = "RUN_DIR")]
     pub runs: Vec<PathBuf>,
     /// The file to write: its extension, .svg or .png, chooses the format.
@@ -297,6 +425,14 @@ pub struct BenchArgs {
 /// A count of 1 or more, for clap: a median over no steps would be no figure at all.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("give a whole number of 1 or more".to_string()),
+    }
+}
+
+/// A step count of 1 or more, for clap.
+fn at_least_one_step(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("give a whole number of 1 or more".to_string()),
     }

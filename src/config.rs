@@ -153,6 +153,26 @@ impl DataConfig {
         }
     }
 
+    /// The data folder with the dataset's files in it: those missing are downloaded first
+    /// when `download` allows (quietly; a note says so), else the folder as it is.
+    pub fn fetch_missing(&self) -> Result<PathBuf, DataError> {
+        let dir = self.folder()?;
+        if !crate::data::missing_files(&dir).is_empty() && self.download {
+            crate::output::note(format!(
+                "downloading {} into {}",
+                self.dataset.title(),
+                dir.display()
+            ));
+            crate::data::download_missing(
+                &dir,
+                &self.mirror_list(),
+                &self.dataset.remote_files(),
+                &mut |_| {},
+            )?;
+        }
+        Ok(dir)
+    }
+
     /// The mirrors to try: `mirrors` when set, else the dataset's own.
     pub fn mirror_list(&self) -> Vec<String> {
         match &self.mirrors {

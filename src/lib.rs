@@ -20,6 +20,9 @@
 //!               metrics, layer statistics), checkpoints, the write lock, and reading it all
 //!               back (history, events, tail, status, listing, smoothing, downsampling,
 //!               layer history)
+//! sweep/        searching the settings: a sweep file's space and method, grid, random and tpe
+//!               samplers, asynchronous successive halving, the decisions' record, the sweep's
+//!               folder and the sweep read back from it
 //! export/       the network as an ONNX model (prost-encoded messages)
 //! plot/         plots of runs as SVG or PNG files (plotters, built-in font)
 //! train/        the trainer thread: messages (events, commands, outcome), training state,
@@ -28,8 +31,8 @@
 //!               run folder), and the one pump every front-end reads through (drive, Pump)
 //! frontend/     headless/ (text and JSON printers) and dashboard/ (frame loop, terminal,
 //!               input and inspector threads, app/ state and ui/ drawing)
-//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, export,
-//!               completions, man; which checkpoint a run folder stands for
+//! commands/     the subcommands: bench/, eval, predict, runs, plot, presets, sweep/, lr_find,
+//!               export, completions, man; which checkpoint a run folder stands for
 //! ```
 
 pub mod alloc;
@@ -50,6 +53,7 @@ pub mod run;
 pub mod settings;
 pub mod signals;
 pub mod source;
+pub mod sweep;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod train;

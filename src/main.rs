@@ -8,7 +8,9 @@ use clap::Parser;
 
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::checkpoint_of::checkpoint_of;
-use digitdash::commands::{bench, eval, export, plot, predict, presets, runs, shell};
+use digitdash::commands::{
+    bench, eval, export, lr_find, plot, predict, presets, runs, shell, sweep,
+};
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
 use digitdash::frontend::dashboard::terminal::why_no_dashboard;
@@ -23,6 +25,7 @@ use digitdash::run::{
     checkpoint, writer_state, CheckpointError, LockError, RunDir, RunLock, WriterState,
 };
 use digitdash::source::{Replay, ReplayOptions};
+use digitdash::sweep::{SweepBoard, SweepError};
 use digitdash::train::{Outcome, RunSetup, RunStart};
 use digitdash::{signals, train};
 
@@ -35,7 +38,10 @@ pub(crate) fn main() -> ExitCode {
         Err(error) => {
             note(format!("error: {error:#}"));
             // Status 2 is for a command line or config that needs fixing; 1 for the rest.
-            if error.downcast_ref::<ConfigError>().is_some() {
+            let bad_sweep_file = error
+                .downcast_ref::<SweepError>()
+                .is_some_and(SweepError::is_in_the_file);
+            if error.downcast_ref::<ConfigError>().is_some() || bad_sweep_file {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -111,6 +117,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             presets::run(args, &config, signal)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Subcommands::Sweep(args)) => Ok(ExitCode::from(sweep::run(args, &cli.run)?)),
+        Some(Subcommands::LrFind(args)) => {
+            let signal = signals::install().context("cannot install the signal handlers")?;
+            lr_find::run(args, &cli.run, signal)?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => train_with_front_end(&cli.run),
     }
 }
@@ -180,6 +192,9 @@ fn plan_run(
 /// Opens the dashboard on a run another process writes (or wrote), or prints its records as
 /// `--headless --json` would (`json`).
 fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<ExitCode> {
+    if SweepBoard::is_sweep(run) {
+        return watch_sweep(run);
+    }
     if let Some(why) = why_no_dashboard().filter(|_| !json) {
         anyhow::bail!(
             "digitdash watch draws the dashboard and needs a terminal that can show it ({why}); \
@@ -215,6 +230,31 @@ fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<
     let mut app = App::watching(&config, reason);
     add_comparisons(&mut app, compare)?;
     dashboard::run(replay, app, DashboardOptions::default(), signal)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A sweep's folder given to `watch`: the dashboard has no page for a sweep yet, so its
+/// trials are listed, with the ways to follow them.
+fn watch_sweep(dir: &Path) -> Result<ExitCode> {
+    let board = SweepBoard::read(dir).with_context(|| format!("cannot watch {}", dir.display()))?;
+    let mut out = digitdash::output::StdoutLines::default();
+    for line in sweep::report::table(&board) {
+        out.line(line);
+    }
+    note(format!(
+        "{} is a sweep: the dashboard shows one run at a time, so its trials are listed above. \
+         Watch one with `digitdash watch {}`, or follow the sweep with `digitdash sweep report \
+         {}`.",
+        dir.display(),
+        dir.join(
+            board
+                .trials
+                .first()
+                .map_or("trial-000".into(), |t| t.name.clone())
+        )
+        .display(),
+        dir.display()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,19 @@ pub fn counted(n: u64, noun: &str) -> String {
     }
 }
 
+/// A count with thousands separated by commas: `20,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Whether a terminal could act on `c`: the C0 controls but line feed and tab, DEL, and the
 /// C1 controls (U+0080 to U+009F, which some terminals take as ESC and a letter).
 fn is_terminal_control(c: char) -> bool {

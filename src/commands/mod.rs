@@ -8,6 +8,8 @@ pub mod checkpoint_of;
 pub mod eval;
 /// `digitdash export`: a saved model as an ONNX file.
 pub mod export;
+/// `digitdash lr-find`: the learning-rate range test, drawn, with a suggested rate.
+pub mod lr_find;
 /// `digitdash plot`: loss and accuracy of runs against step, overlaid, as SVG or PNG.
 pub mod plot;
 /// `digitdash predict`: classifying PNG images of digits with a saved model.
@@ -18,3 +20,5 @@ pub mod presets;
 pub mod runs;
 /// `digitdash completions` and `digitdash man`: shell completions and man pages.
 pub mod shell;
+/// `digitdash sweep`: searching the settings, locally or planned for a cluster, and its report.
+pub mod sweep;

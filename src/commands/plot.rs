@@ -1,5 +1,6 @@
 //! `digitdash plot RUN_DIR... -o FILE`: the runs' loss, training accuracy and test accuracy
-//! against step, overlaid, written as SVG or PNG.
+//! against step, overlaid, written as SVG or PNG; `digitdash plot SWEEP_DIR -o FILE`: a
+//! sweep's validation accuracy against each searched setting.
 
 use anyhow::{bail, Context, Result};
 
@@ -9,6 +10,7 @@ use crate::plot::{plot_runs, PlotOptions};
 use crate::run::metrics::Detail;
 use crate::run::smoothing::MAX_WEIGHT;
 use crate::run::{RunDir, RunHistory};
+use crate::sweep::SweepBoard;
 
 /// Reads the runs and writes their plot.
 pub fn run(args: &PlotArgs) -> Result<()> {
@@ -17,6 +19,11 @@ pub fn run(args: &PlotArgs) -> Result<()> {
             "--smoothing {} is out of range: give a weight from 0 (none) to {MAX_WEIGHT}, e.g. 0.6",
             args.smoothing
         );
+    }
+    if let [dir] = &args.runs[..] {
+        if SweepBoard::is_sweep(dir) {
+            return plot_sweep_folder(dir, args);
+        }
     }
     let mut histories = Vec::with_capacity(args.runs.len());
     for dir in &args.runs {
@@ -48,6 +55,25 @@ pub fn run(args: &PlotArgs) -> Result<()> {
         title,
     };
     plot_runs(&refs, &options, &args.output)?;
+    note(format!("wrote {}", args.output.display()));
+    Ok(())
+}
+
+/// Writes the plot of the sweep in `dir`: validation accuracy against each searched setting
+/// and the parallel-coordinates chart.
+fn plot_sweep_folder(dir: &std::path::Path, args: &PlotArgs) -> Result<()> {
+    let board = SweepBoard::read(dir)
+        .with_context(|| format!("cannot read the sweep {}", dir.display()))?;
+    let title = args.title.clone().unwrap_or_else(|| {
+        format!(
+            "Sweep {}: {} trials, {}",
+            dir.file_name()
+                .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into()),
+            board.trials.len(),
+            board.spec.method.name()
+        )
+    });
+    crate::plot::sweep::plot_sweep(&board, &title, (args.width, args.height), &args.output)?;
     note(format!("wrote {}", args.output.display()));
     Ok(())
 }

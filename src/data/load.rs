@@ -48,6 +48,13 @@ pub fn load_test(dir: &Path) -> Result<Split, DataError> {
     load_split(&test_images, &test_labels)
 }
 
+/// Images in the training files of the dataset in `dir`, told by its labels file alone (a
+/// sweep sizes its epochs by them before any trial loads the images).
+pub fn training_images(dir: &Path) -> Result<usize, DataError> {
+    let [_, train_labels, _, _] = locate(dir)?;
+    Ok(load_labels(&train_labels)?.len())
+}
+
 /// [`load`] for `dataset`: refuses first a folder that holds another dataset's files (the
 /// three name their files alike; the gzipped originals' sizes tell them apart).
 pub fn load_dataset(dir: &Path, dataset: Dataset) -> Result<Mnist, DataError> {

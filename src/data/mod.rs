@@ -29,7 +29,7 @@ pub use files::{
     candidate_names, find_file, missing_files, DataFile, FASHION_MNIST_FILES, KMNIST_FILES,
     MNIST_FILES, MNIST_FILE_NAMES,
 };
-pub use load::{load, load_dataset, load_split, load_test};
+pub use load::{load, load_dataset, load_split, load_test, training_images};
 pub use order::EpochOrder;
 pub use shape::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 pub use split::{Mnist, Split};

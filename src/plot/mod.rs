@@ -5,11 +5,14 @@
 
 mod draw;
 pub mod font;
+pub mod lr_find;
 pub mod series;
+pub mod sweep;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use thiserror::Error;
 
@@ -135,23 +138,15 @@ pub fn plot_runs(
     options: &PlotOptions,
     path: &Path,
 ) -> Result<(), PlotError> {
-    let format = Format::of(path).ok_or_else(|| PlotError::UnknownFormat {
-        path: path.to_path_buf(),
-    })?;
+    if Format::of(path).is_none() {
+        return Err(PlotError::UnknownFormat {
+            path: path.to_path_buf(),
+        });
+    }
     if histories.is_empty() {
         return Err(PlotError::NoRuns);
     }
     let (width, height) = (options.width, options.height);
-    if !(300..=10_000).contains(&width) || !(300..=10_000).contains(&height) {
-        return Err(PlotError::BadSize { width, height });
-    }
-    let fail = |message: String| PlotError::Draw {
-        path: path.to_path_buf(),
-        message,
-    };
-    if !font::ensure_registered() {
-        return Err(fail("the built-in font could not be loaded".into()));
-    }
     let max_points = width as usize;
     // Names from disk are drawn with their control characters escaped: SVG cannot hold them.
     let runs: Vec<RunCurves> = histories
@@ -166,12 +161,56 @@ pub fn plot_runs(
         title: escape_line(&options.title).into_owned(),
         ..options.clone()
     };
+    write_figure(&RunsFigure(&runs, &options), (width, height), path)
+}
+
+/// Something drawn on any plotters backend, to be written as SVG or PNG.
+pub trait Figure {
+    /// Draws it on `root`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+/// The runs' three panels.
+struct RunsFigure<'a>(&'a [RunCurves], &'a PlotOptions);
+
+impl Figure for RunsFigure<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        draw::draw(root, self.0, self.1)
+    }
+}
+
+/// Draws `figure` at `(width, height)` pixels and writes it to `path`, SVG or PNG by its
+/// extension, whole or not at all.
+pub fn write_figure(
+    figure: &impl Figure,
+    (width, height): (u32, u32),
+    path: &Path,
+) -> Result<(), PlotError> {
+    let format = Format::of(path).ok_or_else(|| PlotError::UnknownFormat {
+        path: path.to_path_buf(),
+    })?;
+    if !(300..=10_000).contains(&width) || !(300..=10_000).contains(&height) {
+        return Err(PlotError::BadSize { width, height });
+    }
+    let fail = |message: String| PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !font::ensure_registered() {
+        return Err(fail("the built-in font could not be loaded".into()));
+    }
     let written = match format {
         Format::Svg => {
             let mut svg = String::new();
             {
                 let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-                draw::draw(&root, &runs, &options).map_err(|e| fail(e.to_string()))?;
+                figure.draw(&root).map_err(|e| fail(e.to_string()))?;
                 root.present().map_err(|e| fail(e.to_string()))?;
             }
             write_atomic(path, svg.as_bytes())
@@ -181,7 +220,7 @@ pub fn plot_runs(
             {
                 let root =
                     BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-                draw::draw(&root, &runs, &options).map_err(|e| fail(e.to_string()))?;
+                figure.draw(&root).map_err(|e| fail(e.to_string()))?;
                 root.present().map_err(|e| fail(e.to_string()))?;
             }
             encode_png(&rgb, width, height, png::ColorType::Rgb)

@@ -67,6 +67,19 @@ impl Default for RunSetup {
     }
 }
 
+/// Limits a sweep sets on one trial's trainer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrialLimits {
+    /// Worker threads of the trainer's own thread pool (`None`: the process's pool). Trials
+    /// side by side each get their share of the cores, not a pool of every core.
+    pub threads: Option<usize>,
+    /// Stop after this step, short of the run's `train.steps`: a scheduler's rung. The run
+    /// ends as a stopped one, with its final evaluation and checkpoint, but without the end's
+    /// look at the test set, since it may go on (resumed with the same settings, so the
+    /// learning-rate schedule runs over its full budget).
+    pub stop_at: Option<u64>,
+}
+
 /// The front-end's end of a running trainer.
 pub struct TrainerHandle {
     /// Events from the trainer, in order.
@@ -102,6 +115,15 @@ impl TrainerHandle {
 
 /// Starts the trainer on its own thread named `trainer`.
 pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> {
+    spawn_with(config, setup, TrialLimits::default())
+}
+
+/// [`spawn`] within `limits`: its own pool of threads, and a step to stop at.
+pub fn spawn_with(
+    config: Config,
+    setup: RunSetup,
+    limits: TrialLimits,
+) -> std::io::Result<TrainerHandle> {
     let (event_tx, events) = flume::unbounded();
     let (commands, command_rx) = flume::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,7 +132,16 @@ pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> 
         .name("trainer".into())
         .spawn(move || {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                run(config, setup, &event_tx, command_rx, &trainer_stop)
+                let train = || run(config, setup, limits, &event_tx, command_rx, &trainer_stop);
+                match limits.threads {
+                    None => train(),
+                    Some(threads) => rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads.max(1))
+                        .thread_name(|i| format!("trial-{i}"))
+                        .build()
+                        .map_err(anyhow::Error::from)
+                        .and_then(|pool| pool.install(train)),
+                }
             }));
             let message = match outcome {
                 Ok(Ok(())) => return,
@@ -131,6 +162,7 @@ pub fn spawn(config: Config, setup: RunSetup) -> std::io::Result<TrainerHandle> 
 fn run(
     config: Config,
     setup: RunSetup,
+    limits: TrialLimits,
     events: &Sender<Event>,
     commands: Receiver<Command>,
     stop: &AtomicBool,
@@ -159,6 +191,7 @@ fn run(
         control: Control::default(),
         pause_on_divergence: setup.pause_on_divergence,
         lost: None,
+        stop_at: limits.stop_at,
     };
     match setup.start {
         RunStart::NoRecords => {}
@@ -252,6 +285,8 @@ struct Trainer {
     /// The run folder vanished under the run: nothing can be recorded any more, and the run
     /// fails at the end of the step.
     lost: Option<RecordError>,
+    /// A rung to stop at, short of the planned steps ([`TrialLimits::stop_at`]).
+    stop_at: Option<u64>,
 }
 
 impl Trainer {
@@ -335,7 +370,7 @@ impl Trainer {
                 .map(|c| c.run().path().to_path_buf()),
         }));
         self.send(Event::Weights(self.state.weights()));
-        while self.state.step() < self.config.train.steps {
+        while self.state.step() < self.last_step() {
             self.apply_commands();
             if self.control.stop {
                 break;
@@ -385,6 +420,18 @@ impl Trainer {
         }
         self.finish();
         Ok(())
+    }
+
+    /// The step this process trains to: the planned steps, or a rung before them.
+    fn last_step(&self) -> u64 {
+        let steps = self.config.train.steps;
+        self.stop_at.map_or(steps, |rung| rung.min(steps))
+    }
+
+    /// Whether training ends at a rung short of its planned steps, to go on later.
+    fn at_rung(&self) -> bool {
+        let step = self.state.step();
+        self.stop_at == Some(step) && step < self.config.train.steps && !self.control.stop
     }
 
     /// Appends a step's row to `metrics.csv`.
@@ -646,20 +693,28 @@ impl Trainer {
         if self.checkpointer.as_ref().is_some_and(|c| !c.has(step)) {
             self.checkpoint();
         }
+        // A rung is no end: the test set waits for the run's real one.
         let has_validation = !self.validation.is_empty();
-        if has_validation {
+        let look = has_validation && !self.at_rung();
+        if look {
             self.look_at_test();
         }
-        let best = has_validation.then(|| self.best_on_test()).flatten();
+        let best = look.then(|| self.best_on_test()).flatten();
         let test = if has_validation {
-            self.state.last_test()
+            self.state.last_test().filter(|_| look)
         } else {
             self.state.last_eval()
+        };
+        // A rung's summary has no test score: NaN, which its record writes as null.
+        let unscored = if look || !has_validation {
+            0.0
+        } else {
+            f64::NAN
         };
         let summary = Summary {
             steps: step,
             stopped_early: step < self.config.train.steps,
-            test_accuracy: test.map_or(0.0, |e| e.accuracy),
+            test_accuracy: test.map_or(unscored, |e| e.accuracy),
             test_loss: test.map_or(f64::NAN, |e| e.loss),
             train_seconds: self.state.train_seconds(),
             wall_seconds: self.state.run_seconds(),

@@ -34,15 +34,7 @@ pub fn rate(images_per_second: f64) -> String {
 
 /// A count with thousands separated by commas: `20,000`.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::output::thousands(n)
 }
 
 #[cfg(test)]
