@@ -2,14 +2,14 @@
 # How long `digitdash watch` takes to open a long run: seconds from launch until the status
 # line shows the run's last step, and the process's peak memory, a few times over.
 #
-#   bench/watch_open.sh [ROWS] [TIMES]
+#   bench/watch_open.sh [ROWS] [TIMES]     (DIGITDASH_BIN: another build to time)
 #
 # Writes a synthetic finished run of ROWS steps (default 1000000) with the run_fixture
 # example; needs tmux, /usr/bin/time (Debian package `time`) and a release build.
 set -euo pipefail
 rows="${1:-1000000}" times="${2:-3}"
 cd "$(dirname "$0")/.."
-bin="$PWD/target/release/digitdash"
+bin="${DIGITDASH_BIN:-$PWD/target/release/digitdash}"
 work="$(mktemp -d)"
 sock="dd-watch-$$"
 trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"' EXIT
