@@ -135,7 +135,7 @@ fn shell_line(env: &str, ws: &Workspace, args: &str) -> String {
 #[test]
 fn a_dumb_terminal_or_none_named_trains_headless_and_watch_says_why_it_cannot_run() {
     let ws = Workspace::new();
-    let cwd = ws.dir.path().to_str().unwrap().to_string();
+    let cwd = ws.cwd();
     for (name, env) in [("dumb", "TERM=dumb"), ("unset", "-u TERM")] {
         let line = shell_line(
             env,

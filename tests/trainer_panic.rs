@@ -64,12 +64,7 @@ fn build_test_hooks_binary() -> PathBuf {
 fn a_panic_in_the_trainer_restores_the_terminal_then_reports_and_exits_1() {
     let binary = build_test_hooks_binary();
     let ws = Workspace::new();
-    let cwd = ws
-        .dir
-        .path()
-        .to_str()
-        .expect("a UTF-8 temp path")
-        .to_string();
+    let cwd = ws.cwd();
     let command = format!(
         "DIGITDASH_TEST_PANIC_AT_STEP=3 '{}' --config '{}' --data-dir '{}' --steps 1000 \
          --batch-size 10 --run-dir run; \

@@ -22,12 +22,7 @@ fn dashboard(ws: &Workspace, name: &str, args: &str) -> Tmux {
         ws.config().display(),
         ws.data_dir().display()
     );
-    let cwd = ws
-        .dir
-        .path()
-        .to_str()
-        .expect("a UTF-8 temp path")
-        .to_string();
+    let cwd = ws.cwd();
     Tmux::start(name, 120, 40, &cwd, &command)
 }
 

@@ -385,31 +385,18 @@ pub fn keep_layers_through(path: &Path, step: u64) -> Result<MetricsRepair, Reco
     };
     let mut repair = MetricsRepair::default();
     write_atomic_with(path, |out| {
-        let mut input = BufReader::new(file);
-        let mut line = Vec::new();
-        while let Some(end) = read_line(&mut input, &mut line)? {
-            match end {
-                LineEnd::Newline => {}
-                LineEnd::Eof => {
-                    repair.torn_bytes = line.len() as u64;
-                    break;
-                }
-                LineEnd::TooLong => {
-                    repair.damaged += 1;
-                    continue;
-                }
-            }
-            match Record::from_json_line(&line) {
+        for_each_whole_line(BufReader::new(file), &mut repair, |line, repair| {
+            match Record::from_json_line(line) {
                 Some(Record::Layers(stats)) if stats.step <= step => {
                     repair.kept += 1;
-                    out.write_all(&line)?;
+                    out.write_all(line)?;
                     out.write_all(b"\n")?;
                 }
                 Some(Record::Layers(_)) => {}
                 _ => repair.damaged += 1,
             }
-        }
-        Ok(())
+            Ok(())
+        })
     })
     .map_err(|e| record_error(path, e))?;
     Ok(repair)
@@ -420,27 +407,15 @@ pub fn keep_layers_through(path: &Path, step: u64) -> Result<MetricsRepair, Reco
 /// read by the file's own header (columns added, missing or reordered, a byte-order mark,
 /// `\r\n` line ends), or by today's header when the file has none.
 pub fn filter_rows(
-    mut input: impl BufRead,
+    input: impl BufRead,
     step: u64,
     out: &mut dyn Write,
 ) -> io::Result<MetricsRepair> {
     let mut repair = MetricsRepair::default();
     writeln!(out, "{}", metrics_header())?;
     let mut format = None;
-    let mut line = Vec::new();
-    while let Some(end) = read_line(&mut input, &mut line)? {
-        match end {
-            LineEnd::Newline => {}
-            LineEnd::Eof => {
-                repair.torn_bytes = line.len() as u64;
-                break;
-            }
-            LineEnd::TooLong => {
-                repair.damaged += 1;
-                continue;
-            }
-        }
-        let text = std::str::from_utf8(&line).ok();
+    for_each_whole_line(input, &mut repair, |line, repair| {
+        let text = std::str::from_utf8(line).ok();
         if format.is_none() {
             let (header, problem) = RowFormat::from_header(text.unwrap_or_default());
             let has_header = problem.is_none();
@@ -450,7 +425,7 @@ pub fn filter_rows(
                 RowFormat::from_header(metrics_header()).0
             });
             if has_header {
-                continue;
+                return Ok(());
             }
         }
         let row = text.and_then(|t| format.as_ref()?.row(t));
@@ -462,8 +437,30 @@ pub fn filter_rows(
             Some(_) => {}
             None => repair.damaged += 1,
         }
-    }
+        Ok(())
+    })?;
     Ok(repair)
+}
+
+/// Hands each whole line of `input` (without its line end) to `on_line`; a torn last line is
+/// counted in [`MetricsRepair::torn_bytes`] and a line past [`MAX_LINE_BYTES`] as damaged.
+fn for_each_whole_line(
+    mut input: impl BufRead,
+    repair: &mut MetricsRepair,
+    mut on_line: impl FnMut(&[u8], &mut MetricsRepair) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    while let Some(end) = read_line(&mut input, &mut line)? {
+        match end {
+            LineEnd::Newline => on_line(&line, repair)?,
+            LineEnd::Eof => {
+                repair.torn_bytes = line.len() as u64;
+                break;
+            }
+            LineEnd::TooLong => repair.damaged += 1,
+        }
+    }
+    Ok(())
 }
 
 /// How a line read by [`read_line`] ended.

@@ -59,6 +59,15 @@ impl Workspace {
         ws
     }
 
+    /// The folder as text, for a shell or tmux command.
+    pub fn cwd(&self) -> String {
+        self.dir
+            .path()
+            .to_str()
+            .expect("a UTF-8 temp path")
+            .to_string()
+    }
+
     /// The data folder.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
