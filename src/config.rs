@@ -74,6 +74,10 @@ pub struct TrainConfig {
     /// Probability of dropping each unit of the 1024-unit layer while training (the
     /// tutorial's `keep_prob` 0.5 is 0.5 here; 0 turns dropout off).
     pub dropout: f32,
+    /// Weight taken from the true class and spread evenly over all ten in the training
+    /// targets (Szegedy et al. 2016); 0 trains on the plain one-hot labels. The training loss
+    /// is then the cross-entropy against the smoothed targets.
+    pub label_smoothing: f32,
     /// Steps between evaluations (0: only at the end): on the validation split, or on the
     /// test set when there is none.
     pub eval_every: u64,
@@ -208,6 +212,7 @@ impl Default for TrainConfig {
             seed: 0,
             init: Init::Tutorial,
             dropout: TUTORIAL_DROPOUT,
+            label_smoothing: 0.0,
             eval_every: 1000,
             early_stop: 0,
             eval_batch_size: 500,
@@ -244,9 +249,9 @@ pub enum Preset {
     /// defaults).
     Tutorial,
     /// 99.2% in two epochs: batch 128 under a one-cycle schedule peaking at lr 2e-3, fan-in
-    /// initialisation, no dropout, one evaluation at the end.
+    /// initialisation, label smoothing 0.1, no dropout, one evaluation at the end.
     Fast,
-    /// As good as this network gets: twenty epochs of the fast recipe on images moved,
+    /// As good as this network gets: twenty epochs of the fast schedule on images moved,
     /// turned and scaled at random, with light dropout. (Elastic distortion is available in
     /// `[train.augment]` but off here: on top of the affine moves it cost 0.2 points.)
     Best,
@@ -278,6 +283,7 @@ impl Preset {
                 warmup_fraction: 0.2,
                 init: Init::FanIn,
                 dropout: 0.0,
+                label_smoothing: 0.1,
                 eval_every: 0,
                 ..defaults
             },
@@ -423,7 +429,13 @@ impl Config {
                 rule: setting.rule(),
             });
         }
-        let checks: [(&'static str, bool, String, &'static str); 5] = [
+        let checks: [(&'static str, bool, String, &'static str); 6] = [
+            (
+                "train.label_smoothing",
+                (0.0..1.0).contains(&t.label_smoothing),
+                t.label_smoothing.to_string(),
+                "it must be at least 0 and below 1",
+            ),
             (
                 "train.warmup_fraction",
                 (0.0..1.0).contains(&t.warmup_fraction),
@@ -533,6 +545,8 @@ mod tests {
             ("[log]\nlog_every = 0\n", "log.log_every"),
             ("[train]\ndropout = 1.0\n", "train.dropout"),
             ("[train]\ndropout = -0.1\n", "train.dropout"),
+            ("[train]\nlabel_smoothing = 1.0\n", "train.label_smoothing"),
+            ("[train]\nlabel_smoothing = -0.1\n", "train.label_smoothing"),
             ("[train.augment]\nshift = -1.0\n", "train.augment.shift"),
             ("[train.augment]\nrotate = 50.0\n", "train.augment.rotate"),
             ("[train.augment]\nscale = 0.6\n", "train.augment.scale"),

@@ -11,7 +11,7 @@ use super::adam::Adam;
 use super::layer_stats::{Before, GradientRms};
 use super::messages::{Evaluation, LayerStats, StepStats, TrainingBatch, Weights};
 use super::schedule::learning_rate;
-use super::step::{new_optimizer, train_step_seen, StepError, DIVERGED_LOSS};
+use super::step::{new_optimizer, smooth_labels, train_step_seen, StepError, DIVERGED_LOSS};
 use crate::augment::Augmenter;
 use crate::config::{Config, TrainConfig};
 use crate::data::{EpochOrder, Mnist, Split};
@@ -254,6 +254,7 @@ impl TrainingState {
         let mut one_hot = vec![0.0f32; batch * CLASSES];
         data.train.fill_images(&indices, &mut pixels);
         data.train.fill_one_hot(&indices, &mut one_hot);
+        smooth_labels(&mut one_hot, train.label_smoothing);
         self.augmenter
             .augment_batch(&mut pixels, self.order.seed(), self.step + 1);
         let seen = self

@@ -59,6 +59,19 @@ impl StepError {
     }
 }
 
+/// Label smoothing: moves `epsilon` of each one-hot row's weight from its class to all
+/// [`CLASSES`] evenly, so the true class keeps `1 - epsilon + epsilon / 10` and every other
+/// class gets `epsilon / 10`. Rows still sum to 1; `epsilon` 0 leaves them as they are.
+pub fn smooth_labels(one_hot: &mut [f32], epsilon: f32) {
+    if epsilon == 0.0 {
+        return;
+    }
+    let spread = epsilon / CLASSES as f32;
+    for target in one_hot.iter_mut() {
+        *target = *target * (1.0 - epsilon) + spread;
+    }
+}
+
 /// Adam with the tutorial's constants (betas 0.9/0.999, eps 1e-8, no weight decay) for
 /// `_model`, whose weights it copies at its first update and from then on must be the only
 /// one to change.
@@ -136,5 +149,30 @@ pub fn loss_and_gradients(
     StepOutput {
         loss: loss_value,
         logits: logit_values,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_spreads_epsilon_over_the_ten_classes_and_keeps_rows_summing_to_one() {
+        let mut rows = vec![0.0f32; 2 * CLASSES];
+        rows[3] = 1.0;
+        rows[CLASSES + 9] = 1.0;
+        let plain = rows.clone();
+        smooth_labels(&mut rows, 0.0);
+        assert_eq!(rows, plain);
+        smooth_labels(&mut rows, 0.1);
+        for (row, class) in rows.chunks(CLASSES).zip([3, 9]) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{row:?}");
+            assert!((row[class] - 0.91).abs() < 1e-6, "{row:?}");
+            let others = row.iter().enumerate().filter(|&(c, _)| c != class);
+            assert!(others.clone().count() == 9);
+            for (_, &p) in others {
+                assert!((p - 0.01).abs() < 1e-7, "{row:?}");
+            }
+        }
     }
 }
