@@ -2,7 +2,8 @@
 //! data. One trial is trained before the dashboard opens, two more (as a cluster's tasks
 //! would, with `sweep trial DIR N`) while it is open: the Sweep page lists the trials as their
 //! folders say, follows the two to their end, and overlays the ones chosen with the mouse and
-//! the keyboard on the Training page's charts.
+//! the keyboard on the Training page's charts. Another opens the page before any trial has
+//! started: pages 1-4 say they show no run, and the page follows the first trial as it trains.
 
 mod common;
 
@@ -59,9 +60,9 @@ fn click(tmux: &Tmux, x: usize, y: usize) {
     }
 }
 
-#[test]
-fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
-    let ws = workspace();
+/// Plans a grid of four 6-step trials (batch 8 or 16, dropout 0 or 0.5) into `sweep/` for a
+/// cluster; returns the folder.
+fn planned_sweep(ws: &Workspace) -> String {
     let file = ws.dir.path().join("grid.toml");
     std::fs::write(
         &file,
@@ -72,7 +73,7 @@ fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
     let dir = ws.dir.path().join("sweep");
     let sweep = dir.to_str().unwrap();
     digitdash(
-        &ws,
+        ws,
         &[
             "sweep",
             "plan",
@@ -83,14 +84,25 @@ fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
             "commands",
         ],
     );
-    digitdash(&ws, &["sweep", "trial", sweep, "0"]);
+    sweep.to_string()
+}
 
+/// `digitdash watch SWEEP` in a 120x40 tmux session named `name`.
+fn watch(ws: &Workspace, name: &str, sweep: &str) -> Tmux {
     let command = format!(
         "'{}' watch '{sweep}' --data-dir '{}'; echo digitdash-exit=$?; sleep 600",
         env!("CARGO_BIN_EXE_digitdash"),
         ws.data_dir().display()
     );
-    let tmux = Tmux::start("sweep-page", 120, 40, &ws.cwd(), &command);
+    Tmux::start(name, 120, 40, &ws.cwd(), &command)
+}
+
+#[test]
+fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
+    let ws = workspace();
+    let sweep = &planned_sweep(&ws);
+    digitdash(&ws, &["sweep", "trial", sweep, "0"]);
+    let tmux = watch(&ws, "sweep-page", sweep);
     let screen = tmux.wait_for("the Sweep page", REACT, |s| s.contains("trial-003"));
     assert!(screen.contains(" 5 Sweep "), "{screen}");
     assert!(row(&screen, "trial-000").contains("finished"), "{screen}");
@@ -148,6 +160,38 @@ fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
     assert!(screen.contains("watching trial-000"), "{screen}");
     assert!(Path::new(sweep).join("trial-002").is_dir());
 
+    tmux.text("q");
+    tmux.wait_for("the program to exit", REACT, |s| {
+        s.contains("digitdash-exit=0")
+    });
+}
+
+#[test]
+fn a_sweep_with_no_trial_started_shows_no_run_and_follows_the_first_one() {
+    let ws = workspace();
+    let sweep = &planned_sweep(&ws);
+    let tmux = watch(&ws, "sweep-idle", sweep);
+    let screen = tmux.wait_for("the planned trials", REACT, |s| s.contains("4 planned"));
+    assert!(screen.contains("pages 1-4 show no trial"), "{screen}");
+    assert!(screen.contains("★ no validation accuracy yet"), "{screen}");
+    tmux.text(" ");
+    tmux.wait_for("the refusal of a planned trial", REACT, |s| {
+        s.contains("has not started")
+    });
+
+    digitdash(&ws, &["sweep", "trial", sweep, "0"]);
+    let screen = tmux.wait_for("the trial trained meanwhile", REACT, |s| {
+        s.contains("1 finished · 3 planned")
+    });
+    assert!(
+        row(&screen, "trial-000").contains("★ trial-000"),
+        "{screen}"
+    );
+    tmux.text("1");
+    let screen = tmux.wait_for("the Training page", REACT, |s| {
+        s.contains("no trial of the sweep had started")
+    });
+    assert!(screen.contains("PREPARING"), "{screen}");
     tmux.text("q");
     tmux.wait_for("the program to exit", REACT, |s| {
         s.contains("digitdash-exit=0")
