@@ -193,7 +193,7 @@ fn plan_run(
 /// `--headless --json` would (`json`).
 fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<ExitCode> {
     if SweepBoard::is_sweep(run) {
-        watch_sweep::run(run, args.data_dir.clone())?;
+        watch_sweep::run(run, args.data_dir.clone(), json)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(why) = why_no_dashboard().filter(|_| !json) {

@@ -3,7 +3,8 @@
 //! or a cluster's tasks train. Pages 1 to 4 show one trial's run: the sweep's best when the
 //! dashboard opens (else a trial that has started), which the page and the controls panel
 //! name; other trials are overlaid on its charts from the Sweep page. Without a terminal
-//! that can show the dashboard, the sweep's table is printed instead.
+//! that can show the dashboard, the sweep's table is printed instead (with `--json`, the
+//! sweep as `sweep report --json` prints it).
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +22,15 @@ use crate::sweep::SweepBoard;
 use crate::train::Event;
 
 /// Opens the dashboard on the sweep in `dir`; `data_dir` is where the shown trial's data is,
-/// when not where its settings say.
-pub fn run(dir: &Path, data_dir: Option<PathBuf>) -> Result<()> {
+/// when not where its settings say. With `json`, prints the sweep as `sweep report --json`
+/// does instead.
+pub fn run(dir: &Path, data_dir: Option<PathBuf>, json: bool) -> Result<()> {
     let board = SweepBoard::read(dir).with_context(|| format!("cannot watch {}", dir.display()))?;
+    if json {
+        let report = super::sweep::report::json(&board);
+        StdoutLines::default().line(serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     if let Some(why) = why_no_dashboard() {
         let mut out = StdoutLines::default();
         for line in super::sweep::report::table(&board) {
