@@ -54,9 +54,10 @@ pub enum Subcommands {
         images: Vec<PathBuf>,
     },
     /// Open the dashboard on a run that another process writes, or wrote: it follows the
-    /// records as they grow (only reading files, so over a network file system too).
+    /// records as they grow (only reading files, so over a network file system too). On a
+    /// sweep's folder it opens the Sweep page: the trials ranked, live, to overlay on the charts.
     Watch {
-        /// The run's folder (runs/NAME).
+        /// The run's folder (runs/NAME), or a sweep's (runs/sweep-...).
         #[arg(value_name = "RUN_DIR")]
         run: PathBuf,
         /// Overlay another run's curves on the charts (repeatable).

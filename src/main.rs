@@ -9,7 +9,7 @@ use clap::Parser;
 use digitdash::cli::{resolve_config, resolve_resumed_config, Cli, RunArgs, Subcommands};
 use digitdash::commands::checkpoint_of::checkpoint_of;
 use digitdash::commands::{
-    bench, eval, export, lr_find, plot, predict, presets, runs, shell, sweep,
+    bench, eval, export, lr_find, plot, predict, presets, runs, shell, sweep, watch_sweep,
 };
 use digitdash::config::{Config, ConfigError};
 use digitdash::frontend::dashboard::app::{App, ComparedRun};
@@ -193,7 +193,8 @@ fn plan_run(
 /// `--headless --json` would (`json`).
 fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<ExitCode> {
     if SweepBoard::is_sweep(run) {
-        return watch_sweep(run);
+        watch_sweep::run(run, args.data_dir.clone(), json)?;
+        return Ok(ExitCode::SUCCESS);
     }
     if let Some(why) = why_no_dashboard().filter(|_| !json) {
         anyhow::bail!(
@@ -229,32 +230,11 @@ fn watch(run: &Path, compare: &[PathBuf], json: bool, args: &RunArgs) -> Result<
     let reason = "watching a run another process trains: the controls belong to that process";
     let mut app = App::watching(&config, reason);
     add_comparisons(&mut app, compare)?;
-    dashboard::run(replay, app, DashboardOptions::default(), signal)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A sweep's folder given to `watch`: the dashboard has no page for a sweep yet, so its
-/// trials are listed, with the ways to follow them.
-fn watch_sweep(dir: &Path) -> Result<ExitCode> {
-    let board = SweepBoard::read(dir).with_context(|| format!("cannot watch {}", dir.display()))?;
-    let mut out = digitdash::output::StdoutLines::default();
-    for line in sweep::report::table(&board) {
-        out.line(line);
+    // A trial of a sweep: page 5 lists the sweep's trials beside it.
+    if let Some(sweep) = run.parent().filter(|dir| SweepBoard::is_sweep(dir)) {
+        app.follow_sweep(sweep.to_path_buf(), Some(run.to_path_buf()));
     }
-    note(format!(
-        "{} is a sweep: the dashboard shows one run at a time, so its trials are listed above. \
-         Watch one with `digitdash watch {}`, or follow the sweep with `digitdash sweep report \
-         {}`.",
-        dir.display(),
-        dir.join(
-            board
-                .trials
-                .first()
-                .map_or("trial-000".into(), |t| t.name.clone())
-        )
-        .display(),
-        dir.display()
-    ));
+    dashboard::run(replay, app, DashboardOptions::default(), signal)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -336,3 +336,39 @@ fn layers_page_before_any_statistics_80x24() {
     app.press(KeyCode::Char('4'));
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
+
+/// `watch` on a sweep: the Sweep page over the paused run standing in for trial-000 (the
+/// best), trial-003 overlaid, the cursor on trial-004.
+fn watching_a_sweep() -> App {
+    let mut app = paused_after_300_steps();
+    let dir = "runs/sweep-20261206-101500";
+    app.follow_sweep(dir.into(), Some(format!("{dir}/trial-000").into()));
+    app.sweep_read(Ok(script::sweep_board(dir)), Vec::new());
+    let mut trial = script::compared_run();
+    trial.name = "trial-003".into();
+    trial.path = format!("{dir}/trial-003").into();
+    app.compared_loaded(vec![trial], Vec::new());
+    app.press(KeyCode::Char('5'));
+    for _ in 0..3 {
+        app.press(KeyCode::Down);
+    }
+    app
+}
+
+#[test]
+fn sweep_page_80x24() {
+    insta::assert_snapshot!(screen(&watching_a_sweep(), 80, 24));
+}
+
+#[test]
+fn sweep_page_120x40() {
+    insta::assert_snapshot!(screen(&watching_a_sweep(), 120, 40));
+}
+
+/// The sweep's trial overlaid, seen on the Training page; the tab bar lists page 5.
+#[test]
+fn sweep_trial_overlaid_on_the_charts_120x40() {
+    let mut app = watching_a_sweep();
+    app.press(KeyCode::Char('1'));
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}

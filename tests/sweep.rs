@@ -176,6 +176,11 @@ fn a_grid_sweep_trains_each_combination_as_a_run_and_reports_the_best() {
     assert!(watched.status.success(), "{note}");
     assert_eq!(listed.matches("finished").count(), 4, "{listed}");
     assert!(note.contains("is a sweep"), "{note}");
+    let watched = run(&ws, &["watch", out.to_str().unwrap(), "--json"]);
+    let (json, note) = texts(&watched);
+    assert!(watched.status.success(), "{note}");
+    let watched: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(watched["trials"], value["trials"], "the report's trials");
 }
 
 #[test]

@@ -22,3 +22,5 @@ pub mod runs;
 pub mod shell;
 /// `digitdash sweep`: searching the settings, locally or planned for a cluster, and its report.
 pub mod sweep;
+/// `digitdash watch SWEEP_DIR`: the dashboard on a sweep's page, following its trials.
+pub mod watch_sweep;

@@ -1,13 +1,15 @@
 //! Where a run's events come from, and the one pump every front-end reads them through.
 //!
 //! A [`Source`] is a stream of [`Event`]s and a way to ask things of whoever produces them:
-//! a trainer in this process ([`live`], the trainer's handle) or a run folder read back
-//! ([`replay`], for `digitdash watch`). Front-ends and commands never read a channel
-//! themselves: they call [`drive`] (blocking, for headless and `presets`) or pull with a
-//! [`Pump`] once a frame (the dashboard). Both turn a stop request into one
+//! a trainer in this process ([`live`], the trainer's handle), a run folder read back
+//! ([`replay`], for `digitdash watch`), or nothing at all ([`idle`], for a sweep with no
+//! trial started). Front-ends and commands never read a channel themselves: they call
+//! [`drive`] (blocking, for headless and `presets`) or pull with a [`Pump`] once a frame (the
+//! dashboard). Both turn a stop request into one
 //! [`Command::Stop`], notice the end of the run (its summary, its failure, a producer that
 //! went away) and judge it as an [`Outcome`].
 
+pub mod idle;
 pub mod live;
 pub mod replay;
 
@@ -18,6 +20,7 @@ use flume::RecvTimeoutError;
 use crate::signals::Signal;
 use crate::train::{Command, Event, Outcome, Summary};
 
+pub use idle::Idle;
 pub use replay::{Replay, ReplayOptions};
 
 /// A stream of run events and a way to ask things of whoever produces them.

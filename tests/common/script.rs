@@ -327,3 +327,83 @@ pub fn layer_stats(step: u64) -> Event {
         .collect();
     Event::Layers(LayerStats { step, layers })
 }
+
+/// A sweep as its folder would hold it, without the folder: random search over three keys
+/// with ASHA, eight trials in every state a trial can be in.
+pub fn sweep_board(dir: &str) -> digitdash::sweep::SweepBoard {
+    use digitdash::sweep::value::ParamValue;
+    use digitdash::sweep::{SweepBoard, SweepDir, SweepFile, SweepSpec, TrialRow, TrialStatus};
+    let path = std::path::Path::new("sweep.toml");
+    let text = "method = \"random\"\ntrials = 8\n[budget]\nepochs = 2\n\
+                [asha]\nreduction_factor = 3\nmin_budget = 0.2222\n\
+                [space]\nlearning_rate = { log_uniform = [1e-4, 1e-2] }\n\
+                batch_size = [32, 64, 128]\ndropout = { uniform = [0.0, 0.5] }\n";
+    let file = SweepFile::from_toml(text, path).expect("a valid sweep file");
+    let mut base = config();
+    base.data.validation = Some(5_000);
+    let spec = SweepSpec::new(file, path, &base).expect("a valid sweep");
+    let trial = |n: usize, lr: f64, batch: i64, dropout: f64, status, rung, acc: Option<f64>| {
+        let steps = [0, 764, 2292, 6875][rung + usize::from(acc.is_some())] as u64;
+        TrialRow {
+            trial: n,
+            name: SweepDir::trial_name(n),
+            settings: [
+                ("batch_size".to_string(), ParamValue::Int(batch)),
+                ("dropout".to_string(), ParamValue::Float(dropout)),
+                ("learning_rate".to_string(), ParamValue::Float(lr)),
+            ]
+            .into(),
+            status,
+            rung,
+            validation_accuracy: acc,
+            test_accuracy: None,
+            steps,
+            images: steps * batch as u64,
+            full_images: Some(110_000),
+            seconds: acc.map(|_| steps as f64 / 40.0),
+        }
+    };
+    let mut trials = vec![
+        trial(0, 1.2e-3, 64, 0.31, TrialStatus::Finished, 2, Some(0.9912)),
+        trial(
+            1,
+            3.4e-4,
+            32,
+            0.12,
+            TrialStatus::StoppedEarly,
+            0,
+            Some(0.9603),
+        ),
+        trial(
+            2,
+            8.1e-3,
+            128,
+            0.45,
+            TrialStatus::StoppedEarly,
+            0,
+            Some(0.9421),
+        ),
+        trial(3, 2.2e-3, 32, 0.05, TrialStatus::Running, 1, Some(0.9844)),
+        trial(4, 1.1e-4, 64, 0.27, TrialStatus::Waiting, 0, Some(0.9533)),
+        trial(
+            5,
+            9.7e-3,
+            128,
+            0.49,
+            TrialStatus::Failed {
+                message: "the loss diverged (NaN) at step 212".into(),
+            },
+            0,
+            None,
+        ),
+        trial(6, 5.5e-4, 32, 0.38, TrialStatus::Running, 0, None),
+        trial(7, 4.0e-3, 64, 0.21, TrialStatus::Planned, 0, None),
+    ];
+    trials[0].test_accuracy = Some(0.9907);
+    SweepBoard {
+        dir: SweepDir::new(dir),
+        spec,
+        base,
+        trials,
+    }
+}

@@ -184,6 +184,10 @@ fn train(
         counted(cores as u64, "core"),
     ));
     note_short_asha(spec);
+    note(format!(
+        "follow it on the dashboard's Sweep page with `digitdash watch {}` in another terminal",
+        sweep.path().display()
+    ));
     let context = TrialContext {
         sweep: sweep.clone(),
         base,
@@ -300,10 +304,12 @@ fn plan_command(
     };
     note(format!(
         "planned {} trials in {}; wrote {}: {how}. The folder must be on a file system every \
-         node mounts. Follow with `digitdash sweep report {}`.",
+         node mounts. Follow with `digitdash watch {}` (the dashboard's Sweep page) or \
+         `digitdash sweep report {}`.",
         spec.trials,
         dir.display(),
         written.display(),
+        dir.display(),
         dir.display()
     ));
     Ok(())

@@ -1,5 +1,5 @@
 //! Carrying out what the app asks of the world besides the trainer: questions for the
-//! inspector thread, drawings to write, charts to export.
+//! inspector thread, drawings to write, charts to export, runs and sweeps to read.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,7 @@ use crate::run::history::RunHistory;
 use crate::run::listing::list_runs;
 use crate::run::metrics::Detail;
 use crate::run::RunDir;
+use crate::sweep::SweepBoard;
 
 /// Carries out the app's queued effects. Returns whether the screen changed.
 pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
@@ -34,6 +35,13 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
             Effect::LoadCompared(paths) => {
                 let (runs, failures) = load_compared(&paths);
                 app.compared_loaded(runs, failures);
+                changed = true;
+            }
+            Effect::ReadSweep { dir, reload } => {
+                let board = SweepBoard::read(&dir).map_err(|e| e.to_string());
+                // A trial that cannot be read now keeps the curves read before.
+                let (runs, _unread) = load_compared(&reload);
+                app.sweep_read(board, runs);
                 changed = true;
             }
         }

@@ -37,4 +37,12 @@ pub enum Effect {
     ListRuns(PathBuf),
     /// Read these runs' records and overlay them on the charts, in place of those shown.
     LoadCompared(Vec<PathBuf>),
+    /// Read the followed sweep's folder again, and the records of the overlaid trials whose
+    /// curves still grow.
+    ReadSweep {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// Overlaid trials to read again.
+        reload: Vec<PathBuf>,
+    },
 }

@@ -104,7 +104,7 @@ impl App {
             Action::ExportCharts => self.export_charts(),
             Action::PickRuns => self.pick_runs(),
             Action::ToggleFed => self.toggle_fed(),
-            Action::ShowPage(page) => self.page = page,
+            Action::ShowPage(page) => self.show_page(page),
             Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
             Action::NextCellImage => self.browse_cell(1),
             Action::PreviousCellImage => self.browse_cell(-1),
@@ -114,6 +114,10 @@ impl App {
             Action::TogglePen => self.canvas.toggle_pen(),
             Action::ClearCanvas => self.canvas.clear(),
             Action::SaveDrawing => self.save_drawing(),
+            Action::MoveTrial(delta) => self.move_trial(delta),
+            Action::ToggleTrial => self.toggle_trial(),
+            Action::CycleSweepOrder => self.cycle_sweep_order(),
+            Action::ClearOverlay => self.clear_overlay(),
         }
         Vec::new()
     }
@@ -124,15 +128,21 @@ impl App {
             return;
         }
         match pointer {
-            Pointer::Press(Hit::Tab(page), _) => self.page = page,
+            Pointer::Press(Hit::Tab(page), _) => self.show_page(page),
             Pointer::Press(Hit::Cell(truth, predicted), _) if self.page == Page::Inspect => {
                 self.look.select_cell(truth, predicted);
             }
             Pointer::Press(Hit::Canvas(x, y), stroke) if self.page == Page::Draw => {
                 self.canvas.stroke_to(x, y, stroke);
             }
+            Pointer::Press(Hit::Trial(trial), _) if self.page == Page::Sweep => {
+                self.trial_pressed(trial);
+            }
             Pointer::Press(..) => {}
-            Pointer::Release => self.canvas.end_stroke(),
+            Pointer::Release => {
+                self.canvas.end_stroke();
+                self.sweep_released();
+            }
         }
     }
 

@@ -89,6 +89,14 @@ pub enum Action {
     ClearCanvas,
     /// Save the drawing as a PNG into the run folder.
     SaveDrawing,
+    /// Move the Sweep page's cursor by this many trials.
+    MoveTrial(isize),
+    /// Overlay the trial under the cursor on the charts, or take it off.
+    ToggleTrial,
+    /// List the sweep's trials in the next order.
+    CycleSweepOrder,
+    /// Take every overlaid run off the charts.
+    ClearOverlay,
 }
 
 impl Action {
@@ -138,6 +146,8 @@ const DRAW: &[Page] = &[Page::Draw];
 const PAUSING: &[Page] = &[Page::Training, Page::Inspect, Page::Layers];
 /// The pages that show digits.
 const NOT_DRAW: &[Page] = &[Page::Training, Page::Inspect];
+/// The Sweep page.
+const SWEEP: &[Page] = &[Page::Sweep];
 
 const fn bind(
     pages: &'static [Page],
@@ -188,6 +198,13 @@ pub const BINDINGS: &[Binding] = &[
         "4",
         Action::ShowPage(Page::Layers),
         "page 4: layers",
+    ),
+    bind(
+        ALL,
+        &[Char('5')],
+        "5",
+        Action::ShowPage(Page::Sweep),
+        "page 5: the sweep's trials, ranked",
     ),
     bind(
         PAUSING,
@@ -485,6 +502,55 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         Action::SaveDrawing,
         "save a 28x28 PNG to the run folder",
+    ),
+    bind(
+        SWEEP,
+        &[Up, Char('k')],
+        "↑ k",
+        Action::MoveTrial(-1),
+        "select the trial above",
+    ),
+    bind(
+        SWEEP,
+        &[Down, Char('j')],
+        "↓ j",
+        Action::MoveTrial(1),
+        "select the trial below",
+    ),
+    bind(
+        SWEEP,
+        &[PageUp],
+        "pgup",
+        Action::MoveTrial(-10),
+        "10 trials up",
+    ),
+    bind(
+        SWEEP,
+        &[PageDown],
+        "pgdn",
+        Action::MoveTrial(10),
+        "10 trials down",
+    ),
+    bind(
+        SWEEP,
+        &[Char(' '), Enter],
+        "space enter",
+        Action::ToggleTrial,
+        "overlay its curves on page 1's charts, or take them off (a click too)",
+    ),
+    bind(
+        SWEEP,
+        &[Char('s')],
+        "s",
+        Action::CycleSweepOrder,
+        "sort by validation accuracy, trial number or images trained",
+    ),
+    bind(
+        SWEEP,
+        &[Backspace, Delete],
+        "backspace",
+        Action::ClearOverlay,
+        "take every overlaid trial off the charts",
     ),
 ];
 

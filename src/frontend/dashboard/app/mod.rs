@@ -22,6 +22,8 @@ pub mod picker;
 pub mod pointer;
 pub mod series;
 pub mod settings;
+pub mod sweep;
+pub mod sweep_page;
 pub mod update;
 
 use std::time::Duration;
@@ -51,6 +53,7 @@ pub use picker::{PickerEntry, RunPicker};
 pub use pointer::{Hit, Pointer};
 pub use series::{Series, Window};
 pub use settings::Settings;
+pub use sweep::{SweepOrder, SweepView};
 
 /// Where the run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +210,8 @@ pub struct App {
     compared: Vec<ComparedRun>,
     config: Config,
     fed: FedImages,
+    /// The sweep followed on the Sweep page, if any.
+    sweep: Option<SweepView>,
 }
 
 /// The lowest place in the run palette that none of `runs` holds.
@@ -262,6 +267,7 @@ impl App {
             compared: Vec::new(),
             config: config.clone(),
             fed: FedImages::default(),
+            sweep: None,
         }
     }
 
@@ -610,6 +616,9 @@ impl App {
         }
         if let Some(job) = self.drawing_job() {
             self.effects.push(Effect::Inspect(job));
+        }
+        if let Some(read) = self.sweep_read_due() {
+            self.effects.push(read);
         }
         std::mem::take(&mut self.effects)
     }

@@ -1,4 +1,5 @@
-//! The dashboard's pages, switched with `1` to `4` or by clicking their tabs.
+//! The dashboard's pages, switched with `1` to `5` or by clicking their tabs. The Sweep page
+//! is there only while the dashboard follows a sweep.
 
 /// A page of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,11 +14,19 @@ pub enum Page {
     /// Per layer: the update-to-weight ratio, dead ReLUs, weight and gradient sizes, and the
     /// weights' distributions over the steps.
     Layers,
+    /// A sweep's trials, ranked, to overlay on the charts (`digitdash watch SWEEP_DIR`).
+    Sweep,
 }
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 4] = [Page::Training, Page::Inspect, Page::Draw, Page::Layers];
+    pub const ALL: [Page; 5] = [
+        Page::Training,
+        Page::Inspect,
+        Page::Draw,
+        Page::Layers,
+        Page::Sweep,
+    ];
 
     /// The tab's name.
     pub fn title(self) -> &'static str {
@@ -26,6 +35,7 @@ impl Page {
             Page::Inspect => "Inspect",
             Page::Draw => "Draw",
             Page::Layers => "Layers",
+            Page::Sweep => "Sweep",
         }
     }
 
@@ -36,6 +46,7 @@ impl Page {
             Page::Inspect => '2',
             Page::Draw => '3',
             Page::Layers => '4',
+            Page::Sweep => '5',
         }
     }
 }

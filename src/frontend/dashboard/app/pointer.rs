@@ -13,6 +13,8 @@ pub enum Hit {
     Cell(usize, usize),
     /// A point of the draw pad, in pixels (0..28 each way).
     Canvas(f32, f32),
+    /// A trial's row on the Sweep page, by the trial's number.
+    Trial(usize),
 }
 
 /// A mouse action.

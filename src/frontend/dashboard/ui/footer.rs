@@ -52,8 +52,10 @@ fn hints(app: &App) -> Line<'static> {
                 pairs.push(("space", pause));
             }
         }
+        Page::Sweep => pairs.extend([("↑↓", "trial"), ("space", "overlay"), ("s", "sort")]),
     }
-    pairs.extend([("1-4", "pages"), ("q", "quit")]);
+    let pages = if app.sweep().is_some() { "1-5" } else { "1-4" };
+    pairs.extend([(pages, "pages"), ("q", "quit")]);
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in pairs {
         spans.push(Span::styled(key, theme::key()));

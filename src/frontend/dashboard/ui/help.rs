@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::theme;
-use crate::frontend::dashboard::app::keys::Binding;
+use crate::frontend::dashboard::app::keys::{Action, Binding};
 use crate::frontend::dashboard::app::{Page, BINDINGS};
 
 /// Columns of the key names.
@@ -15,9 +15,20 @@ const KEY_WIDTH: usize = 13;
 /// Columns of one column of keys, border excluded.
 const COLUMN_WIDTH: u16 = 50;
 
+/// What the help lists besides the open page's keys.
+#[derive(Debug, Clone, Copy)]
+pub struct HelpFor {
+    /// Whether the keys that command a trainer are there to use (not while only watching).
+    pub acting: bool,
+    /// Whether a sweep is followed (its page's key is listed).
+    pub sweeping: bool,
+}
+
 /// The help's lines for `page`: a heading, its own keys, a heading, the keys of every page.
-/// A dashboard that only watches (`acting` false) leaves out the keys that command a trainer.
-fn lines(page: Page, acting: bool) -> Vec<Line<'static>> {
+/// A dashboard that only watches leaves out the keys that command a trainer, one without a
+/// sweep the key of the Sweep page.
+fn lines(page: Page, help: HelpFor) -> Vec<Line<'static>> {
+    let HelpFor { acting, sweeping } = help;
     let row = |b: &Binding| {
         Line::from(vec![
             Span::styled(format!(" {:<KEY_WIDTH$}", b.label), theme::key()),
@@ -25,7 +36,10 @@ fn lines(page: Page, acting: bool) -> Vec<Line<'static>> {
         ])
     };
     let everywhere = |b: &&Binding| b.pages.len() == Page::ALL.len();
-    let usable = |b: &&Binding| acting || !b.action.needs_trainer();
+    let usable = |b: &&Binding| {
+        (acting || !b.action.needs_trainer())
+            && (sweeping || b.action != Action::ShowPage(Page::Sweep))
+    };
     let mut lines = vec![Line::styled(
         format!("{} {} page", page.key(), page.title()),
         theme::title(),
@@ -42,10 +56,9 @@ fn lines(page: Page, acting: bool) -> Vec<Line<'static>> {
     lines
 }
 
-/// Draws the help box for `page` over the middle of `area`; `acting`: whether the keys that
-/// command a trainer are there to use.
-pub fn render(page: Page, acting: bool, area: Rect, buf: &mut Buffer) {
-    let lines = lines(page, acting);
+/// Draws the help box for `page` over the middle of `area`.
+pub fn render(page: Page, help: HelpFor, area: Rect, buf: &mut Buffer) {
+    let lines = lines(page, help);
     let rows = area.height.saturating_sub(2).max(1);
     let columns = lines.len().div_ceil(usize::from(rows)).max(1) as u16;
     let height = (lines.len() as u16).div_ceil(columns) + 2;
@@ -73,20 +86,44 @@ pub fn render(page: Page, acting: bool, area: Rect, buf: &mut Buffer) {
 mod tests {
     use super::*;
 
+    const ALL_KEYS: HelpFor = HelpFor {
+        acting: true,
+        sweeping: true,
+    };
+
+    #[test]
+    fn the_sweep_page_key_is_listed_only_with_a_sweep() {
+        let text = |sweeping| -> String {
+            let help = HelpFor {
+                acting: true,
+                sweeping,
+            };
+            lines(Page::Training, help)
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
+        };
+        assert!(text(true).contains("page 5"));
+        assert!(!text(false).contains("page 5"));
+    }
+
     #[test]
     fn each_page_lists_its_own_keys_and_the_common_ones_once() {
         for page in Page::ALL {
-            let text: Vec<String> = lines(page, true).iter().map(|l| l.to_string()).collect();
+            let text: Vec<String> = lines(page, ALL_KEYS)
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
             let own = BINDINGS.iter().filter(|b| b.pages.contains(&page)).count();
             assert_eq!(text.len(), own + 2, "{page:?}: two headings and every key");
             assert!(text.iter().any(|l| l.contains("quit")));
         }
-        let draw: String = lines(Page::Draw, true)
+        let draw: String = lines(Page::Draw, ALL_KEYS)
             .iter()
             .map(|l| l.to_string())
             .collect();
         assert!(draw.contains("pen down or up") && !draw.contains("pause or resume"));
-        let training: String = lines(Page::Training, true)
+        let training: String = lines(Page::Training, ALL_KEYS)
             .iter()
             .map(|l| l.to_string())
             .collect();
@@ -96,7 +133,14 @@ mod tests {
     #[test]
     fn a_watching_dashboard_lists_no_key_that_commands_a_trainer() {
         for page in Page::ALL {
-            let text: String = lines(page, false).iter().map(|l| l.to_string()).collect();
+            let watching = HelpFor {
+                acting: false,
+                sweeping: true,
+            };
+            let text: String = lines(page, watching)
+                .iter()
+                .map(|l| l.to_string())
+                .collect();
             for gone in [
                 "pause or resume",
                 "evaluate now",

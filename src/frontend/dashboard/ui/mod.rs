@@ -12,7 +12,8 @@
 //! ├────────────────────────────────────────────────────────────────────────────┤
 //! │ the page: [training] charts, controls, digit, log; [inspect] confusion   │
 //! │ matrix, digit with occlusion, activations, filters; [draw] pad, the      │
-//! │ network's view, its answer; [layers] update ratios, dead ReLUs, weights  │
+//! │ network's view, its answer; [layers] update ratios, dead ReLUs, weights; │
+//! │ [sweep] a sweep's trials ranked, chosen ones overlaid on the charts      │
 //! ├────────────────────────────────────────────────────────────────────────────┤
 //! │ footer: key hints, or the answer to the last key                           │ 1 row
 //! └────────────────────────────────────────────────────────────────────────────┘
@@ -37,6 +38,8 @@ pub mod log;
 pub mod picker;
 pub mod pixels;
 pub mod status;
+pub mod sweep;
+pub mod sweep_table;
 pub mod tabs;
 pub mod theme;
 pub mod tiles;
@@ -87,32 +90,41 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Page::Inspect => inspect::render(app, body, buf),
         Page::Draw => draw::render(app, body, buf),
         Page::Layers => layers::render(app, body, buf),
+        Page::Sweep => sweep::render(app, body, buf),
     }
     footer::render(app, footer_area, buf);
     render_overlay(app, area, body, buf);
 }
 
 /// What the screen cell (`x`, `y`) of a dashboard drawn over `area` is, for the mouse: a tab,
-/// a confusion-matrix cell on the Inspect page, or a point of the pad on the Draw page.
+/// a confusion-matrix cell on the Inspect page, a point of the pad on the Draw page, or a
+/// trial's row on the Sweep page.
 pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
     let [tabs_area, _, body, _] = frame_areas(area);
     if y == tabs_area.y {
-        return tabs::tab_at(tabs_area, x).map(Hit::Tab);
+        return tabs::tab_at(&app.pages(), tabs_area, x).map(Hit::Tab);
     }
     match app.page() {
         Page::Training | Page::Layers => None,
         Page::Inspect => inspect::cell_at(body, x, y).map(|(t, p)| Hit::Cell(t, p)),
         Page::Draw => draw::canvas_point(body, x, y).map(|(px, py)| Hit::Canvas(px, py)),
+        Page::Sweep => sweep::trial_at(app, body, x, y).map(Hit::Trial),
     }
 }
 
 /// Draws the open overlay, if any: help over the whole `screen`, questions over the `body`.
 fn render_overlay(app: &App, screen: Rect, body: Rect, buf: &mut Buffer) {
     match app.overlay() {
-        Overlay::Help => help::render(app.page(), app.read_only().is_none(), screen, buf),
+        Overlay::Help => {
+            let keys = help::HelpFor {
+                acting: app.read_only().is_none(),
+                sweeping: app.sweep().is_some(),
+            };
+            help::render(app.page(), keys, screen, buf);
+        }
         Overlay::Confirm(question) => {
             dialog::render(*question, &app.question_text(*question), body, buf);
         }

@@ -20,7 +20,7 @@ fn label(page: Page) -> String {
 /// Draws the tab bar.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![Span::styled(LEAD, theme::title())];
-    for page in Page::ALL {
+    for page in app.pages() {
         let style = if page == app.page() {
             theme::selected()
         } else {
@@ -33,10 +33,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Line::from(spans).render(area, buf);
 }
 
-/// The page whose tab covers column `x` of a tab bar drawn at `area`.
-pub fn tab_at(area: Rect, x: u16) -> Option<Page> {
+/// The page whose tab covers column `x` of a tab bar of `pages` drawn at `area`.
+pub fn tab_at(pages: &[Page], area: Rect, x: u16) -> Option<Page> {
     let mut start = area.x + LEAD.chars().count() as u16;
-    for page in Page::ALL {
+    for &page in pages {
         let width = label(page).chars().count() as u16;
         if (start..start + width).contains(&x) {
             return Some(page);
@@ -53,13 +53,15 @@ mod tests {
     #[test]
     fn clicks_land_on_the_tab_under_them() {
         let area = Rect::new(0, 0, 80, 1);
+        let tab_at = |x| tab_at(&Page::ALL, area, x);
         // " digitdash " is 11 columns; " 1 Training " spans 11..23, then a gap.
-        assert_eq!(tab_at(area, 10), None);
-        assert_eq!(tab_at(area, 11), Some(Page::Training));
-        assert_eq!(tab_at(area, 22), Some(Page::Training));
-        assert_eq!(tab_at(area, 23), None);
-        assert_eq!(tab_at(area, 24), Some(Page::Inspect));
-        assert_eq!(tab_at(area, 36), Some(Page::Draw));
-        assert_eq!(tab_at(area, 70), None);
+        assert_eq!(tab_at(10), None);
+        assert_eq!(tab_at(11), Some(Page::Training));
+        assert_eq!(tab_at(22), Some(Page::Training));
+        assert_eq!(tab_at(23), None);
+        assert_eq!(tab_at(24), Some(Page::Inspect));
+        assert_eq!(tab_at(36), Some(Page::Draw));
+        assert_eq!(tab_at(60), Some(Page::Sweep));
+        assert_eq!(tab_at(66), None);
     }
 }

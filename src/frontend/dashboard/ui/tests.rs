@@ -65,6 +65,16 @@ fn every_size_from_nothing_to_wide_shows_the_state_or_says_it_is_too_small() {
         ),
     );
     apps.push(picking);
+    for board in [true, false] {
+        let mut sweeping = app_with_data();
+        sweeping.follow_sweep("runs/s".into(), Some("runs/s/trial-000".into()));
+        if board {
+            let four = crate::frontend::dashboard::app::sweep::tests::four_trials();
+            sweeping.sweep_read(Ok(four), Vec::new());
+        }
+        sweeping.on_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE));
+        apps.push(sweeping);
+    }
     for page in ['2', '3'] {
         for mut app in [App::new(&Config::default()), app_with_data()] {
             app.on_key(KeyEvent::new(KeyCode::Char(page), KeyModifiers::NONE));
@@ -98,8 +108,12 @@ fn every_size_from_nothing_to_wide_shows_the_state_or_says_it_is_too_small() {
                     (width / 2, height / 2),
                     (width.saturating_sub(1), height.saturating_sub(1)),
                 ] {
-                    if let Some(Hit::Canvas(px, py)) = hit(app, area, x, y) {
-                        assert!((0.0..28.0).contains(&px) && (0.0..28.0).contains(&py));
+                    match hit(app, area, x, y) {
+                        Some(Hit::Canvas(px, py)) => {
+                            assert!((0.0..28.0).contains(&px) && (0.0..28.0).contains(&py));
+                        }
+                        Some(Hit::Trial(trial)) => assert!(trial < 4, "trial {trial}"),
+                        _ => {}
                     }
                 }
             }
