@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::confusion::Confusion;
+use super::gallery::Gallery;
 use super::inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight};
 use crate::data::CLASSES;
 
@@ -41,6 +42,7 @@ pub struct Look {
     drawing: Option<DrawingInsight>,
     filters: Option<Filters>,
     confusion: Option<Confusion>,
+    gallery: Gallery,
     cell: (usize, usize),
     cell_position: usize,
     saliency: bool,
@@ -121,10 +123,22 @@ impl Look {
         self.cell_position = 0;
     }
 
-    /// Forgets the confusion matrix (its set is no longer the one shown).
+    /// Forgets the confusion matrix and the worst-loss ranking (their set is no longer the
+    /// one shown).
     pub fn clear_confusion(&mut self) {
         self.confusion = None;
         self.cell_position = 0;
+        self.gallery.clear();
+    }
+
+    /// The worst-loss gallery.
+    pub fn gallery(&self) -> &Gallery {
+        &self.gallery
+    }
+
+    /// The worst-loss gallery, to rank, toggle or move in.
+    pub fn gallery_mut(&mut self) -> &mut Gallery {
+        &mut self.gallery
     }
 
     /// The selected cell: (true class, predicted class).

@@ -226,7 +226,8 @@ impl App {
         }
     }
 
-    /// Builds the confusion matrix of the set shown from its latest predictions.
+    /// Builds the confusion matrix and the worst-loss ranking of the set shown from its latest
+    /// predictions.
     pub(super) fn refresh_confusion(&mut self) {
         let (Some(images), Some((step, probabilities))) =
             (self.digits.images(), self.digits.predictions())
@@ -237,6 +238,9 @@ impl App {
         if probabilities.len() == images.len() * CLASSES {
             let confusion = Confusion::new(step, probabilities, images);
             self.look.set_confusion(confusion);
+            self.look
+                .gallery_mut()
+                .rank(step, probabilities, images.labels());
         }
     }
 
