@@ -1,7 +1,8 @@
 //! End to end: `digitdash watch` in tmux on a finished run (20 steps on tiny data, layer
 //! statistics every 5 steps). The Draw page predicts with the run's best checkpoint: a stroke
 //! drawn with the keyboard gets the class and probability that `digitdash predict` gives the
-//! saved drawing. Page 4 shows the run's layer statistics as charts.
+//! saved drawing, and the Draw and Inspect pages name that checkpoint. Page 4 shows the run's
+//! layer statistics as charts.
 
 mod common;
 
@@ -63,6 +64,7 @@ fn a_watched_finished_run_predicts_a_drawing_with_its_best_checkpoint_and_shows_
         prediction(s).is_some() && !s.contains("(updating)")
     });
     let (class, percent) = prediction(&screen).expect("a prediction");
+    assert!(screen.contains("best checkpoint @20"), "{screen}");
     tmux.text("s");
     tmux.wait_for("the saved drawing", REACT, |s| s.contains("drawing saved"));
     let drawing = ws.dir.path().join("run").join("drawing-001.png");
@@ -79,6 +81,11 @@ fn a_watched_finished_run_predicts_a_drawing_with_its_best_checkpoint_and_shows_
         (percent - expected_percent).abs() <= 1.0,
         "{percent}% on screen, {expected_percent}% from predict"
     );
+
+    tmux.text("2");
+    tmux.wait_for("the best checkpoint's confusion matrix", REACT, |s| {
+        s.contains("confusion matrix, best checkpoint @20")
+    });
 
     tmux.text("4");
     let screen = tmux.wait_for("the layer charts", REACT, |s| {

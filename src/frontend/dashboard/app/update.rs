@@ -74,6 +74,7 @@ impl App {
             Event::Weights(weights) => self.look.weights_arrived(weights.step),
             Event::Batch(batch) => self.fed.take(batch),
             Event::CheckpointScored(scores) => self.take_predictions(&scores),
+            Event::CheckpointLoaded(folder) => self.look.checkpoint_loaded(&folder),
         }
     }
 
