@@ -313,6 +313,10 @@ pub struct PlotArgs {
     /// The title [default: the runs' names].
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+    /// Plot one run's layer statistics (layers.jsonl) instead: per layer the update-to-weight
+    /// ratio, dead ReLUs, weight and gradient RMS over the steps.
+    #[arg(long)]
+    pub layers: bool,
 }
 
 /// Options of a training run; each overrides the config file.

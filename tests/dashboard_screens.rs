@@ -372,3 +372,40 @@ fn sweep_trial_overlaid_on_the_charts_120x40() {
     app.press(KeyCode::Char('1'));
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
+
+/// The Inspect page with the worst-loss gallery on and its second-worst image selected: the
+/// scripted model's two mistakes come first, then the images it is least sure of.
+fn worst_losses_after_300_steps() -> App {
+    let mut app = paused_after_300_steps();
+    app.press(KeyCode::Char('2'));
+    app.press(KeyCode::Char('g'));
+    app.press(KeyCode::Right);
+    let index = app.shown_digit().expect("a gallery image").index;
+    script::insights(index)
+        .into_iter()
+        .for_each(|i| app.inspected(i));
+    app
+}
+
+#[test]
+fn worst_loss_gallery_shows_the_mistakes_first_and_the_selection_in_the_viewer() {
+    let app = worst_losses_after_300_steps();
+    let (first, second) = (script::WRONG[0], script::WRONG[1]);
+    assert_eq!(app.shown_digit().map(|d| d.index), Some(second.0));
+    let text = script::render(&app, 80, 24);
+    let caption = |(index, guess): (usize, u8)| format!("{}→{guess} 61%", script::LABELS[index]);
+    assert!(text.contains(&caption(first)), "{text}");
+    assert!(text.contains(&caption(second)), "{text}");
+    assert!(text.contains("#2, loss 1.17"), "{text}");
+    assert!(text.contains("1–12 of 20"), "{text}");
+}
+
+#[test]
+fn worst_loss_gallery_80x24() {
+    insta::assert_snapshot!(screen(&worst_losses_after_300_steps(), 80, 24));
+}
+
+#[test]
+fn worst_loss_gallery_120x40() {
+    insta::assert_snapshot!(screen(&worst_losses_after_300_steps(), 120, 40));
+}

@@ -262,3 +262,128 @@ fn plot_refuses_an_unknown_extension_and_a_bad_smoothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("missing"), "{err}");
 }
+
+/// The stroke colours of the polylines of `svg` with more than two points, in drawing order.
+fn curve_colours(svg: &str) -> Vec<(String, usize)> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|p| p.split('>').next())
+        .filter(|p| points(p) > 2)
+        .filter_map(|p| {
+            let colour = p.split("stroke=\"").nth(1)?.split('"').next()?;
+            Some((colour.to_string(), points(p)))
+        })
+        .collect()
+}
+
+/// The heights of the points of each faint (opacity 0.5) polyline of `svg`.
+fn faint_heights(svg: &str) -> Vec<Vec<String>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|p| p.split('>').next())
+        .filter(|p| p.contains("opacity=\"0.5\""))
+        .map(|p| {
+            let points = p.split("points=\"").nth(1).unwrap_or("").split('"').next();
+            let xys = points.unwrap_or("").split_whitespace();
+            xys.filter_map(|xy| Some(xy.split_once(',')?.1.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn plot_layers_draws_each_layers_statistics_over_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("a");
+    write_run(&run, &Spec::new(300, 300, End::Finished));
+    fixtures::write_layers(&run, 300, 20);
+    let file = dir.path().join("layers.svg");
+    let args = [
+        "plot",
+        run.to_str().unwrap(),
+        "--layers",
+        "-o",
+        file.to_str().unwrap(),
+    ];
+    let out = digitdash(dir.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&file).unwrap();
+    let texts = texts(&svg);
+    for text in [
+        "conv1",
+        "conv2",
+        "hidden",
+        "output",
+        "Layers of run a",
+        "step",
+    ] {
+        assert!(texts.iter().any(|t| t == text), "{text:?} not in {texts:?}");
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("healthy near 1e-3")),
+        "{texts:?}"
+    );
+    let curves = curve_colours(&svg);
+    let count = |colour: &str| curves.iter().filter(|(c, _)| c == colour).count();
+    // conv1 (blue): ratio, dead ReLUs, weight RMS, gradient RMS, each of the 15 samples.
+    assert_eq!(count("#1F77B4"), 4, "{curves:?}");
+    assert!(curves
+        .iter()
+        .filter(|(c, _)| c == "#1F77B4")
+        .all(|(_, n)| *n == 15));
+    // The frozen output layer (red) has no ReLU and a zero ratio that a log axis cannot
+    // show: only its two RMS lines.
+    assert_eq!(count("#D62728"), 2, "{curves:?}");
+    // The dashed 1e-3 guide: faint horizontal dashes, all at one height.
+    let dashes = faint_heights(&svg);
+    assert!(dashes.len() > 10, "{} dashes", dashes.len());
+    assert!(
+        dashes.iter().flatten().all(|y| *y == dashes[0][0]),
+        "{dashes:?}"
+    );
+}
+
+#[test]
+fn plot_layers_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_runs(dir.path());
+    let out = digitdash(dir.path(), &["plot", &a, &b, "--layers", "-o", "l.png"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("give one run folder"),
+        "{err}"
+    );
+    let out = digitdash(dir.path(), &["plot", &a, "--layers", "-o", "l.png"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no layer statistics"),
+        "{err}"
+    );
+    assert!(!dir.path().join("l.png").exists());
+    fixtures::write_layers(Path::new(&a), 300, 100);
+    let file = dir.path().join("l.png");
+    let args = [
+        "plot",
+        &a,
+        "--layers",
+        "-o",
+        file.to_str().unwrap(),
+        "--width",
+        "800",
+        "--height",
+        "600",
+    ];
+    let out = digitdash(dir.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::fs::File::open(&file).unwrap());
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!((info.width, info.height), (800, 600));
+}

@@ -1,10 +1,12 @@
 //! Plots of runs as files: loss, training accuracy and test accuracy against step, one or more
-//! runs overlaid, as SVG or PNG (by the file's extension). `digitdash plot` draws them, and
+//! runs overlaid, or one run's layer statistics ([`layers`]), as SVG or PNG (by the file's
+//! extension). `digitdash plot` draws them, and
 //! the dashboard exports its charts through [`plot_runs`]. A plot is drawn in memory and
 //! written whole ([`crate::durable::write_atomic`]): a failed write leaves no file behind.
 
 mod draw;
 pub mod font;
+pub mod layers;
 pub mod lr_find;
 pub mod series;
 pub mod sweep;

@@ -8,7 +8,11 @@
 //! one already held means the run went back there (a rollback or resume): the samples after
 //! that step are dropped first.
 
+use std::path::Path;
+
 use super::layers::LayerStats;
+use super::record::Record;
+use super::tail::{TailError, TailItem, TailReader};
 
 /// The most samples a history keeps (besides the newest).
 pub const KEPT_SAMPLES: usize = 512;
@@ -44,6 +48,21 @@ impl LayerHistory {
             next: 0,
             bound: bound.max(2),
         }
+    }
+
+    /// A run's `layers.jsonl` read whole into a history of the default bound; damaged lines
+    /// are skipped, and a missing file gives an empty history.
+    pub fn read(path: &Path) -> Result<Self, TailError> {
+        let mut history = Self::default();
+        TailReader::new(path).read(|item| match item {
+            TailItem::Reset => history.clear(),
+            TailItem::Line(line) => {
+                if let Some(Record::Layers(stats)) = Record::from_json_line(line) {
+                    history.push(stats);
+                }
+            }
+        })?;
+        Ok(history)
     }
 
     /// Takes the next sample; one of a step already held first drops the samples from that
@@ -155,6 +174,23 @@ mod tests {
             gaps.iter().all(|&g| g == gaps[0]),
             "evenly spread: {gaps:?}"
         );
+    }
+
+    #[test]
+    fn a_file_is_read_whole_skipping_damaged_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layers.jsonl");
+        assert!(LayerHistory::read(&path).unwrap().is_empty(), "no file");
+        let line = |step| Record::Layers(crate::run::layers::tests::example(step)).to_json_line();
+        let text = format!(
+            "{}\n{{\"kind\": broken\n{}\n{}\n",
+            line(200),
+            line(400),
+            line(300)
+        );
+        std::fs::write(&path, text).unwrap();
+        let history = LayerHistory::read(&path).unwrap();
+        assert_eq!(steps(&history), [200, 300], "a step already held went back");
     }
 
     #[test]

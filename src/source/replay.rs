@@ -449,6 +449,9 @@ impl Follower {
         };
         let step = meta.map_or(self.sent_step, |m| m.step);
         let model = Arc::new(model);
+        if !self.send(Event::CheckpointLoaded(folder.clone())) {
+            return;
+        }
         // Scored on what the run chooses by: its validation split, or without one the test
         // set (which the run then evaluated all along).
         let (images, split) = if self.validation.is_empty() {

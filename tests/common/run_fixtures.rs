@@ -198,3 +198,55 @@ pub fn write_long_run(dir: &Path, steps: u64) {
     };
     write_run(dir, &spec);
 }
+
+/// The layer statistics the fixtures write for `step`: update ratios falling towards 1e-3
+/// (the output layer's frozen at 0), a hidden layer whose dead ReLUs grow, weights that
+/// spread slowly.
+pub fn layer_stats_at(step: u64) -> digitdash::run::layers::LayerStats {
+    use digitdash::run::layers::{Histogram, LayerSample, LayerStats, TensorSample, LAYER_NAMES};
+    let t = step as f32 / (step as f32 + 100.0);
+    let layers = LAYER_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let scale = 0.1 / (i + 1) as f32;
+            let values: Vec<f32> = (0..64)
+                .map(|k| scale * (1.0 + t) * (k as f32 - 31.5) / 32.0)
+                .collect();
+            let frozen = *name == "output";
+            let tensor = |histogram: bool| TensorSample {
+                rms: scale * (1.0 + t),
+                grad_rms: 1e-3 * scale * (2.0 - t),
+                update_ratio: if frozen {
+                    0.0
+                } else {
+                    1e-3 * (1.0 + 4.0 * (1.0 - t))
+                },
+                histogram: histogram.then(|| Histogram::of(&values)),
+            };
+            LayerSample {
+                name: (*name).into(),
+                dead_relu: (!frozen).then_some(if *name == "hidden" { 0.3 * t } else { 0.0 }),
+                weight: tensor(true),
+                bias: tensor(false),
+            }
+        })
+        .collect();
+    LayerStats { step, layers }
+}
+
+/// Appends the fixtures' layer statistics of every `every`-th step up to `steps` to the
+/// `layers.jsonl` of the run in `dir`, as the trainer writes them.
+pub fn write_layers(dir: &Path, steps: u64, every: u64) {
+    use std::io::Write;
+    let path = RunDir::new(dir).layers_file();
+    let mut file = File::options()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("open layers.jsonl");
+    for step in (every..=steps).step_by(every as usize) {
+        let line = Record::Layers(layer_stats_at(step)).to_json_line();
+        writeln!(file, "{line}").expect("write layers.jsonl");
+    }
+}

@@ -139,6 +139,7 @@ fn frame_loop(
                 area = frame.area();
                 ui::draw(frame, app);
             });
+            app.set_gallery_columns(ui::gallery_columns(area));
             if let Err(error) = drawn {
                 if app.signal().is_none() && !lost(&error) {
                     return Err(error).context("cannot draw the dashboard");

@@ -82,7 +82,8 @@ impl Printer for TextPrinter {
             | Event::Layers(_)
             | Event::Weights(_)
             | Event::Batch(_)
-            | Event::CheckpointScored(_) => {}
+            | Event::CheckpointScored(_)
+            | Event::CheckpointLoaded(_) => {}
         }
     }
 }

@@ -80,6 +80,9 @@ pub enum Event {
     /// its predictions, for the views that show them. Not a record, and no look at the test
     /// set by the run.
     CheckpointScored(Evaluation),
+    /// A viewer of the run (a watched run) loaded the weights it sends next from this
+    /// checkpoint folder, so that its pages can say which one they show. Not a record.
+    CheckpointLoaded(PathBuf),
 }
 
 /// The images of one training step as the network saw them (after augmentation), for a
@@ -212,7 +215,8 @@ impl Event {
             | Event::RecordError(_)
             | Event::Weights(_)
             | Event::Batch(_)
-            | Event::CheckpointScored(_) => return None,
+            | Event::CheckpointScored(_)
+            | Event::CheckpointLoaded(_) => return None,
         })
     }
 }

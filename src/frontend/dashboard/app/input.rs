@@ -105,9 +105,17 @@ impl App {
             Action::PickRuns => self.pick_runs(),
             Action::ToggleFed => self.toggle_fed(),
             Action::ShowPage(page) => self.show_page(page),
+            Action::MoveCell(rows, columns) if self.look.gallery().is_on() => {
+                self.move_in_gallery(rows, columns);
+            }
+            Action::NextCellImage if self.look.gallery().is_on() => self.move_in_gallery(0, 1),
+            Action::PreviousCellImage if self.look.gallery().is_on() => {
+                self.move_in_gallery(0, -1);
+            }
             Action::MoveCell(rows, columns) => self.look.move_cell(rows, columns),
             Action::NextCellImage => self.browse_cell(1),
             Action::PreviousCellImage => self.browse_cell(-1),
+            Action::ToggleGallery => self.toggle_gallery(),
             Action::ToggleSaliency => self.look.toggle_saliency(),
             Action::ToggleLayer => self.look.toggle_layer(),
             Action::MoveCursor(dx, dy) => self.canvas.move_cursor(dx, dy),
@@ -132,6 +140,9 @@ impl App {
             Pointer::Press(Hit::Cell(truth, predicted), _) if self.page == Page::Inspect => {
                 self.look.select_cell(truth, predicted);
             }
+            Pointer::Press(Hit::GalleryTile(position), _) if self.gallery_shown() => {
+                self.look.gallery_mut().select(position);
+            }
             Pointer::Press(Hit::Canvas(x, y), stroke) if self.page == Page::Draw => {
                 self.canvas.stroke_to(x, y, stroke);
             }
@@ -143,6 +154,22 @@ impl App {
                 self.canvas.end_stroke();
                 self.sweep_released();
             }
+        }
+    }
+
+    /// Shows the worst-loss gallery in place of the confusion matrix, or the matrix again.
+    fn toggle_gallery(&mut self) {
+        let gallery = self.look.gallery_mut();
+        gallery.toggle();
+        if gallery.is_on() && gallery.ranking().is_empty() {
+            self.flash =
+                Some("the worst losses are ranked at the next evaluation of the shown set".into());
+        }
+    }
+
+    fn move_in_gallery(&mut self, rows: isize, columns: isize) {
+        if !self.look.gallery_mut().move_selection(rows, columns) {
+            self.flash = Some("nothing ranked yet: it comes with the next evaluation".into());
         }
     }
 

@@ -81,6 +81,8 @@ pub enum Action {
     ToggleSaliency,
     /// Show the other convolution block's feature maps.
     ToggleLayer,
+    /// Show the worst-loss gallery in place of the confusion matrix, or the matrix again.
+    ToggleGallery,
     /// Move the draw pad's cursor by (columns, rows).
     MoveCursor(isize, isize),
     /// Put the pen down or lift it.
@@ -465,6 +467,13 @@ pub const BINDINGS: &[Binding] = &[
         "a",
         Action::ToggleLayer,
         "activations: conv1 or conv2 maps",
+    ),
+    bind(
+        INSPECT,
+        &[Char('g')],
+        "g",
+        Action::ToggleGallery,
+        "worst-loss gallery (←↑↓→ pick) or confusion matrix",
     ),
     bind(
         DRAW,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::confusion::Confusion;
+use super::gallery::Gallery;
 use super::inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight};
 use crate::data::CLASSES;
 
@@ -36,11 +37,13 @@ impl ActivationLayer {
 #[derive(Debug, Clone, Default)]
 pub struct Look {
     weights_step: Option<u64>,
+    checkpoint: Option<String>,
     weights_requested_at: Option<Duration>,
     digit: Option<DigitInsight>,
     drawing: Option<DrawingInsight>,
     filters: Option<Filters>,
     confusion: Option<Confusion>,
+    gallery: Gallery,
     cell: (usize, usize),
     cell_position: usize,
     saliency: bool,
@@ -58,6 +61,26 @@ impl Look {
     /// Notes that weights of `step` reached the inspector.
     pub fn weights_arrived(&mut self, step: u64) {
         self.weights_step = Some(step);
+    }
+
+    /// Notes that the weights that come next are loaded from the checkpoint `folder` (a
+    /// watched run's).
+    pub fn checkpoint_loaded(&mut self, folder: &std::path::Path) {
+        self.checkpoint = folder
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+    }
+
+    /// The checkpoint the weights come from, as the pages name it (`best checkpoint @200`,
+    /// `checkpoint @300`); `None` for the weights of a live trainer.
+    pub fn checkpoint(&self) -> Option<String> {
+        let name = self.checkpoint.as_deref()?;
+        let step = name.rsplit('-').next()?.parse::<u64>().ok()?;
+        Some(if name.starts_with("best") {
+            format!("best checkpoint @{step}")
+        } else {
+            format!("checkpoint @{step}")
+        })
     }
 
     /// Whether fresh weights may be asked for at `now`; if so, notes the request.
@@ -121,10 +144,22 @@ impl Look {
         self.cell_position = 0;
     }
 
-    /// Forgets the confusion matrix (its set is no longer the one shown).
+    /// Forgets the confusion matrix and the worst-loss ranking (their set is no longer the
+    /// one shown).
     pub fn clear_confusion(&mut self) {
         self.confusion = None;
         self.cell_position = 0;
+        self.gallery.clear();
+    }
+
+    /// The worst-loss gallery.
+    pub fn gallery(&self) -> &Gallery {
+        &self.gallery
+    }
+
+    /// The worst-loss gallery, to rank, toggle or move in.
+    pub fn gallery_mut(&mut self) -> &mut Gallery {
+        &mut self.gallery
     }
 
     /// The selected cell: (true class, predicted class).
@@ -219,6 +254,16 @@ mod tests {
         assert_eq!(look.cell_position(), 2);
         look.select_cell(7, 7);
         assert!(!look.browse_cell(1), "an empty cell has nothing to browse");
+    }
+
+    #[test]
+    fn a_loaded_checkpoint_is_named_by_its_kind_and_step() {
+        let mut look = Look::default();
+        assert_eq!(look.checkpoint(), None, "a live trainer's weights");
+        look.checkpoint_loaded(std::path::Path::new("run/checkpoints/best-step-00000020"));
+        assert_eq!(look.checkpoint().as_deref(), Some("best checkpoint @20"));
+        look.checkpoint_loaded(std::path::Path::new("run/checkpoints/step-00000300"));
+        assert_eq!(look.checkpoint().as_deref(), Some("checkpoint @300"));
     }
 
     #[test]

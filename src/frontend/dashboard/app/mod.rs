@@ -12,6 +12,7 @@ pub mod digits;
 pub mod editor;
 pub mod effect;
 pub mod fed;
+pub mod gallery;
 pub mod input;
 pub mod inspection;
 pub mod keys;
@@ -44,6 +45,7 @@ pub use digits::{DigitView, DigitViewer};
 pub use editor::Editor;
 pub use effect::{ChartExport, Effect};
 pub use fed::{FedImages, FedView};
+pub use gallery::{Gallery, Ranked};
 pub use inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight, InspectJob};
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
@@ -589,16 +591,37 @@ impl App {
         &self.canvas
     }
 
-    /// The test-set index of the digit shown: on the Inspect page the selected image of the
-    /// selected confusion cell, elsewhere the viewer's.
+    /// The digit shown: on the Inspect page the image selected in the worst-loss gallery
+    /// while it is on, else the selected image of the selected confusion cell; elsewhere the
+    /// viewer's.
     pub fn shown_digit(&self) -> Option<DigitView<'_>> {
-        match self.cell_image() {
+        match self.inspected_image() {
             Some(index) if self.page == Page::Inspect => self.digits.view(index),
             _ => self.digits.current(),
         }
     }
 
-    /// On the Inspect page, the test image the cell browser points at, if the cell has any.
+    /// Notes how many tiles a row of the worst-loss gallery holds as drawn (the frame loop
+    /// tells after each frame), so that up and down move a row.
+    pub fn set_gallery_columns(&mut self, columns: usize) {
+        self.look.gallery_mut().set_columns(columns);
+    }
+
+    /// Whether the Inspect page shows the worst-loss gallery in place of the matrix.
+    pub fn gallery_shown(&self) -> bool {
+        self.page == Page::Inspect && self.look.gallery().is_on()
+    }
+
+    /// The image the Inspect page points at: the gallery's selection while it is on, else the
+    /// cell browser's.
+    fn inspected_image(&self) -> Option<usize> {
+        if self.look.gallery().is_on() {
+            return self.look.gallery().selected_image().map(|r| r.index);
+        }
+        self.cell_image()
+    }
+
+    /// The test image the cell browser points at, if the cell has any.
     fn cell_image(&self) -> Option<usize> {
         let confusion = self.look.confusion()?;
         let (truth, predicted) = self.look.cell();
@@ -627,7 +650,9 @@ impl App {
     fn digit_job(&mut self) -> Option<InspectJob> {
         let inspecting = self.page == Page::Inspect;
         let digit = self.shown_digit()?.reference();
-        let key = (digit, inspecting, inspecting && self.look.saliency());
+        // The gallery shows each image with its occlusion map.
+        let occlusion = self.look.saliency() || self.look.gallery().is_on();
+        let key = (digit, inspecting, inspecting && occlusion);
         if !self.look.digit_job_due(key) {
             return None;
         }

@@ -11,6 +11,8 @@ pub enum Hit {
     Tab(Page),
     /// A cell of the confusion matrix: (true class, predicted class).
     Cell(usize, usize),
+    /// A tile of the worst-loss gallery: its place in the ranking.
+    GalleryTile(usize),
     /// A point of the draw pad, in pixels (0..28 each way).
     Canvas(f32, f32),
     /// A trial's row on the Sweep page, by the trial's number.

@@ -942,3 +942,59 @@ fn a_watched_run_cannot_show_the_fed_images() {
         .unwrap()
         .contains("only by the process that trains"));
 }
+
+#[test]
+fn the_worst_loss_gallery_chooses_the_digit_and_asks_for_its_occlusion_map() {
+    let mut app = training();
+    ch(&mut app, '2');
+    ch(&mut app, 'g');
+    assert!(app.gallery_shown());
+    assert!(app.flash().is_some_and(|f| f.contains("next evaluation")));
+    // Labels 3 1 4 1 5; predictions 3 7 4 7 5: images 1 and 3 are wrong, the worst.
+    app.update(evaluation(100, &[3, 7, 4, 7, 5]));
+    let ranked: Vec<usize> = app
+        .look()
+        .gallery()
+        .ranking()
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    assert_eq!(ranked, [1, 3, 0, 2, 4]);
+    assert_eq!(app.shown_digit().unwrap().index, 1);
+    assert!(!app.look().saliency(), "the overlay key stays off");
+    let asked = jobs(&mut app);
+    assert!(
+        matches!(asked.as_slice(), [InspectJob::Digit { digit, occlusion: true, .. }] if digit.index == 1),
+        "{asked:?}"
+    );
+    app.set_gallery_columns(2);
+    app.press(KeyCode::Down);
+    assert_eq!(
+        app.shown_digit().unwrap().index,
+        0,
+        "a row of two down: the third"
+    );
+    app.press(KeyCode::Left);
+    assert_eq!(app.shown_digit().unwrap().index, 3);
+    app.on_pointer(Pointer::Press(Hit::GalleryTile(4), Stroke::Draw));
+    assert_eq!(app.shown_digit().unwrap().index, 4);
+    ch(&mut app, 'g');
+    assert!(!app.gallery_shown());
+    assert_eq!(
+        app.look().cell(),
+        (0, 0),
+        "the arrows moved the gallery only"
+    );
+    app.on_pointer(Pointer::Press(Hit::GalleryTile(1), Stroke::Draw));
+    assert_eq!(
+        app.look().gallery().selected(),
+        4,
+        "tiles are not clicked under the matrix"
+    );
+    app.on_pointer(Pointer::Press(Hit::Cell(1, 7), Stroke::Draw));
+    assert_eq!(
+        app.shown_digit().unwrap().index,
+        1,
+        "the cell browser's digit"
+    );
+}

@@ -74,6 +74,7 @@ impl App {
             Event::Weights(weights) => self.look.weights_arrived(weights.step),
             Event::Batch(batch) => self.fed.take(batch),
             Event::CheckpointScored(scores) => self.take_predictions(&scores),
+            Event::CheckpointLoaded(folder) => self.look.checkpoint_loaded(&folder),
         }
     }
 
@@ -226,7 +227,8 @@ impl App {
         }
     }
 
-    /// Builds the confusion matrix of the set shown from its latest predictions.
+    /// Builds the confusion matrix and the worst-loss ranking of the set shown from its latest
+    /// predictions.
     pub(super) fn refresh_confusion(&mut self) {
         let (Some(images), Some((step, probabilities))) =
             (self.digits.images(), self.digits.predictions())
@@ -237,6 +239,9 @@ impl App {
         if probabilities.len() == images.len() * CLASSES {
             let confusion = Confusion::new(step, probabilities, images);
             self.look.set_confusion(confusion);
+            self.look
+                .gallery_mut()
+                .rank(step, probabilities, images.labels());
         }
     }
 

@@ -41,8 +41,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         EvalSplit::Test => String::new(),
         _ => format!("{}, ", app.digits().set().name()),
     };
+    // A watched run's matrix is its checkpoint's: the title names it.
     let title = look.confusion().map_or(" confusion matrix ".into(), |c| {
-        format!(" confusion matrix, {set}step {} ", c.step())
+        let of = look
+            .checkpoint()
+            .unwrap_or_else(|| format!("step {}", c.step()));
+        format!(" confusion matrix, {set}{of} ")
     });
     let block = Block::bordered()
         .title(Span::styled(title, theme::title()))

@@ -68,7 +68,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if inspecting {
         let overlay = live
             .and_then(|l| l.occlusion.as_deref())
-            .filter(|_| app.look().saliency());
+            .filter(|_| app.look().saliency() || app.gallery_shown());
         render_shaded(view.pixels, overlay, image, buf);
     } else {
         render_image(view.pixels, image, buf);
@@ -173,9 +173,18 @@ impl<'a> Source<'a> {
     }
 }
 
-/// The Inspect page's titles: which cell is browsed, and its keys.
+/// The Inspect page's titles: which gallery image or which cell is browsed, and its keys.
 fn inspect_titles<'a>(app: &App, block: Block<'a>) -> Block<'a> {
     let look = app.look();
+    if app.gallery_shown() {
+        let gallery = look.gallery();
+        let place = gallery.selected_image().map_or(String::new(), |r| {
+            format!(" #{}, loss {:.2} ", gallery.selected() + 1, r.loss)
+        });
+        return block
+            .title_top(Line::from(Span::styled(place, theme::dim())).right_aligned())
+            .title_bottom(Line::from(Span::styled(" occlusion map ", theme::dim())));
+    }
     let (truth, predicted) = look.cell();
     let count = look.confusion().map_or(0, |c| c.count(truth, predicted));
     let position = if count == 0 {

@@ -196,10 +196,12 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 " (updating)"
             };
-            lines.push(Line::styled(
-                format!("weights of step {}{stale}", a.step),
-                theme::dim(),
-            ));
+            // A watched run's weights come from a checkpoint: the page names it.
+            let weights = app
+                .look()
+                .checkpoint()
+                .unwrap_or_else(|| format!("weights of step {}", a.step));
+            lines.push(Line::styled(format!("{weights}{stale}"), theme::dim()));
         }
         None => {
             lines.push(Line::styled("prediction -", theme::dim()));

@@ -39,12 +39,16 @@ fn hints(app: &App) -> Line<'static> {
             if app.accepts_commands() {
                 pairs.push(("space", pause));
             }
-            pairs.extend([
-                ("←↑↓→", "cell"),
-                ("n", "its digits"),
-                ("o", "occlusion"),
-                ("a", "layer"),
-            ]);
+            if app.gallery_shown() {
+                pairs.extend([("←↑↓→", "pick"), ("g", "matrix")]);
+            } else {
+                pairs.extend([
+                    ("←↑↓→", "cell"),
+                    ("n", "digits"),
+                    ("g", "worst"),
+                    ("o", "occlusion"),
+                ]);
+            }
         }
         Page::Draw => pairs.extend([("space", "pen"), ("⌫", "clear"), ("s", "save")]),
         Page::Layers => {

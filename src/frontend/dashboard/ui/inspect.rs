@@ -8,7 +8,9 @@
 //! │ conv1 or conv2 feature maps       ││ 32 signed 5x5 tiles       │
 //! └───────────────────────────────────┘└───────────────────────────┘
 //! ```
-//! On small screens the tile panels show as many tiles as fit and say how many.
+//! On small screens the tile panels show as many tiles as fit and say how many. With `g`, the
+//! worst-loss gallery ([`gallery`]) takes the left column in place of the matrix and the
+//! activations.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,7 +19,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::pixels::Shade;
 use super::tiles::{self, TileSet};
-use super::{confusion, digit, theme, training};
+use super::{confusion, digit, gallery, theme, training};
 use crate::frontend::dashboard::app::{ActivationLayer, App};
 use crate::model::probe::{CONV1_MAP_SIDE, CONV2_MAP_SIDE};
 use crate::model::KERNEL;
@@ -41,9 +43,13 @@ fn areas(body: Rect) -> [Rect; 4] {
 /// Draws the page into `body`.
 pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
     let [matrix, digit_area, activations, filters] = areas(body);
-    confusion::render(app, matrix, buf);
+    if app.gallery_shown() {
+        gallery::render(app, matrix.union(activations), buf);
+    } else {
+        confusion::render(app, matrix, buf);
+        render_activations(app, activations, buf);
+    }
     digit::render(app, digit_area, buf);
-    render_activations(app, activations, buf);
     render_filters(app, filters, buf);
 }
 
@@ -54,6 +60,22 @@ pub fn cell_at(body: Rect, x: u16, y: u16) -> Option<(usize, usize)> {
         .contains((x, y).into())
         .then(|| confusion::cell_at(matrix, x, y))
         .flatten()
+}
+
+/// The gallery's panel: the left column.
+fn gallery_area(body: Rect) -> Rect {
+    let [matrix, _, activations, _] = areas(body);
+    matrix.union(activations)
+}
+
+/// The place in the worst-loss ranking of the gallery tile under (`x`, `y`), if any.
+pub fn gallery_tile_at(app: &App, body: Rect, x: u16, y: u16) -> Option<usize> {
+    gallery::tile_at(app, gallery_area(body), x, y)
+}
+
+/// Tiles a row of the worst-loss gallery on a page drawn into `body`.
+pub fn gallery_columns(body: Rect) -> usize {
+    gallery::columns(gallery_area(body))
 }
 
 /// The shown digit's feature maps after one of the two blocks.

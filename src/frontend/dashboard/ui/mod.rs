@@ -31,6 +31,7 @@ pub mod distributions;
 pub mod draw;
 pub mod footer;
 pub mod format;
+pub mod gallery;
 pub mod help;
 pub mod inspect;
 pub mod layers;
@@ -97,8 +98,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// What the screen cell (`x`, `y`) of a dashboard drawn over `area` is, for the mouse: a tab,
-/// a confusion-matrix cell on the Inspect page, a point of the pad on the Draw page, or a
-/// trial's row on the Sweep page.
+/// a confusion-matrix cell or a gallery tile on the Inspect page, a point of the pad on the
+/// Draw page, or a trial's row on the Sweep page.
 pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
@@ -109,10 +110,19 @@ pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
     }
     match app.page() {
         Page::Training | Page::Layers => None,
+        Page::Inspect if app.gallery_shown() => {
+            inspect::gallery_tile_at(app, body, x, y).map(Hit::GalleryTile)
+        }
         Page::Inspect => inspect::cell_at(body, x, y).map(|(t, p)| Hit::Cell(t, p)),
         Page::Draw => draw::canvas_point(body, x, y).map(|(px, py)| Hit::Canvas(px, py)),
         Page::Sweep => sweep::trial_at(app, body, x, y).map(Hit::Trial),
     }
+}
+
+/// Tiles a row of the Inspect page's worst-loss gallery on a dashboard drawn over `area`.
+pub fn gallery_columns(area: Rect) -> usize {
+    let [_, _, body, _] = frame_areas(area);
+    inspect::gallery_columns(body)
 }
 
 /// Draws the open overlay, if any: help over the whole `screen`, questions over the `body`.
