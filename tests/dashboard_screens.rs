@@ -409,3 +409,24 @@ fn worst_loss_gallery_80x24() {
 fn worst_loss_gallery_120x40() {
     insta::assert_snapshot!(screen(&worst_losses_after_300_steps(), 120, 40));
 }
+
+/// The checkpoint picker (`k`) of a watched run: the automatic choice in force, the cursor
+/// on the best checkpoint.
+#[test]
+fn checkpoint_picker_80x24() {
+    use digitdash::run::CheckpointKind::{Best, Periodic};
+    use digitdash::train::CheckpointChoice;
+    let mut app = App::watching(&script::config(), "watching a run another process trains");
+    feed(&mut app, script::first_300_steps());
+    app.press(KeyCode::Char('2'));
+    let at = |kind, step| CheckpointChoice { kind, step };
+    app.checkpoints_listed(vec![
+        at(Periodic, 100),
+        at(Periodic, 200),
+        at(Periodic, 300),
+        at(Best, 200),
+    ]);
+    app.press(KeyCode::Down);
+    app.press(KeyCode::Down);
+    insta::assert_snapshot!(screen(&app, 80, 24));
+}

@@ -2,7 +2,8 @@
 //! statistics every 5 steps). The Draw page predicts with the run's best checkpoint: a stroke
 //! drawn with the keyboard gets the class and probability that `digitdash predict` gives the
 //! saved drawing, and the Draw and Inspect pages name that checkpoint. Page 4 shows the run's
-//! layer statistics as charts.
+//! layer statistics as charts. The checkpoint picker (`k`) then shows a periodic checkpoint,
+//! whose answer is the one `predict --step` gives.
 
 mod common;
 
@@ -37,7 +38,8 @@ fn predicted(out: &str) -> (String, f64) {
 fn a_watched_finished_run_predicts_a_drawing_with_its_best_checkpoint_and_shows_its_layers() {
     let ws = Workspace::new();
     ws.write_config(
-        "[data]\ndownload = false\n[train]\neval_every = 0\n[log]\nlayer_stats_every = 5\n",
+        "[data]\ndownload = false\n[train]\neval_every = 0\n[log]\nlayer_stats_every = 5\n\
+         [run]\ncheckpoint_every = 5\nkeep_checkpoints = 4\n",
     );
     let trained = ws.run(&["--steps", "20", "--batch-size", "10", "--run-dir", "run"]);
     assert!(trained.status.success(), "{}", texts(&trained).1);
@@ -86,6 +88,52 @@ fn a_watched_finished_run_predicts_a_drawing_with_its_best_checkpoint_and_shows_
     tmux.wait_for("the best checkpoint's confusion matrix", REACT, |s| {
         s.contains("confusion matrix, best checkpoint @20")
     });
+
+    // The checkpoint of step 10 in place of the best one, on the Draw page.
+    tmux.text("3");
+    tmux.text("k");
+    tmux.wait_for("the checkpoint picker", REACT, |s| {
+        s.contains("checkpoints shown by Inspect and Draw")
+    });
+    let under_cursor = |s: &str| s.lines().find(|l| l.contains('▶')).map(str::to_string);
+    for _ in 0..8 {
+        let screen = tmux.screen();
+        if under_cursor(&screen).is_some_and(|l| l.contains("periodic  step      10 ")) {
+            break;
+        }
+        tmux.keys(&["Down"]);
+        tmux.wait_for("the cursor to move", REACT, |s| {
+            under_cursor(s) != under_cursor(&screen)
+        });
+    }
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the answer of the checkpoint of step 10", REACT, |s| {
+        // The flash says `loading the checkpoint @10` before the page names it.
+        s.contains("checkpoint @10")
+            && !s.contains("best checkpoint @20")
+            && prediction(s).is_some()
+            && !s.contains("(updating)")
+    });
+    let (class, percent) = prediction(&screen).expect("a prediction");
+    let output = ws
+        .command(&[
+            "predict",
+            "--checkpoint",
+            "run",
+            "--step",
+            "10",
+            drawing.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let (out, err) = texts(&output);
+    assert!(output.status.success(), "{err}");
+    let (expected_class, expected_percent) = predicted(&out);
+    assert_eq!(class, expected_class, "{out}\n{screen}");
+    assert!(
+        (percent - expected_percent).abs() <= 1.0,
+        "{percent}% on screen, {expected_percent}% from predict --step 10"
+    );
 
     tmux.text("4");
     let screen = tmux.wait_for("the layer charts", REACT, |s| {

@@ -75,7 +75,7 @@ fn at_step(run: &RunDir, step: u64) -> Result<PathBuf> {
     let mut steps: Vec<String> = kinds
         .iter()
         .flat_map(|&kind| run.checkpoints(kind))
-        .filter_map(|folder| Some(step_of(&folder)?.to_string()))
+        .filter_map(|folder| Some(RunDir::checkpoint_step(&folder)?.to_string()))
         .collect();
     steps.sort_by_key(|s| s.parse::<u64>().unwrap_or(0));
     steps.dedup();
@@ -91,11 +91,6 @@ fn at_step(run: &RunDir, step: u64) -> Result<PathBuf> {
     )
 }
 
-/// The step in a checkpoint folder's name (`step-00001000`, `best-step-00000800`).
-fn step_of(folder: &Path) -> Option<u64> {
-    let name = folder.file_name()?.to_str()?;
-    name.rsplit('-').next()?.parse().ok()
-}
 
 #[cfg(test)]
 mod tests {

@@ -199,6 +199,12 @@ impl RunDir {
         format!("{}{step:08}", kind.prefix())
     }
 
+    /// The step in a checkpoint folder's name (`step-00000300`, `best-step-00000300`).
+    pub fn checkpoint_step(folder: &Path) -> Option<u64> {
+        let name = folder.file_name()?.to_str()?;
+        name.rsplit('-').next()?.parse().ok()
+    }
+
     /// Complete checkpoints of `kind` (folders with their metadata file), oldest first.
     pub fn checkpoints(&self, kind: CheckpointKind) -> Vec<PathBuf> {
         let prefix = kind.prefix();

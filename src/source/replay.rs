@@ -9,10 +9,12 @@
 //! it is recorded, or when nobody writes the run any more. With [`ReplayOptions::inspect`],
 //! the test images (when the run's data is at hand) and a checkpoint's weights (the newest
 //! while the run goes on, the best once it ended) are
-//! sent too, for the views that look inside the network.
+//! sent too, for the views that look inside the network; a
+//! [`Command::InspectCheckpoint`] pins another checkpoint in its place, or goes back to that
+//! automatic choice.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -29,9 +31,11 @@ use crate::run::history::RunHistory;
 use crate::run::record::{CheckpointWritten, ErrorKind, EvalSplit, Record, RunStarted};
 use crate::run::status::writer_alive;
 use crate::run::tail::{TailItem, TailReader};
-use crate::run::{checkpoint, CheckpointKind, MetricsRow};
+use crate::run::{checkpoint, CheckpointKind, MetricsRow, RunDir};
 use crate::train::messages::Weights;
-use crate::train::{Command, Evaluation, Event, SettingValue, Started, StepStats};
+use crate::train::{
+    CheckpointChoice, Command, Evaluation, Event, SettingValue, Started, StepStats,
+};
 
 /// How often the records are read again.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -58,6 +62,8 @@ pub struct ReplayOptions {
 pub struct Replay {
     events: Receiver<Event>,
     stop: Arc<AtomicBool>,
+    /// The checkpoints asked for ([`Command::InspectCheckpoint`]), newest last.
+    choices: Sender<Option<CheckpointChoice>>,
     thread: JoinHandle<()>,
 }
 
@@ -65,14 +71,16 @@ impl Replay {
     /// Starts the thread named `replay` over `history`.
     pub fn spawn(history: RunHistory, options: ReplayOptions) -> io::Result<Self> {
         let (sender, events) = flume::unbounded();
+        let (choices, chosen) = flume::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("replay".into())
-            .spawn(move || Follower::new(history, sender, options).run(&flag))?;
+            .spawn(move || Follower::new(history, sender, chosen, options).run(&flag))?;
         Ok(Self {
             events,
             stop,
+            choices,
             thread,
         })
     }
@@ -83,11 +91,16 @@ impl Source for Replay {
         &self.events
     }
 
-    /// A stop ends the replay (its channel then disconnects); other commands are for a
-    /// trainer, which is another process: they are dropped.
+    /// A stop ends the replay (its channel then disconnects); a checkpoint asked for is
+    /// loaded at the next poll; other commands are for a trainer, which is another process:
+    /// they are dropped.
     fn send(&self, command: Command) {
-        if command == Command::Stop {
-            self.stop.store(true, Ordering::Relaxed);
+        match command {
+            Command::Stop => self.stop.store(true, Ordering::Relaxed),
+            Command::InspectCheckpoint(choice) => {
+                let _ = self.choices.send(choice);
+            }
+            _ => {}
         }
     }
 
@@ -96,6 +109,7 @@ impl Source for Replay {
             events,
             stop,
             thread,
+            ..
         } = self;
         stop.store(true, Ordering::Relaxed);
         // A replay waiting for its reader to catch up sees the channel close.
@@ -123,6 +137,10 @@ struct Follower {
     batch_size: usize,
     /// The newest checkpoint loaded.
     checkpoint: Option<PathBuf>,
+    /// Checkpoints asked for by the viewer.
+    choices: Receiver<Option<CheckpointChoice>>,
+    /// The checkpoint the viewer pinned, in place of the automatic choice.
+    pinned: Option<CheckpointChoice>,
     /// `layers.jsonl`, read as it grows.
     layers: TailReader,
     /// Whether the run's end (or its interruption) was sent.
@@ -131,7 +149,12 @@ struct Follower {
 }
 
 impl Follower {
-    fn new(history: RunHistory, events: Sender<Event>, options: ReplayOptions) -> Self {
+    fn new(
+        history: RunHistory,
+        events: Sender<Event>,
+        choices: Receiver<Option<CheckpointChoice>>,
+        options: ReplayOptions,
+    ) -> Self {
         let batch_size = history.config().map_or(0, |c| c.train.batch_size);
         let layers = TailReader::new(history.run().layers_file());
         Self {
@@ -146,6 +169,8 @@ impl Follower {
             shown_step: 0,
             batch_size,
             checkpoint: None,
+            choices,
+            pinned: None,
             layers,
             ended: false,
             quiet: 0,
@@ -173,7 +198,10 @@ impl Follower {
                 return;
             }
             if self.options.inspect {
-                self.load_newest_checkpoint();
+                if let Some(choice) = self.choices.try_iter().last() {
+                    self.pinned = choice;
+                }
+                self.load_checkpoint();
             }
             std::thread::sleep(POLL);
             if self.ended {
@@ -420,18 +448,35 @@ impl Follower {
         }
     }
 
-    /// Loads the checkpoint to show when it changed: the newest while the run goes on, the
-    /// best once it has ended (what `eval` and `predict` take from a run). Its weights go to
-    /// the inspector, and with the images at hand it is scored for the digit viewer and the
-    /// matrix.
-    fn load_newest_checkpoint(&mut self) {
+    /// Loads the checkpoint to show when it changed: the one the viewer pinned, else the
+    /// newest while the run goes on and the best once it has ended (what `eval` and `predict`
+    /// take from a run). Its weights go to the inspector, and with the images at hand it is
+    /// scored for the digit viewer and the matrix. A pinned checkpoint that cannot be loaded
+    /// (the run deleted it since) is said, and the automatic choice comes back.
+    fn load_checkpoint(&mut self) {
+        if let Some(choice) = self.pinned {
+            let run = self.history.run();
+            let folder = run
+                .checkpoints_dir()
+                .join(RunDir::checkpoint_name(choice.kind, choice.step));
+            if Some(&folder) == self.checkpoint.as_ref() {
+                return;
+            }
+            match self.send_checkpoint(folder) {
+                Ok(()) => return,
+                Err(message) => {
+                    self.pinned = None;
+                    self.send(Event::RecordError(message));
+                }
+            }
+        }
         let run = self.history.run();
         // The best checkpoint is written at every better evaluation, the periodic ones less
         // often: the newest of either shows the run as it is now.
         let newest = [CheckpointKind::Periodic, CheckpointKind::Best]
             .into_iter()
             .filter_map(|kind| run.checkpoints(kind).pop())
-            .max_by_key(|folder| checkpoint_step(folder));
+            .max_by_key(|folder| RunDir::checkpoint_step(folder).unwrap_or(0));
         let best = || run.checkpoints(CheckpointKind::Best).pop();
         let newest = if self.ended {
             best().or(newest)
@@ -441,16 +486,22 @@ impl Follower {
         if newest.is_none() || newest == self.checkpoint {
             return;
         }
-        self.checkpoint = newest.clone();
         let Some(folder) = newest else { return };
+        // One that cannot be read now is tried again when a newer one lands.
+        let _ = self.send_checkpoint(folder);
+    }
+
+    /// Loads the checkpoint `folder`, names it, sends its weights and its scores; says why
+    /// it cannot be read.
+    fn send_checkpoint(&mut self, folder: PathBuf) -> Result<(), String> {
+        self.checkpoint = Some(folder.clone());
         let device = Cpu::default();
-        let Ok((model, meta)) = checkpoint::load(&folder, &device) else {
-            return;
-        };
+        let (model, meta) = checkpoint::load(&folder, &device)
+            .map_err(|e| format!("cannot show that checkpoint: {e}"))?;
         let step = meta.map_or(self.sent_step, |m| m.step);
         let model = Arc::new(model);
         if !self.send(Event::CheckpointLoaded(folder.clone())) {
-            return;
+            return Ok(());
         }
         // Scored on what the run chooses by: its validation split, or without one the test
         // set (which the run then evaluated all along).
@@ -464,7 +515,7 @@ impl Follower {
             model: Arc::clone(&model),
         })) || images.is_empty()
         {
-            return;
+            return Ok(());
         }
         let batch = self
             .history
@@ -481,6 +532,7 @@ impl Follower {
             checkpoint: Some(folder),
             probabilities: Arc::new(scores.probabilities),
         }));
+        Ok(())
     }
 
     /// Notes the run's end once its record was sent; sends a failure when its process has gone
@@ -560,15 +612,6 @@ pub fn event_of(record: Record, images: &Images, run_dir: Option<PathBuf>) -> Op
     })
 }
 
-/// The step in a checkpoint folder's name (`step-00000300`, `best-step-00000300`).
-fn checkpoint_step(folder: &Path) -> u64 {
-    folder
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.rsplit('-').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 #[cfg(test)]
 mod tests {

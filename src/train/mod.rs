@@ -17,8 +17,8 @@ pub mod step;
 pub mod trainer;
 
 pub use messages::{
-    Command, Evaluation, Event, Outcome, Setting, SettingChange, SettingValue, Started, StepStats,
-    Summary, TrainingBatch,
+    CheckpointChoice, Command, Evaluation, Event, Outcome, Setting, SettingChange, SettingValue,
+    Started, StepStats, Summary, TrainingBatch,
 };
 pub use trainer::{spawn, spawn_with, RunSetup, RunStart, TrainerHandle, TrialLimits};
 

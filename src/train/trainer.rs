@@ -545,6 +545,8 @@ impl Trainer {
                 }
             }
             Command::Set(value) => self.set(value),
+            // The views of a live run show the weights in training.
+            Command::InspectCheckpoint(_) => {}
         }
     }
 

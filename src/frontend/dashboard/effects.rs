@@ -10,8 +10,9 @@ use crate::plot::{plot_runs, PlotOptions};
 use crate::run::history::RunHistory;
 use crate::run::listing::list_runs;
 use crate::run::metrics::Detail;
-use crate::run::RunDir;
+use crate::run::{CheckpointKind, RunDir};
 use crate::sweep::SweepBoard;
+use crate::train::CheckpointChoice;
 
 /// Carries out the app's queued effects. Returns whether the screen changed.
 pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
@@ -30,6 +31,10 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
             Effect::ListRuns(dir) => {
                 let runs = list_runs(&dir).map_err(|e| e.to_string());
                 app.runs_listed(dir, runs);
+                changed = true;
+            }
+            Effect::ListCheckpoints(run) => {
+                app.checkpoints_listed(list_checkpoints(&run));
                 changed = true;
             }
             Effect::LoadCompared(paths) => {
@@ -70,6 +75,20 @@ pub fn export_charts(export: &ChartExport) -> Result<PathBuf, String> {
     let refs: Vec<&RunHistory> = histories.iter().collect();
     plot_runs(&refs, &options, &path).map_err(|e| e.to_string())?;
     Ok(path)
+}
+
+/// The complete checkpoints in the run folder `run`, periodic and best.
+pub fn list_checkpoints(run: &Path) -> Vec<CheckpointChoice> {
+    let run = RunDir::new(run);
+    [CheckpointKind::Periodic, CheckpointKind::Best]
+        .into_iter()
+        .flat_map(|kind| {
+            run.checkpoints(kind).into_iter().filter_map(move |folder| {
+                let step = RunDir::checkpoint_step(&folder)?;
+                Some(CheckpointChoice { kind, step })
+            })
+        })
+        .collect()
 }
 
 /// Reads the runs in `paths` for the charts' overlay: the runs read, and a line for each

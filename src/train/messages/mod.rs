@@ -172,6 +172,21 @@ pub enum Command {
     /// their images only once this has been asked, so the first request of a run is answered
     /// by nothing, and the next one after a step by that step's images.
     ShareBatch,
+    /// For a viewer of a run folder (a watched run): show this checkpoint's weights in the
+    /// views that look inside the network, or with `None` go back to the automatic choice
+    /// (the best once the run ended, the newest while it is written). A trainer ignores it:
+    /// its views show the weights in training.
+    InspectCheckpoint(Option<CheckpointChoice>),
+}
+
+/// One checkpoint of a run folder, by kind and step (its folder name,
+/// [`crate::run::RunDir::checkpoint_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointChoice {
+    /// Periodic or best.
+    pub kind: crate::run::CheckpointKind,
+    /// The step it was written at.
+    pub step: u64,
 }
 
 /// How long a paused trainer waits for a command before checking again.

@@ -35,6 +35,8 @@ pub enum Effect {
     ExportCharts(ChartExport),
     /// List the runs in a folder for the run picker.
     ListRuns(PathBuf),
+    /// List a run folder's checkpoints for the checkpoint picker.
+    ListCheckpoints(PathBuf),
     /// Read these runs' records and overlay them on the charts, in place of those shown.
     LoadCompared(Vec<PathBuf>),
     /// Read the followed sweep's folder again, and the records of the overlaid trials whose

@@ -11,7 +11,11 @@ use crate::train::Command;
 use super::digits::PAGE;
 use super::effect::ChartExport;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
-use super::{App, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question, RunPicker};
+use super::checkpoints::checkpoint_title;
+use super::{
+    App, CheckpointPicker, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question,
+    RunPicker,
+};
 
 impl App {
     /// Handles a key pressed without modifiers (see [`App::on_key`]).
@@ -31,6 +35,7 @@ impl App {
             Overlay::Confirm(question) => self.confirm_key(&key, question),
             Overlay::Edit(editor) => self.edit_key(&key, editor),
             Overlay::Runs(picker) => self.picker_key(&key, picker),
+            Overlay::Checkpoints(picker) => self.checkpoint_key(&key, picker),
         }
     }
 
@@ -103,6 +108,7 @@ impl App {
             Action::MoveChartCursor(right) => self.chart.move_cursor(right),
             Action::ExportCharts => self.export_charts(),
             Action::PickRuns => self.pick_runs(),
+            Action::PickCheckpoint => self.pick_checkpoint(),
             Action::ToggleFed => self.toggle_fed(),
             Action::ShowPage(page) => self.show_page(page),
             Action::MoveCell(rows, columns) if self.look.gallery().is_on() => {
@@ -257,6 +263,50 @@ impl App {
             .map_or_else(|| self.config.run.dir.clone(), |p| p.to_path_buf());
         self.flash = Some(format!("listing the runs in {}", dir.display()));
         self.effects.push(Effect::ListRuns(dir));
+    }
+
+    /// Queues the listing of a watched run's checkpoints; the picker opens when it arrives.
+    /// A live run's views follow its training, which the flash says.
+    fn pick_checkpoint(&mut self) {
+        let Some(run) = self.run_dir.clone() else {
+            self.flash = Some("this run keeps no folder, so it has no checkpoints".into());
+            return;
+        };
+        if self.read_only.is_none() {
+            self.flash = Some(format!(
+                "Inspect and Draw follow the weights in training; to look at a checkpoint: \
+                 digitdash watch {}",
+                run.display()
+            ));
+            return;
+        }
+        self.flash = Some("listing the run's checkpoints".into());
+        self.effects.push(Effect::ListCheckpoints(run));
+    }
+
+    fn checkpoint_key(&mut self, key: &KeyEvent, mut picker: CheckpointPicker) -> Vec<Command> {
+        match key.code {
+            _ if is_ctrl_c(key) => return self.request_quit(),
+            KeyCode::Esc | KeyCode::Char('q') => return Vec::new(),
+            KeyCode::Enter => {
+                let choice = picker.under_cursor();
+                self.checkpoint_choice = choice;
+                self.flash = Some(match choice {
+                    Some(choice) => format!("loading the {}", checkpoint_title(choice)),
+                    None => "back to the automatic choice: the best checkpoint once the run \
+                             ended, the newest while it is written"
+                        .into(),
+                });
+                return vec![Command::InspectCheckpoint(choice)];
+            }
+            KeyCode::Up | KeyCode::Char('k') => picker.move_cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => picker.move_cursor(1),
+            KeyCode::PageUp => picker.move_cursor(-10),
+            KeyCode::PageDown => picker.move_cursor(10),
+            _ => {}
+        }
+        self.overlay = Overlay::Checkpoints(picker);
+        Vec::new()
     }
 
     fn picker_key(&mut self, key: &KeyEvent, mut picker: RunPicker) -> Vec<Command> {

@@ -67,6 +67,8 @@ pub enum Action {
     ExportCharts,
     /// Open the run picker to overlay other runs.
     PickRuns,
+    /// Open the checkpoint picker: which checkpoint a watched run's Inspect and Draw show.
+    PickCheckpoint,
     /// Show the training images as fed (augmented) in the digit panel, or the test digits.
     ToggleFed,
     /// Open a page.
@@ -150,6 +152,8 @@ const PAUSING: &[Page] = &[Page::Training, Page::Inspect, Page::Layers];
 const NOT_DRAW: &[Page] = &[Page::Training, Page::Inspect];
 /// The Sweep page.
 const SWEEP: &[Page] = &[Page::Sweep];
+/// The pages of one run (the Sweep page moves its cursor with `j` and `k`).
+const RUN_PAGES: &[Page] = &[Page::Training, Page::Inspect, Page::Draw, Page::Layers];
 
 const fn bind(
     pages: &'static [Page],
@@ -369,6 +373,13 @@ pub const BINDINGS: &[Binding] = &[
         "b",
         Action::PickRuns,
         "browse runs: overlay others on the charts",
+    ),
+    bind(
+        RUN_PAGES,
+        &[Char('k')],
+        "k",
+        Action::PickCheckpoint,
+        "pick the checkpoint shown",
     ),
     bind(
         TRAINING,

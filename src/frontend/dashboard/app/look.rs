@@ -75,12 +75,15 @@ impl Look {
     /// `checkpoint @300`); `None` for the weights of a live trainer.
     pub fn checkpoint(&self) -> Option<String> {
         let name = self.checkpoint.as_deref()?;
-        let step = name.rsplit('-').next()?.parse::<u64>().ok()?;
-        Some(if name.starts_with("best") {
-            format!("best checkpoint @{step}")
+        let step = crate::run::RunDir::checkpoint_step(std::path::Path::new(name))?;
+        let kind = if name.starts_with("best") {
+            crate::run::CheckpointKind::Best
         } else {
-            format!("checkpoint @{step}")
-        })
+            crate::run::CheckpointKind::Periodic
+        };
+        Some(super::checkpoints::checkpoint_title(
+            crate::train::CheckpointChoice { kind, step },
+        ))
     }
 
     /// Whether fresh weights may be asked for at `now`; if so, notes the request.

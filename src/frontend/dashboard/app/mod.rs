@@ -6,6 +6,7 @@
 
 pub mod canvas;
 pub mod chart_view;
+pub mod checkpoints;
 pub mod compare;
 pub mod confusion;
 pub mod digits;
@@ -39,6 +40,7 @@ use crate::train::{Command, Evaluation, StepStats, Summary};
 pub use crate::train::Setting;
 pub use canvas::{Canvas, Stroke};
 pub use chart_view::ChartView;
+pub use checkpoints::{CheckpointEntry, CheckpointPicker, CheckpointRole};
 pub use compare::ComparedRun;
 pub use confusion::Confusion;
 pub use digits::{DigitView, DigitViewer};
@@ -123,6 +125,8 @@ pub enum Overlay {
     Edit(Editor),
     /// Choosing runs to overlay on the charts.
     Runs(RunPicker),
+    /// Choosing the checkpoint a watched run's inspector shows.
+    Checkpoints(CheckpointPicker),
 }
 
 /// A question that needs `y` before it happens.
@@ -214,6 +218,8 @@ pub struct App {
     fed: FedImages,
     /// The sweep followed on the Sweep page, if any.
     sweep: Option<SweepView>,
+    /// The checkpoint chosen in the checkpoint picker; `None` for the automatic choice.
+    checkpoint_choice: Option<crate::train::CheckpointChoice>,
 }
 
 /// The lowest place in the run palette that none of `runs` holds.
@@ -270,6 +276,7 @@ impl App {
             config: config.clone(),
             fed: FedImages::default(),
             sweep: None,
+            checkpoint_choice: None,
         }
     }
 
@@ -323,6 +330,31 @@ impl App {
             }
             Err(message) => self.flash = Some(format!("cannot list the runs: {message}")),
         }
+    }
+
+    /// Opens the checkpoint picker over the run's checkpoints `found`.
+    pub fn checkpoints_listed(&mut self, found: Vec<crate::train::CheckpointChoice>) {
+        if found.is_empty() {
+            self.flash = Some("the run holds no checkpoint yet".into());
+            return;
+        }
+        let final_step = match &self.phase {
+            Phase::Finished(summary) => Some(summary.steps),
+            _ => None,
+        };
+        self.overlay = Overlay::Checkpoints(CheckpointPicker::new(
+            found,
+            &self.evaluations,
+            self.choosing,
+            final_step,
+            self.checkpoint_choice,
+        ));
+    }
+
+    /// The checkpoint chosen in the checkpoint picker; `None` while the automatic choice
+    /// (the best once the run ended, the newest while it is written) is in force.
+    pub fn checkpoint_choice(&self) -> Option<crate::train::CheckpointChoice> {
+        self.checkpoint_choice
     }
 
     /// The runs overlaid on the charts, in the order they were added.

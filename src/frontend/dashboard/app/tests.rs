@@ -998,3 +998,84 @@ fn the_worst_loss_gallery_chooses_the_digit_and_asks_for_its_occlusion_map() {
         "the cell browser's digit"
     );
 }
+
+fn checkpoint(kind: crate::run::CheckpointKind, step: u64) -> crate::train::CheckpointChoice {
+    crate::train::CheckpointChoice { kind, step }
+}
+
+#[test]
+fn k_on_a_watched_run_lists_its_checkpoints_and_enter_shows_the_chosen_one() {
+    use crate::run::CheckpointKind::{Best, Periodic};
+    let mut app = App::watching(&config(), "watching");
+    app.update(started_in(std::path::Path::new("runs/old")));
+    app.update(step(200, 0.5));
+    app.update(evaluation(200, &[3, 1, 4, 1, 5]));
+    ch(&mut app, '3');
+    app.take_effects();
+    ch(&mut app, 'k');
+    assert_eq!(
+        outside_effects(&mut app),
+        [Effect::ListCheckpoints("runs/old".into())]
+    );
+    app.checkpoints_listed(vec![
+        checkpoint(Periodic, 100),
+        checkpoint(Best, 200),
+        checkpoint(Periodic, 200),
+    ]);
+    let Overlay::Checkpoints(picker) = app.overlay() else {
+        panic!("the picker is open: {:?}", app.overlay());
+    };
+    assert_eq!(picker.cursor(), 0, "on the automatic choice, which is in force");
+    assert_eq!(picker.entries()[0].accuracy, Some(0.6), "evaluated at 200");
+    assert_eq!(picker.entries()[2].accuracy, None, "never evaluated at 100");
+    // Down to the periodic checkpoint of step 100, the oldest.
+    for _ in 0..3 {
+        ch(&mut app, 'j');
+    }
+    let sent = app.press(KeyCode::Enter);
+    let chosen = checkpoint(Periodic, 100);
+    assert_eq!(sent, [Command::InspectCheckpoint(Some(chosen))]);
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert_eq!(app.checkpoint_choice(), Some(chosen));
+    assert_eq!(app.flash(), Some("loading the checkpoint @100"));
+    // The replay says which folder it loaded; the pages name it.
+    app.update(Event::CheckpointLoaded("runs/old/checkpoints/step-00000100".into()));
+    assert_eq!(app.look().checkpoint().as_deref(), Some("checkpoint @100"));
+
+    // Opened again, the cursor is on the shown checkpoint; row 0 goes back to automatic.
+    ch(&mut app, 'k');
+    app.checkpoints_listed(vec![checkpoint(Periodic, 100), checkpoint(Best, 200)]);
+    let Overlay::Checkpoints(picker) = app.overlay() else {
+        panic!("the picker is open: {:?}", app.overlay());
+    };
+    assert_eq!(picker.under_cursor(), Some(chosen));
+    app.press(KeyCode::Up);
+    app.press(KeyCode::Up);
+    assert_eq!(app.press(KeyCode::Enter), [Command::InspectCheckpoint(None)]);
+    assert_eq!(app.checkpoint_choice(), None);
+}
+
+#[test]
+fn k_on_a_live_run_says_why_it_shows_the_weights_in_training() {
+    let mut app = App::new(&config());
+    app.update(started_in(std::path::Path::new("runs/now")));
+    app.take_effects();
+    assert!(ch(&mut app, 'k').is_empty());
+    assert!(outside_effects(&mut app).is_empty());
+    assert_eq!(app.overlay(), &Overlay::None);
+    let flash = app.flash().unwrap_or_default();
+    assert!(
+        flash.contains("follow the weights in training") && flash.contains("watch runs/now"),
+        "{flash}"
+    );
+}
+
+#[test]
+fn a_run_without_checkpoints_opens_no_picker() {
+    let mut app = App::watching(&config(), "watching");
+    app.update(started_in(std::path::Path::new("runs/old")));
+    ch(&mut app, 'k');
+    app.checkpoints_listed(Vec::new());
+    assert_eq!(app.overlay(), &Overlay::None);
+    assert_eq!(app.flash(), Some("the run holds no checkpoint yet"));
+}

@@ -191,7 +191,10 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
                     style,
                 ));
             }
-            let stale = if a.version == canvas.version() {
+            // An answer about an older drawing, or from weights older than the newest
+            // (another checkpoint chosen), is about to be replaced.
+            let newer_weights = app.look().weights_step().is_some_and(|s| s != a.step);
+            let stale = if a.version == canvas.version() && !newer_weights {
                 ""
             } else {
                 " (updating)"

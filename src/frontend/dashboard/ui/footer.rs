@@ -15,13 +15,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             format!(" {}", format::shown(text)),
             theme::flash(),
         )),
-        None => hints(app),
+        None => hints(app, area.width),
     };
     line.render(area, buf);
 }
 
-/// The keys most worth knowing now, on the open page.
-fn hints(app: &App) -> Line<'static> {
+/// The keys most worth knowing now, on the open page; where they are wider than `width`,
+/// the page keys go first (the tabs show the pages).
+fn hints(app: &App, width: u16) -> Line<'static> {
     let mut pairs = vec![("?", "help")];
     let pause = if app.state() == RunState::Paused {
         "resume"
@@ -58,8 +59,20 @@ fn hints(app: &App) -> Line<'static> {
         }
         Page::Sweep => pairs.extend([("↑↓", "trial"), ("space", "overlay"), ("s", "sort")]),
     }
+    if app.read_only().is_some() && app.page() != Page::Sweep {
+        pairs.push(("k", "checkpoint"));
+    }
     let pages = if app.sweep().is_some() { "1-5" } else { "1-4" };
     pairs.extend([(pages, "pages"), ("q", "quit")]);
+    let wide = |pairs: &[(&str, &str)]| -> usize {
+        1 + pairs
+            .iter()
+            .map(|(key, what)| key.chars().count() + what.chars().count() + 3)
+            .sum::<usize>()
+    };
+    if wide(&pairs) > usize::from(width) {
+        pairs.retain(|(key, _)| *key != pages);
+    }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in pairs {
         spans.push(Span::styled(key, theme::key()));

@@ -22,6 +22,7 @@
 //! [`hit`] tells the frame loop what a mouse event at a screen cell is over.
 
 pub mod charts;
+pub mod checkpoints;
 pub mod compare;
 pub mod confusion;
 pub mod controls;
@@ -139,6 +140,7 @@ fn render_overlay(app: &App, screen: Rect, body: Rect, buf: &mut Buffer) {
             dialog::render(*question, &app.question_text(*question), body, buf);
         }
         Overlay::Runs(picker) => picker::render(picker, body, buf),
+        Overlay::Checkpoints(picker) => checkpoints::render(picker, body, buf),
         Overlay::None | Overlay::Edit(_) => {}
     }
 }

@@ -16,46 +16,59 @@ const NAME_WIDTH: usize = 20;
 
 /// Draws `picker` in a box over the middle of `area`.
 pub fn render(picker: &RunPicker, area: Rect, buf: &mut Buffer) {
-    let entries = picker.entries();
-    let rows = (entries.len().max(1) as u16).min(area.height.saturating_sub(2));
+    let title = format!(
+        " runs in {} ",
+        format::shown(&picker.dir.display().to_string())
+    );
+    let keys = [
+        ("↑↓", "move"),
+        ("space", "choose"),
+        ("enter", "overlay"),
+        ("esc", "cancel"),
+    ];
+    let rows: Vec<Line> = picker
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| row(entry, i == picker.cursor()))
+        .collect();
+    list_box(&title, &keys, rows, picker.cursor(), area, buf);
+}
+
+/// Draws `rows` in a box titled `title` over the middle of `area`, at most [`MAX_WIDTH`]
+/// wide, with `keys` (key, what it does) along its bottom edge, scrolled to keep row
+/// `cursor` in view. No rows says so.
+pub fn list_box(
+    title: &str,
+    keys: &[(&str, &str)],
+    rows: Vec<Line<'static>>,
+    cursor: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let height = (rows.len().max(1) as u16).min(area.height.saturating_sub(2));
     let popup = area.centered(
         Constraint::Length(MAX_WIDTH.min(area.width)),
-        Constraint::Length(rows + 2),
+        Constraint::Length(height + 2),
     );
     Clear.render(popup, buf);
+    let mut hints = vec![Span::raw(" ")];
+    for (key, what) in keys {
+        hints.push(Span::styled(format!("{key} "), theme::key()));
+        hints.push(Span::styled(format!("{what} "), theme::dim()));
+    }
     let block = Block::bordered()
-        .title(Span::styled(
-            format!(
-                " runs in {} ",
-                format::shown(&picker.dir.display().to_string())
-            ),
-            theme::title(),
-        ))
-        .title_bottom(Line::from(vec![
-            Span::styled(" ↑↓ ", theme::key()),
-            Span::styled("move ", theme::dim()),
-            Span::styled("space ", theme::key()),
-            Span::styled("choose ", theme::dim()),
-            Span::styled("enter ", theme::key()),
-            Span::styled("overlay ", theme::dim()),
-            Span::styled("esc ", theme::key()),
-            Span::styled("cancel ", theme::dim()),
-        ]));
+        .title(Span::styled(title.to_string(), theme::title()))
+        .title_bottom(Line::from(hints));
     let inner = block.inner(popup);
     block.render(popup, buf);
-    if entries.is_empty() {
+    if rows.is_empty() {
         Paragraph::new(Line::styled("no runs here yet", theme::dim())).render(inner, buf);
         return;
     }
     let visible = usize::from(inner.height.max(1));
-    let first = picker.cursor().saturating_sub(visible - 1);
-    let lines: Vec<Line> = entries
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, entry)| row(entry, i == picker.cursor()))
-        .collect();
+    let first = cursor.saturating_sub(visible - 1);
+    let lines: Vec<Line> = rows.into_iter().skip(first).take(visible).collect();
     Paragraph::new(lines).render(inner, buf);
 }
 
