@@ -430,3 +430,38 @@ fn checkpoint_picker_80x24() {
     app.press(KeyCode::Down);
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
+
+/// The Draw page of a run with two others overlaid: each run's prediction for the drawing in
+/// its chart colour, one of them without a checkpoint to ask.
+#[test]
+fn draw_page_comparing_runs_120x40() {
+    use digitdash::frontend::dashboard::app::{ComparedPrediction, DrawingInsight, Insight};
+    let mut app = drawing_a_one();
+    let mut other = script::compared_run();
+    app.compare_with(script::compared_run());
+    other.name = "20261202-080000".into();
+    other.path = "runs/20261202-080000".into();
+    app.compare_with(other);
+    let mut seven = vec![0.01f32; 10];
+    seven[7] = 0.91;
+    app.inspected(Insight::Drawing(DrawingInsight {
+        version: app.canvas().version(),
+        step: 300,
+        probabilities: {
+            let mut one = vec![0.005f32; 10];
+            one[1] = 0.955;
+            one
+        },
+        compared: vec![
+            ComparedPrediction {
+                run: "runs/20261201-120000".into(),
+                probabilities: Ok(seven),
+            },
+            ComparedPrediction {
+                run: "runs/20261202-080000".into(),
+                probabilities: Err("no checkpoint yet".into()),
+            },
+        ],
+    }));
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}

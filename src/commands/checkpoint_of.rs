@@ -91,7 +91,6 @@ fn at_step(run: &RunDir, step: u64) -> Result<PathBuf> {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

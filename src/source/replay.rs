@@ -612,7 +612,6 @@ pub fn event_of(record: Record, images: &Images, run_dir: Option<PathBuf>) -> Op
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use strum::IntoEnumIterator;

@@ -216,6 +216,7 @@ pub fn drawing_insight(version: u64) -> Insight {
         version,
         step: 300,
         probabilities,
+        compared: Vec::new(),
     })
 }
 

@@ -5,17 +5,23 @@
 //! It runs its arithmetic in a one-thread rayon pool of its own, so its small forward passes
 //! neither wait behind the trainer's work nor split the trainer's threads. When new weights
 //! arrive it redoes the latest job of each kind, so the views follow training.
+//!
+//! A drawing is also scored by the best checkpoint of each run overlaid on the charts: each
+//! is loaded here the first time a drawing job names its run, and kept.
 
+use std::collections::HashMap;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
 
 use dfdx::prelude::*;
 use flume::{Receiver, Sender};
 
-use super::app::{DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
-use crate::model::score::argmax;
+use super::app::{ComparedPrediction, DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
+use crate::model::score::{argmax, classify};
 use crate::model::{probe, Network};
+use crate::run::{checkpoint, CheckpointKind, RunDir};
 
 /// A message to the inspector thread.
 #[derive(Debug)]
@@ -74,12 +80,42 @@ fn yield_to_training() {
     }
 }
 
-/// The newest weights and the latest job of each kind.
+/// The newest weights, the latest job of each kind, and the overlaid runs' models.
 #[derive(Default)]
 struct Desk {
     weights: Option<(u64, Arc<Network>)>,
     digit: Option<InspectJob>,
     drawing: Option<InspectJob>,
+    runs: RunModels,
+}
+
+/// The best checkpoint of each overlaid run, loaded once (or why it could not be).
+#[derive(Default)]
+pub struct RunModels {
+    loaded: HashMap<PathBuf, Result<Arc<Network>, String>>,
+}
+
+impl RunModels {
+    /// The model of the run in `folder`: its best checkpoint, else its newest; loaded the
+    /// first time it is asked for.
+    pub fn model(&mut self, folder: &Path, device: &Cpu) -> Result<Arc<Network>, String> {
+        self.loaded
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| load_best(folder, device))
+            .clone()
+    }
+}
+
+/// Loads the best checkpoint of the run in `folder`, else its newest.
+fn load_best(folder: &Path, device: &Cpu) -> Result<Arc<Network>, String> {
+    let run = RunDir::new(folder);
+    let found = run
+        .checkpoints(CheckpointKind::Best)
+        .pop()
+        .or_else(|| run.checkpoints(CheckpointKind::Periodic).pop())
+        .ok_or_else(|| "no checkpoint yet".to_string())?;
+    let (model, _) = checkpoint::load(&found, device).map_err(|e| e.to_string())?;
+    Ok(Arc::new(model))
 }
 
 /// Answers requests until the dashboard goes away. Requests that pile up while a job runs
@@ -122,15 +158,25 @@ fn serve(inbox: &Receiver<Request>, outbox: &Sender<Insight>) {
             jobs = desk.digit.iter().chain(&desk.drawing).cloned().collect();
         }
         for job in jobs {
-            if outbox.send(answer(&model, &device, step, job)).is_err() {
+            if outbox
+                .send(answer(&model, &mut desk.runs, &device, step, job))
+                .is_err()
+            {
                 return;
             }
         }
     }
 }
 
-/// Computes one job with the weights of `step`.
-fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight {
+/// Computes one job with the weights of `step` (a drawing also with each overlaid run's
+/// model from `runs`).
+pub fn answer(
+    model: &Network,
+    runs: &mut RunModels,
+    device: &Cpu,
+    step: u64,
+    job: InspectJob,
+) -> Insight {
     match job {
         InspectJob::Digit {
             digit,
@@ -142,7 +188,7 @@ fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight 
                 let maps = probe::activations(model, device, &image);
                 (maps.probabilities.clone(), Some(maps))
             } else {
-                (crate::model::score::classify(model, device, &image), None)
+                (classify(model, device, &image), None)
             };
             let occlusion =
                 occlusion.then(|| probe::occlusion(model, device, &image, argmax(&probabilities)));
@@ -154,10 +200,100 @@ fn answer(model: &Network, device: &Cpu, step: u64, job: InspectJob) -> Insight 
                 occlusion,
             })
         }
-        InspectJob::Drawing { version, image } => Insight::Drawing(DrawingInsight {
+        InspectJob::Drawing {
+            version,
+            image,
+            compared,
+        } => Insight::Drawing(DrawingInsight {
             version,
             step,
-            probabilities: crate::model::score::classify(model, device, &image),
+            probabilities: classify(model, device, &image),
+            compared: compared
+                .into_iter()
+                .map(|run| ComparedPrediction {
+                    probabilities: runs
+                        .model(&run, device)
+                        .map(|theirs| classify(&theirs, device, &image)),
+                    run,
+                })
+                .collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
+    use crate::model::{build, Init};
+    use crate::run::checkpoint::{CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
+
+    /// A run folder under `root` whose best checkpoint (step 10) holds a network built from
+    /// `seed`; returns the folder and the network.
+    fn run_with_best(root: &Path, name: &str, seed: u64) -> (PathBuf, Network) {
+        let device = Cpu::seed_from_u64(seed);
+        let model = build(&device, Init::FanIn);
+        let folder = root.join(name);
+        let run = RunDir::new(&folder);
+        std::fs::create_dir_all(run.checkpoints_dir()).unwrap();
+        let meta = CheckpointMeta {
+            format: FORMAT_VERSION,
+            model: MODEL_NAME.into(),
+            step: 10,
+            epoch: 0,
+            position: 0,
+            samples: 0,
+            train_seconds: 0.0,
+            wall_seconds: 0.0,
+            accuracy: None,
+            best_accuracy: None,
+            test_looks: 0,
+            config: Config::default(),
+            weights_sha256: None,
+        };
+        let name = RunDir::checkpoint_name(CheckpointKind::Best, 10);
+        checkpoint::save(&run.checkpoints_dir(), &name, &model, &meta).unwrap();
+        (folder, model)
+    }
+
+    fn bar() -> Vec<f32> {
+        let mut image = vec![0.0f32; IMAGE_PIXELS];
+        for row in 4..24 {
+            image[row * IMAGE_SIDE + 14] = 1.0;
+        }
+        image
+    }
+
+    #[test]
+    fn a_drawing_is_scored_by_this_run_and_each_overlaid_runs_best_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, model_a) = run_with_best(dir.path(), "a", 2);
+        let (b, model_b) = run_with_best(dir.path(), "b", 3);
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let device = Cpu::seed_from_u64(1);
+        let main = build(&device, Init::FanIn);
+        let image = bar();
+        let job = InspectJob::Drawing {
+            version: 4,
+            image: image.clone(),
+            compared: vec![b.clone(), a.clone(), empty.clone()],
+        };
+        let mut runs = RunModels::default();
+        let Insight::Drawing(said) = answer(&main, &mut runs, &device, 7, job) else {
+            panic!("a drawing job is answered about the drawing");
+        };
+        let expected_b = classify(&model_b, &device, &image);
+        let expected_a = classify(&model_a, &device, &image);
+        assert_ne!(expected_a, expected_b, "the runs' networks differ");
+        assert_eq!(said.probabilities, classify(&main, &device, &image));
+        assert_eq!((said.version, said.step), (4, 7));
+        let runs_said: Vec<&PathBuf> = said.compared.iter().map(|c| &c.run).collect();
+        assert_eq!(runs_said, [&b, &a, &empty], "in the job's order");
+        assert_eq!(said.compared[0].probabilities, Ok(expected_b));
+        assert_eq!(said.compared[1].probabilities, Ok(expected_a));
+        let why = said.compared[2].probabilities.clone().unwrap_err();
+        assert!(why.contains("no checkpoint"), "{why}");
     }
 }

@@ -8,10 +8,10 @@ use crate::run::record::EvalSplit;
 use crate::signals::Signal;
 use crate::train::Command;
 
+use super::checkpoints::checkpoint_title;
 use super::digits::PAGE;
 use super::effect::ChartExport;
 use super::keys::{action_for, is_ctrl_c, is_press, Action};
-use super::checkpoints::checkpoint_title;
 use super::{
     App, CheckpointPicker, Editor, Effect, Exit, Hit, LogKind, Overlay, Page, Pointer, Question,
     RunPicker,

@@ -1,6 +1,8 @@
 //! What the dashboard asks the inspector thread to compute from the latest weights, and what
 //! comes back. The app only decides what it needs; the work happens off the UI thread.
 
+use std::path::PathBuf;
+
 use crate::model::probe::Activations;
 use crate::run::record::EvalSplit;
 
@@ -34,6 +36,9 @@ pub enum InspectJob {
         version: u64,
         /// Its pixels, 0..1.
         image: Vec<f32>,
+        /// Folders of the runs overlaid: the drawing is scored by each one's best
+        /// checkpoint too.
+        compared: Vec<PathBuf>,
     },
 }
 
@@ -72,6 +77,17 @@ pub struct DrawingInsight {
     pub step: u64,
     /// Ten class probabilities.
     pub probabilities: Vec<f32>,
+    /// What each overlaid run's best checkpoint said, in the order the job listed them.
+    pub compared: Vec<ComparedPrediction>,
+}
+
+/// What an overlaid run's best checkpoint said about a drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparedPrediction {
+    /// The run's folder.
+    pub run: PathBuf,
+    /// Ten class probabilities, or why the run's checkpoint could not be used.
+    pub probabilities: Result<Vec<f32>, String>,
 }
 
 /// The first convolution's filters at some step.

@@ -49,7 +49,7 @@ pub struct Look {
     saliency: bool,
     layer: ActivationLayer,
     last_digit_job: Option<(DigitRef, bool, bool)>,
-    last_drawing_job: Option<u64>,
+    last_drawing_job: Option<(u64, Vec<std::path::PathBuf>)>,
 }
 
 impl Look {
@@ -105,10 +105,16 @@ impl Look {
         due
     }
 
-    /// Whether drawing `version` has not been sent yet; if so, notes it as sent.
-    pub fn drawing_job_due(&mut self, version: u64) -> bool {
-        let due = self.last_drawing_job != Some(version);
-        self.last_drawing_job = Some(version);
+    /// Whether drawing `version` has not been sent yet with the runs `compared` overlaid;
+    /// if so, notes it as sent.
+    pub fn drawing_job_due(&mut self, version: u64, compared: &[std::path::PathBuf]) -> bool {
+        let due = self
+            .last_drawing_job
+            .as_ref()
+            .is_none_or(|(v, c)| *v != version || c != compared);
+        if due {
+            self.last_drawing_job = Some((version, compared.to_vec()));
+        }
         due
     }
 
@@ -306,7 +312,11 @@ mod tests {
             look.digit_job_due((test, true, false)),
             "another set's digit 3"
         );
-        assert!(look.drawing_job_due(1));
-        assert!(!look.drawing_job_due(1));
+        assert!(look.drawing_job_due(1, &[]));
+        assert!(!look.drawing_job_due(1, &[]));
+        assert!(
+            look.drawing_job_due(1, &["runs/a".into()]),
+            "a run overlaid"
+        );
     }
 }

@@ -48,7 +48,9 @@ pub use editor::Editor;
 pub use effect::{ChartExport, Effect};
 pub use fed::{FedImages, FedView};
 pub use gallery::{Gallery, Ranked};
-pub use inspection::{DigitInsight, DigitRef, DrawingInsight, Filters, Insight, InspectJob};
+pub use inspection::{
+    ComparedPrediction, DigitInsight, DigitRef, DrawingInsight, Filters, Insight, InspectJob,
+};
 pub use keys::{Action, BINDINGS};
 pub use log::{EventLog, LogEntry, LogKind};
 pub use look::{ActivationLayer, Look};
@@ -699,15 +701,19 @@ impl App {
         })
     }
 
-    /// A job for the drawing, when the Draw page is open and the drawing changed.
+    /// A job for the drawing, when the Draw page is open and the drawing or the runs
+    /// overlaid changed.
     fn drawing_job(&mut self) -> Option<InspectJob> {
         let version = self.canvas.version();
-        if self.page != Page::Draw || !self.look.drawing_job_due(version) {
+        let compared: Vec<std::path::PathBuf> =
+            self.compared.iter().map(|r| r.path.clone()).collect();
+        if self.page != Page::Draw || !self.look.drawing_job_due(version, &compared) {
             return None;
         }
         Some(InspectJob::Drawing {
             version,
             image: self.canvas.as_mnist().to_vec(),
+            compared,
         })
     }
 

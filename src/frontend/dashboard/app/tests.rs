@@ -1025,7 +1025,11 @@ fn k_on_a_watched_run_lists_its_checkpoints_and_enter_shows_the_chosen_one() {
     let Overlay::Checkpoints(picker) = app.overlay() else {
         panic!("the picker is open: {:?}", app.overlay());
     };
-    assert_eq!(picker.cursor(), 0, "on the automatic choice, which is in force");
+    assert_eq!(
+        picker.cursor(),
+        0,
+        "on the automatic choice, which is in force"
+    );
     assert_eq!(picker.entries()[0].accuracy, Some(0.6), "evaluated at 200");
     assert_eq!(picker.entries()[2].accuracy, None, "never evaluated at 100");
     // Down to the periodic checkpoint of step 100, the oldest.
@@ -1039,7 +1043,9 @@ fn k_on_a_watched_run_lists_its_checkpoints_and_enter_shows_the_chosen_one() {
     assert_eq!(app.checkpoint_choice(), Some(chosen));
     assert_eq!(app.flash(), Some("loading the checkpoint @100"));
     // The replay says which folder it loaded; the pages name it.
-    app.update(Event::CheckpointLoaded("runs/old/checkpoints/step-00000100".into()));
+    app.update(Event::CheckpointLoaded(
+        "runs/old/checkpoints/step-00000100".into(),
+    ));
     assert_eq!(app.look().checkpoint().as_deref(), Some("checkpoint @100"));
 
     // Opened again, the cursor is on the shown checkpoint; row 0 goes back to automatic.
@@ -1051,7 +1057,10 @@ fn k_on_a_watched_run_lists_its_checkpoints_and_enter_shows_the_chosen_one() {
     assert_eq!(picker.under_cursor(), Some(chosen));
     app.press(KeyCode::Up);
     app.press(KeyCode::Up);
-    assert_eq!(app.press(KeyCode::Enter), [Command::InspectCheckpoint(None)]);
+    assert_eq!(
+        app.press(KeyCode::Enter),
+        [Command::InspectCheckpoint(None)]
+    );
     assert_eq!(app.checkpoint_choice(), None);
 }
 
@@ -1078,4 +1087,34 @@ fn a_run_without_checkpoints_opens_no_picker() {
     app.checkpoints_listed(Vec::new());
     assert_eq!(app.overlay(), &Overlay::None);
     assert_eq!(app.flash(), Some("the run holds no checkpoint yet"));
+}
+
+#[test]
+fn the_drawing_is_asked_about_again_with_each_change_of_the_overlaid_runs() {
+    let mut app = training();
+    app.compare_with(compared_run("runs/a"));
+    ch(&mut app, '3');
+    app.on_pointer(Pointer::Press(Hit::Canvas(14.5, 4.0), Stroke::Draw));
+    app.on_pointer(Pointer::Release);
+    let compared_in = |jobs: Vec<InspectJob>| -> Vec<Vec<std::path::PathBuf>> {
+        jobs.into_iter()
+            .filter_map(|j| match j {
+                InspectJob::Drawing { compared, .. } => Some(compared),
+                InspectJob::Digit { .. } => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        compared_in(jobs(&mut app)),
+        [vec![std::path::PathBuf::from("runs/a")]]
+    );
+    assert!(compared_in(jobs(&mut app)).is_empty(), "nothing changed");
+    app.compared_loaded(
+        vec![compared_run("runs/a"), compared_run("runs/b")],
+        Vec::new(),
+    );
+    assert_eq!(
+        compared_in(jobs(&mut app)),
+        [vec![std::path::PathBuf::from("runs/a"), "runs/b".into()]]
+    );
 }

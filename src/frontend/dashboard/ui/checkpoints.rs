@@ -59,5 +59,8 @@ fn row(text: String, shown: bool, under_cursor: bool) -> Line<'static> {
     } else {
         Style::default()
     };
-    Line::from(vec![Span::styled(format!("{marker} {radio} {text}"), style)])
+    Line::from(vec![Span::styled(
+        format!("{marker} {radio} {text}"),
+        style,
+    )])
 }

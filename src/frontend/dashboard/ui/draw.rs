@@ -4,8 +4,13 @@
 //! ```text
 //! ┌ draw ─────────────┐┌ as the network sees it ┐┌ prediction D  P% ┐
 //! │ 28x14 half blocks ││ 20x20 box, centred     ││ ten bars         │
-//! └───────────────────┘└────────────────────────┘└──────────────────┘
+//! │                   │└────────────────────────┘└──────────────────┘
+//! │                   │┌ each run's best checkpoint ────────────────┐
+//! │                   ││ this run, then each overlaid run          │
+//! └───────────────────┘└────────────────────────────────────────────┘
 //! ```
+//!
+//! The runs' box is there while runs are overlaid and the screen has room under the answer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,7 +18,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{digit, pixels, theme};
+use super::charts::colour_of;
+use super::{digit, format, pixels, theme};
 use crate::data::{CLASSES, IMAGE_SIDE};
 use crate::frontend::dashboard::app::App;
 use crate::model::score::argmax;
@@ -35,8 +41,8 @@ fn zoom(body: Rect) -> u16 {
     }
 }
 
-/// The pad, the network's view, the answer and the key help.
-fn areas(body: Rect) -> [Rect; 4] {
+/// The pad, the network's view, the answer, the key help and the overlaid runs' answers.
+fn areas(body: Rect) -> [Rect; 5] {
     let z = zoom(body);
     let pad_height = if z == 2 {
         IMAGE_SIDE as u16 + 2
@@ -50,21 +56,22 @@ fn areas(body: Rect) -> [Rect; 4] {
         Constraint::Fill(1),
     ])
     .areas(top);
+    let [images, runs] =
+        Layout::vertical([Constraint::Length(PAD_HEIGHT), Constraint::Fill(1)]).areas(right);
     let [seen, answer] =
-        Layout::horizontal([Constraint::Length(PAD_WIDTH), Constraint::Fill(1)]).areas(right);
-    let [seen, _] =
-        Layout::vertical([Constraint::Length(PAD_HEIGHT), Constraint::Fill(1)]).areas(seen);
-    let [answer, _] =
-        Layout::vertical([Constraint::Length(PAD_HEIGHT), Constraint::Fill(1)]).areas(answer);
-    [pad, seen, answer, help]
+        Layout::horizontal([Constraint::Length(PAD_WIDTH), Constraint::Fill(1)]).areas(images);
+    [pad, seen, answer, help, runs]
 }
 
 /// Draws the page into `body`.
 pub fn render(app: &App, body: Rect, buf: &mut Buffer) {
-    let [pad, seen, answer, help] = areas(body);
+    let [pad, seen, answer, help, runs] = areas(body);
     render_pad(app, pad, zoom(body), buf);
     render_seen(app, seen, buf);
     render_answer(app, answer, buf);
+    if !app.compared().is_empty() && runs.height >= 3 {
+        render_runs(app, runs, buf);
+    }
     Paragraph::new(Line::from(vec![
         Span::styled(" mouse ", theme::key()),
         Span::styled("left draws, right erases  ", theme::dim()),
@@ -167,14 +174,8 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
     match answer {
         Some(a) => {
             let best = argmax(&a.probabilities);
-            let name = app
-                .class_name(best)
-                .map_or(String::new(), |n| format!(" {n}"));
             lines.push(Line::styled(
-                format!(
-                    "prediction {best}{name}  {:.0}%",
-                    a.probabilities[best] * 100.0
-                ),
+                format!("prediction {}", verdict(app, Ok(&a.probabilities))),
                 theme::good(),
             ));
             let width = usize::from(inner.width).saturating_sub(7);
@@ -212,6 +213,59 @@ fn render_answer(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// Each run's answer on one line: this run's weights first, then each overlaid run's best
+/// checkpoint in its chart colour.
+fn render_runs(app: &App, area: Rect, buf: &mut Buffer) {
+    let block = Block::bordered().title(Span::styled(
+        " each run's prediction (overlaid: best checkpoint) ",
+        theme::title(),
+    ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let answer = app.look().drawing().filter(|_| !app.canvas().is_blank());
+    let Some(answer) = answer else {
+        Paragraph::new(Line::styled("draw a digit on the pad", theme::dim())).render(inner, buf);
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled("━━ ", theme::good()),
+        Span::raw(format!("{:<24}", "this run")),
+        Span::styled(verdict(app, Ok(&answer.probabilities)), theme::good()),
+    ])];
+    for run in app.compared() {
+        let colour = Style::new().fg(colour_of(run));
+        let said = answer
+            .compared
+            .iter()
+            .find(|c| c.run == run.path)
+            .map_or_else(
+                || "(updating)".to_string(),
+                |c| verdict(app, c.probabilities.as_deref().map_err(String::as_str)),
+            );
+        let name: String = format::shown(&run.name).chars().take(23).collect();
+        lines.push(Line::from(vec![
+            Span::styled("━━ ", colour),
+            Span::raw(format!("{name:<24}")),
+            Span::styled(said, colour),
+        ]));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// `1  95%` (with the class's name where the dataset has them), or why there is no answer.
+fn verdict(app: &App, probabilities: Result<&[f32], &str>) -> String {
+    match probabilities {
+        Ok(p) => {
+            let best = argmax(p);
+            let name = app
+                .class_name(best)
+                .map_or(String::new(), |n| format!(" {n}"));
+            format!("{best}{name}  {:.0}%", p[best] * 100.0)
+        }
+        Err(why) => format!("no prediction: {why}"),
+    }
 }
 
 #[cfg(test)]
