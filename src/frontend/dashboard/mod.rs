@@ -105,7 +105,6 @@ fn frame_loop(
     let start = Instant::now();
     let mut dirty = true;
     let mut shown_second = None;
-    let mut drawn_at: Option<Instant> = None;
     let mut terminal_lost = false;
     let mut area = Rect::default();
     loop {
@@ -131,10 +130,7 @@ fn frame_loop(
             dirty = true;
         }
         let second = app.elapsed().as_secs();
-        // While a stream is still pouring in, a frame now and then shows the progress; the
-        // time between goes to taking the stream in.
-        let catching_up = drained.more && drawn_at.is_some_and(|at| at.elapsed() < CATCH_UP_FRAME);
-        if !terminal_lost && !catching_up && (dirty || shown_second != Some(second)) {
+        if !terminal_lost && (dirty || shown_second != Some(second)) {
             let drawn = screen.draw(|frame| {
                 area = frame.area();
                 ui::draw(frame, app);
@@ -149,7 +145,6 @@ fn frame_loop(
             }
             dirty = false;
             shown_second = Some(second);
-            drawn_at = Some(Instant::now());
         }
         let frame = if drained.more {
             // Only a look at the keys before taking in the rest.
@@ -178,10 +173,6 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(40);
 /// How long a drain waits for the next event of a stream before it counts as done (longer
 /// than a replay's pause while its reader catches up).
 const DRAIN_GAP: Duration = Duration::from_millis(5);
-
-/// Time between frames while a stream is still pouring in (a long run read back from its
-/// folder): drawing every drain would spend most of the opening on frames nobody reads.
-const CATCH_UP_FRAME: Duration = Duration::from_millis(250);
 
 /// What one drain took in.
 struct Drained {
