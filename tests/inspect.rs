@@ -231,3 +231,38 @@ fn a_watched_finished_run_draws_with_its_best_checkpoint() {
     );
     replay.join();
 }
+
+#[test]
+fn a_watched_finished_runs_confusion_matrix_is_the_one_eval_prints_for_its_best_checkpoint() {
+    let ws = Workspace::new();
+    checkpoint(&ws);
+    let folder = ws.dir.path().join("run");
+    let (out, _) = ws.eval(&folder);
+    let printed = printed_matrix(&out);
+    assert_eq!(printed.len(), CLASSES, "{out}");
+
+    // What the Inspect page builds its matrix from: the scores the replay sends for the
+    // checkpoint it loaded (on the test set: this run holds no validation split).
+    let history = RunHistory::open(RunDir::new(folder), Detail::Full).unwrap();
+    let options = ReplayOptions {
+        inspect: true,
+        data_dir: Some(ws.data_dir()),
+    };
+    let replay = Replay::spawn(history, options).unwrap();
+    let scores = replay
+        .events()
+        .iter()
+        .find_map(|event| match event {
+            Event::CheckpointScored(scores) => Some(scores),
+            _ => None,
+        })
+        .expect("the replay scores the checkpoint it shows");
+    replay.join();
+    let test = data::load(&ws.data_dir()).unwrap().test;
+    let dashboard = Confusion::new(scores.step, &scores.probabilities, &test);
+    for (truth, row) in printed.iter().enumerate() {
+        let ours: Vec<usize> = (0..CLASSES).map(|p| dashboard.count(truth, p)).collect();
+        assert_eq!(&ours, row, "row {truth}:\n{out}");
+    }
+    assert_eq!(printed.iter().flatten().sum::<usize>(), test.len());
+}
