@@ -689,6 +689,25 @@ mod tests {
     }
 
     #[test]
+    fn every_time_and_accuracy_reads_back_to_the_bit() {
+        // Values whose shortest decimal form a fast parser rounds one bit away.
+        let path = Path::new("checkpoint.json");
+        let mut written = meta(1);
+        written.train_seconds = 0.248_331_445_999_999_98;
+        written.wall_seconds = 0.320612111;
+        written.accuracy = Some(0.9931);
+        written.weights_sha256 = Some("0".repeat(64));
+        let text = serde_json::to_string_pretty(&written).unwrap();
+        let read = parse_meta(path, text.as_bytes()).unwrap();
+        assert_eq!(
+            read.train_seconds.to_bits(),
+            written.train_seconds.to_bits()
+        );
+        assert_eq!(read.wall_seconds.to_bits(), written.wall_seconds.to_bits());
+        assert_eq!(read, written);
+    }
+
+    #[test]
     fn format_2_reads_unverified_and_format_3_needs_its_checksum() {
         let path = Path::new("checkpoint.json");
         let mut value = serde_json::to_value(meta(1)).unwrap();
