@@ -195,6 +195,10 @@ pub struct SweepArgs {
     /// every two cores, at least 1; RAYON_NUM_THREADS sets the cores used].
     #[arg(long, value_name = "K", value_parser = at_least_one)]
     pub parallel: Option<usize>,
+    /// Print a line per trial decision and the final table instead of opening the
+    /// dashboard's Sweep page (without a terminal that can show it, lines are printed anyway).
+    #[arg(long)]
+    pub headless: bool,
     /// Reports and cluster runs.
     #[command(subcommand)]
     pub command: Option<SweepCommand>,

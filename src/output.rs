@@ -66,10 +66,50 @@ pub fn escape_line(text: &str) -> Cow<'_, str> {
 /// Writes `text` and a newline to stderr, control characters escaped ([`escape_controls`]),
 /// ignoring errors: a closed or broken stderr (e.g. `2>&1 | head -1`) must neither panic nor
 /// end the run.
+/// While the dashboard holds the terminal, a note from any thread waits ([`HeldNotes`]):
+/// written to stderr it would land in the middle of the drawing.
 pub fn note(text: impl Display) {
     let text = text.to_string();
+    if let Some(held) = held_notes().as_mut() {
+        held.push(text);
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", escape_controls(&text));
+}
+
+/// Notes kept back while the terminal shows the dashboard (`None`: notes are printed).
+static HELD_NOTES: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+/// The held notes, whatever a panicking holder left.
+fn held_notes() -> std::sync::MutexGuard<'static, Option<Vec<String>>> {
+    HELD_NOTES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Notes kept back while this lives: the dashboard holds one while it has the terminal. On
+/// drop (a panic's unwinding included) the held notes are printed, in order, and notes are
+/// printed again as they come.
+#[derive(Debug)]
+#[must_use = "notes are held only while the value lives"]
+pub struct HeldNotes(());
+
+impl HeldNotes {
+    /// Starts holding notes back.
+    pub fn hold() -> Self {
+        held_notes().get_or_insert_with(Vec::new);
+        HeldNotes(())
+    }
+}
+
+impl Drop for HeldNotes {
+    fn drop(&mut self) {
+        let held = held_notes().take().unwrap_or_default();
+        for text in held {
+            note(text);
+        }
+    }
 }
 
 /// stdout, line by line, remembering when its reader went away.
@@ -104,6 +144,23 @@ impl StdoutLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_held_for_the_dashboard_are_printed_after_it_in_order() {
+        let held = HeldNotes::hold();
+        note("held note one");
+        note("held note two");
+        // Other tests may note meanwhile: only these two are looked for.
+        let ours: Vec<String> = held_notes()
+            .iter()
+            .flatten()
+            .filter(|t| t.starts_with("held note"))
+            .cloned()
+            .collect();
+        assert_eq!(ours, ["held note one", "held note two"]);
+        drop(held);
+        assert_eq!(*held_notes(), None);
+    }
 
     #[test]
     fn control_characters_are_shown_as_escapes_and_other_text_is_kept() {

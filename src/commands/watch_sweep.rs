@@ -1,12 +1,14 @@
 //! `digitdash watch SWEEP_DIR`: the dashboard on the sweep's page, read-only. The page reads
 //! the sweep's folder again every second, so it follows trials that a local `digitdash sweep`
-//! or a cluster's tasks train. Pages 1 to 4 show one trial's run: the sweep's best when the
+//! or a cluster's tasks train. A local `digitdash sweep` in a terminal opens the same page
+//! over the sweep it trains ([`live`]). Pages 1 to 4 show one trial's run: the sweep's best when the
 //! dashboard opens (else a trial that has started), which the page and the controls panel
 //! name; other trials are overlaid on its charts from the Sweep page. Without a terminal
 //! that can show the dashboard, the sweep's table is printed instead (with `--json`, the
 //! sweep as `sweep report --json` prints it).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
@@ -16,7 +18,7 @@ use crate::frontend::dashboard::{self, DashboardOptions};
 use crate::output::{note, StdoutLines};
 use crate::run::history::RunHistory;
 use crate::run::metrics::Detail;
-use crate::signals;
+use crate::signals::{self, Signals};
 use crate::source::{Idle, Replay, ReplayOptions};
 use crate::sweep::SweepBoard;
 use crate::train::Event;
@@ -78,6 +80,22 @@ pub fn run(dir: &Path, data_dir: Option<PathBuf>, json: bool) -> Result<()> {
             dashboard::run(Idle::new(), app, options, signal)?;
         }
     }
+    Ok(())
+}
+
+/// Opens the dashboard on the Sweep page of the sweep in `dir`, which this process trains,
+/// until the user quits (asked first while trials are left: they stop with it) or a signal
+/// comes. Pages 1 to 4 show no run of their own; the trials chosen on the Sweep page are
+/// overlaid on their charts.
+pub fn live(dir: &Path, signals: Arc<Signals>) -> Result<()> {
+    let board = SweepBoard::read(dir).with_context(|| format!("cannot show {}", dir.display()))?;
+    let reason = "this process trains the sweep's trials: page 5 lists them, and the ones \
+                  chosen there are overlaid on these charts";
+    let mut app = App::watching(&board.base, reason);
+    app.update(Event::Preparing(reason.into()));
+    app.follow_sweep_training(dir.to_path_buf());
+    app.act(Action::ShowPage(Page::Sweep));
+    dashboard::run(Idle::new(), app, DashboardOptions::default(), signals)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use super::lines::decision_line;
 use super::trial::{run_job, Ran, TrialContext};
-use crate::output::{counted, note, StdoutLines};
+use crate::output::{counted, note};
 use crate::signals::Signal;
 use crate::sweep::planner::{Job, Planner};
 use crate::sweep::record::SweepRecord;
@@ -18,31 +18,33 @@ use crate::sweep::SweepDir;
 pub enum LocalEnd {
     /// Every trial ended.
     Done,
-    /// A signal stopped it; `sweep --resume` goes on.
-    Stopped(Signal),
+    /// A termination signal (named) or a quit of the dashboard (none) stopped it;
+    /// `sweep --resume` goes on.
+    Stopped(Option<Signal>),
 }
 
-/// Trains the sweep in `context.sweep` to its end (or a signal), `parallel` trials at a time.
+/// Trains the sweep in `context.sweep` to its end (or a stop), `parallel` trials at a time;
+/// hands the line of each decision to `out`.
 pub fn run_local(
     context: &TrialContext,
     planner: &mut Planner,
     rungs: usize,
     parallel: usize,
-    out: &mut StdoutLines,
+    out: &mut dyn FnMut(String),
 ) -> Result<LocalEnd> {
     let (done_tx, done_rx) = flume::unbounded::<(Job, Ran)>();
     let mut running = 0usize;
-    let record = |records: Vec<SweepRecord>, out: &mut StdoutLines| -> Result<()> {
+    let record = |records: Vec<SweepRecord>, out: &mut dyn FnMut(String)| -> Result<()> {
         context.sweep.append(&records)?;
         for r in &records {
             if let Some(line) = decision_line(r, rungs) {
-                out.line(line);
+                out(line);
             }
         }
         Ok(())
     };
     loop {
-        if context.signals.first().is_none() {
+        if !context.stop.asked() {
             while running < parallel {
                 let Some((job, decision)) = planner.next_job() else {
                     break;
@@ -68,9 +70,10 @@ pub fn run_local(
             )),
         }
     }
-    Ok(match context.signals.first() {
-        Some(signal) => LocalEnd::Stopped(signal),
-        None => LocalEnd::Done,
+    Ok(if context.stop.asked() {
+        LocalEnd::Stopped(context.stop.signal())
+    } else {
+        LocalEnd::Done
     })
 }
 

@@ -8,25 +8,30 @@ pub mod lines;
 pub mod local;
 pub mod plan;
 pub mod report;
+pub mod stop;
 pub mod trial;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::{resolve_config, Emit, RunArgs, SweepArgs, SweepCommand};
 use crate::config::{Config, Preset};
 use crate::data::{self, DataError};
+use crate::frontend::dashboard::terminal::why_no_dashboard;
 use crate::output::{counted, note, StdoutLines};
 use crate::run::{RunDir, RunLock};
-use crate::signals::{self, Signals};
+use crate::signals::{self, Signal, Signals};
 use crate::sweep::planner::{JobEnd, Planner};
 use crate::sweep::value::settings_line;
 use crate::sweep::{SweepBoard, SweepDir, SweepError, SweepFile, SweepSpec};
 use lines::decision_line;
 use local::{available_memory, lanes, run_local, LocalEnd};
+use stop::SweepStop;
 use trial::{run_job, Ran, TrialContext};
+
+use super::watch_sweep;
 
 /// Runs `digitdash sweep` as `args` ask; returns the exit status.
 pub fn run(args: &SweepArgs, run_args: &RunArgs) -> Result<u8> {
@@ -53,7 +58,7 @@ pub fn run(args: &SweepArgs, run_args: &RunArgs) -> Result<u8> {
             threads,
         }) => trial_command(dir, *index, *threads, run_args),
         None => match (&args.resume, &args.file) {
-            (Some(dir), _) => resume(dir, args.parallel, run_args),
+            (Some(dir), _) => resume(dir, args, run_args),
             (None, Some(file)) => start(file, args, run_args),
             (None, None) => bail!("give a sweep file (digitdash sweep SWEEP.toml) or --resume DIR"),
         },
@@ -130,11 +135,12 @@ fn start(path: &Path, args: &SweepArgs, run_args: &RunArgs) -> Result<u8> {
     let lock = RunLock::acquire(&sweep.as_run())?;
     let planner = Planner::new(&spec, &base, images);
     sweep.append(&planner.plan())?;
-    train(sweep, &spec, base, planner, args.parallel, lock)
+    let how = LocalRun::asked(args, run_args);
+    train(sweep, &spec, base, planner, how, lock)
 }
 
 /// Goes on with the sweep in `dir`.
-fn resume(dir: &Path, parallel: Option<usize>, run_args: &RunArgs) -> Result<u8> {
+fn resume(dir: &Path, args: &SweepArgs, run_args: &RunArgs) -> Result<u8> {
     let sweep = SweepDir::new(dir);
     let (file, mut base) = sweep.load()?;
     if let Some(data_dir) = &run_args.data_dir {
@@ -150,22 +156,58 @@ fn resume(dir: &Path, parallel: Option<usize>, run_args: &RunArgs) -> Result<u8>
         finish(&sweep, &mut StdoutLines::default())?;
         return Ok(0);
     }
-    train(sweep, &spec, base, planner, parallel, lock)
+    let how = LocalRun::asked(args, run_args);
+    train(sweep, &spec, base, planner, how, lock)
 }
 
-/// Trains the sweep to its end on this machine and prints its table; a signal stops it,
-/// resumable.
+/// How a local sweep is shown while it trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presentation {
+    /// A line per trial decision on stdout, and the final table.
+    Lines,
+    /// The dashboard on its Sweep page; the final table once it closes.
+    Dashboard,
+}
+
+/// How a sweep trains on this machine.
+#[derive(Debug, Clone, Copy)]
+struct LocalRun {
+    /// `--parallel`.
+    parallel: Option<usize>,
+    presentation: Presentation,
+}
+
+impl LocalRun {
+    /// As the command line asks: the dashboard when a terminal can show it and `--headless`
+    /// was not given.
+    fn asked(args: &SweepArgs, run_args: &RunArgs) -> Self {
+        let headless = args.headless || run_args.headless;
+        let presentation = if headless || why_no_dashboard().is_some() {
+            Presentation::Lines
+        } else {
+            Presentation::Dashboard
+        };
+        Self {
+            parallel: args.parallel,
+            presentation,
+        }
+    }
+}
+
+/// Trains the sweep to its end on this machine and prints its table; a signal (or quitting
+/// its dashboard) stops it, resumable.
 fn train(
     sweep: SweepDir,
     spec: &SweepSpec,
     base: Config,
     mut planner: Planner,
-    parallel: Option<usize>,
+    how: LocalRun,
     _lock: RunLock,
 ) -> Result<u8> {
     let signals = signals::install().context("cannot install the signal handlers")?;
+    let stop = SweepStop::new(Arc::clone(&signals));
     let cores = rayon::current_num_threads();
-    let (parallel, threads) = lanes(parallel, cores, spec.trials, available_memory());
+    let (parallel, threads) = lanes(how.parallel, cores, spec.trials, available_memory());
     let keys: Vec<&str> = spec.space.params.iter().map(|p| p.key.as_str()).collect();
     note(format!(
         "sweep {}: {} over {}, {} trials of {} {}{}; {parallel} side by side, {} each ({})",
@@ -184,35 +226,63 @@ fn train(
         counted(cores as u64, "core"),
     ));
     note_short_asha(spec);
-    note(format!(
-        "follow it on the dashboard's Sweep page with `digitdash watch {}` in another terminal",
-        sweep.path().display()
-    ));
     let context = TrialContext {
         sweep: sweep.clone(),
         base,
         threads: Some(threads),
-        signals: Arc::clone(&signals),
+        stop: Arc::clone(&stop),
     };
+    let rungs = spec.rung_count();
     let mut out = StdoutLines::default();
-    match run_local(
-        &context,
-        &mut planner,
-        spec.rung_count(),
-        parallel,
-        &mut out,
-    )? {
+    let end = match how.presentation {
+        Presentation::Lines => {
+            note(format!(
+                "follow it on the dashboard's Sweep page with `digitdash watch {}` in another \
+                 terminal",
+                sweep.path().display()
+            ));
+            let mut print = |line: String| out.line(line);
+            run_local(&context, &mut planner, rungs, parallel, &mut print)?
+        }
+        Presentation::Dashboard => {
+            let trials = std::thread::Builder::new()
+                .name("sweep".into())
+                .spawn(move || {
+                    // The journal holds every decision; the Sweep page shows them.
+                    let mut quiet = |_line: String| {};
+                    run_local(&context, &mut planner, rungs, parallel, &mut quiet)
+                })
+                .context("cannot start the sweep's thread")?;
+            let shown = watch_sweep::live(sweep.path(), signals);
+            if !trials.is_finished() {
+                stop.quit();
+                note(
+                    "stopping the sweep: each running trial stops after its current step and \
+                     keeps a checkpoint",
+                );
+            }
+            let end = trials
+                .join()
+                .map_err(|_| anyhow!("the sweep's thread panicked"))?;
+            shown?;
+            end?
+        }
+    };
+    match end {
         LocalEnd::Done => {
             out.line("");
             finish(&sweep, &mut out)?;
             Ok(0)
         }
         LocalEnd::Stopped(signal) => {
+            let why = signal.map_or("quitting its dashboard".to_string(), |s| {
+                format!("signal {s}")
+            });
             note(format!(
-                "sweep stopped by a signal; go on with `digitdash sweep --resume {}`",
+                "sweep stopped by {why}; go on with `digitdash sweep --resume {}`",
                 sweep.path().display()
             ));
-            Ok(signal.exit_status())
+            Ok(signal.map_or(0, Signal::exit_status))
         }
     }
 }
@@ -375,7 +445,7 @@ fn trial_command(
         sweep: sweep.clone(),
         base,
         threads,
-        signals,
+        stop: SweepStop::new(signals),
     };
     match run_job(&context, &job) {
         Ran::Ended(end) => {
@@ -392,7 +462,7 @@ fn trial_command(
                 "{} stopped at a checkpoint; run the same command again to go on",
                 SweepDir::trial_name(index)
             ));
-            Ok(context.signals.first().map_or(1, |s| s.exit_status()))
+            Ok(context.stop.signal().map_or(1, Signal::exit_status))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::stop::SweepStop;
 use crate::config::Config;
 use crate::output::note;
 use crate::run::checkpoint::choose_for_resume;
@@ -10,7 +11,7 @@ use crate::run::dir::FolderContents;
 use crate::run::metrics::Detail;
 use crate::run::record::EvalSplit;
 use crate::run::{RunDir, RunHistory, RunLock};
-use crate::signals::{Signal, Signals};
+use crate::signals::Signal;
 use crate::source::{drive, Driver};
 use crate::sweep::apply::apply_settings;
 use crate::sweep::planner::{Job, JobEnd};
@@ -26,8 +27,8 @@ pub struct TrialContext {
     pub base: Config,
     /// Threads of each trial's pool (`None`: the process's pool).
     pub threads: Option<usize>,
-    /// Termination signals: the first stops the trial after its current step, resumable.
-    pub signals: Arc<Signals>,
+    /// A termination signal or a quit: stops the trial after its current step, resumable.
+    pub stop: Arc<SweepStop>,
 }
 
 /// How a job's training went.
@@ -68,11 +69,11 @@ pub fn run_job(context: &TrialContext, job: &Job) -> Ran {
         }
     };
     let mut watch = TrialDriver {
-        signals: &context.signals,
+        stop: &context.stop,
         last_validation: None,
     };
     let outcome = drive(handle, &mut watch, None);
-    ending(&run, job, outcome, watch.last_validation, &context.signals)
+    ending(&run, job, outcome, watch.last_validation, &context.stop)
 }
 
 /// The trial's config: the base, its settings, and its full budget as the steps.
@@ -135,9 +136,9 @@ fn ending(
     job: &Job,
     outcome: Outcome,
     last_validation: Option<(u64, f64)>,
-    signals: &Signals,
+    stop: &SweepStop,
 ) -> Ran {
-    let stopped = signals.first().is_some();
+    let stopped = stop.asked();
     let summary = match (outcome, stopped) {
         (Outcome::Failed(message), false) => return Ran::Ended(JobEnd::Failed { message }),
         (other, _) => match other.summary() {
@@ -169,20 +170,20 @@ fn ending(
     })
 }
 
-/// Follows a trial's events: its validation evaluations, and a stop on a signal.
+/// Follows a trial's events: its validation evaluations, and a stop on a signal or a quit.
 struct TrialDriver<'a> {
-    signals: &'a Signals,
+    stop: &'a SweepStop,
     /// The latest validation evaluation: its step and accuracy.
     last_validation: Option<(u64, f64)>,
 }
 
 impl Driver for TrialDriver<'_> {
     fn should_stop(&mut self) -> bool {
-        self.signals.first().is_some()
+        self.stop.asked()
     }
 
     fn stop_cause(&self) -> Option<Signal> {
-        self.signals.first()
+        self.stop.signal()
     }
 
     fn on_event(&mut self, event: Event) {

@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 
 use super::app::{App, ChartExport, ComparedRun, Effect};
 use super::inspector::Inspector;
+use super::sweep_reader::SweepReader;
 use crate::data::IMAGE_SIDE;
 use crate::plot::{plot_runs, PlotOptions};
 use crate::run::history::RunHistory;
 use crate::run::listing::list_runs;
 use crate::run::metrics::Detail;
 use crate::run::{CheckpointKind, RunDir};
-use crate::sweep::SweepBoard;
 use crate::train::CheckpointChoice;
 
 /// Carries out the app's queued effects. Returns whether the screen changed.
-pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
+pub fn carry_out(app: &mut App, inspector: &Inspector, sweeps: &SweepReader) -> bool {
     let mut changed = false;
     for effect in app.take_effects() {
         match effect {
@@ -43,11 +43,8 @@ pub fn carry_out(app: &mut App, inspector: &Inspector) -> bool {
                 changed = true;
             }
             Effect::ReadSweep { dir, reload } => {
-                let board = SweepBoard::read(&dir).map_err(|e| e.to_string());
-                // A trial that cannot be read now keeps the curves read before.
-                let (runs, _unread) = load_compared(&reload);
-                app.sweep_read(board, runs);
-                changed = true;
+                // Read on the reader's thread; the answer comes with a later frame.
+                sweeps.ask(dir, reload);
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod app;
 pub mod effects;
 pub mod input;
 pub mod inspector;
+pub mod sweep_reader;
 pub mod terminal;
 pub mod ui;
 
@@ -27,12 +28,13 @@ use flume::Receiver;
 use ratatui::crossterm::event::{Event as InputEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
-use crate::output::{note, StdoutLines};
+use crate::output::{self, note, StdoutLines};
 use crate::signals::{Signal, Signals};
 use crate::source::{End, Pump, Source};
 use crate::train::{Command, Event, Outcome, Summary};
 use app::{App, Insight, Phase, Pointer, Stroke};
 use inspector::Inspector;
+use sweep_reader::SweepReader;
 use terminal::{Screen, TerminalGuard};
 
 /// Time between frames while training runs (10 a second): smooth enough for charts that move
@@ -62,6 +64,8 @@ pub fn run(
 ) -> Result<Outcome> {
     // From here until the terminal is given back, a second signal is ours to handle.
     signals.defer_second(true);
+    // Notes from other threads wait until the terminal is back (see `output::note`).
+    let held = output::HeldNotes::hold();
     let entered = TerminalGuard::enter().context("cannot set up the terminal");
     let looped = entered.and_then(|(guard, mut screen)| {
         let looped = input::spawn()
@@ -71,6 +75,7 @@ pub fn run(
         drop(guard);
         looped
     });
+    drop(held);
     // The terminal is restored: a later second signal may exit from its handler. One that
     // came before this line was recorded, and is acted on here.
     signals.defer_second(false);
@@ -101,6 +106,7 @@ fn frame_loop(
     signals: &Signals,
 ) -> Result<()> {
     let inspector = Inspector::spawn().context("cannot start the inspector thread")?;
+    let sweeps = SweepReader::spawn().context("cannot start the thread that reads sweeps")?;
     let mut pump = Pump::default();
     let start = Instant::now();
     let mut dirty = true;
@@ -124,9 +130,13 @@ fn frame_loop(
         }
         app.set_elapsed(start.elapsed());
         send(handle, app.tick());
-        dirty |= effects::carry_out(app, &inspector);
+        dirty |= effects::carry_out(app, &inspector, &sweeps);
         for insight in inspector.insights.try_iter() {
             app.inspected(insight);
+            dirty = true;
+        }
+        for read in sweeps.reads.try_iter() {
+            app.sweep_read(read.board, read.runs);
             dirty = true;
         }
         let second = app.elapsed().as_secs();

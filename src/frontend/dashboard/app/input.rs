@@ -362,11 +362,16 @@ impl App {
         let yes = matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter);
         let no = matches!(key.code, KeyCode::Char('n' | 'N') | KeyCode::Esc);
         match question {
-            _ if is_ctrl_c(key) && !matches!(question, Question::Quit | Question::QuitUnsaved) => {
+            _ if is_ctrl_c(key)
+                && !matches!(
+                    question,
+                    Question::Quit | Question::QuitUnsaved | Question::QuitSweep
+                ) =>
+            {
                 self.request_quit()
             }
             Question::Quit if yes || is_ctrl_c(key) => self.quit_after_stop(),
-            Question::QuitUnsaved if yes || is_ctrl_c(key) => {
+            Question::QuitUnsaved | Question::QuitSweep if yes || is_ctrl_c(key) => {
                 self.exit = Exit::Now;
                 Vec::new()
             }
@@ -403,6 +408,8 @@ impl App {
     fn request_quit(&mut self) -> Vec<Command> {
         if self.unsaved().is_some() && self.exit == Exit::Stay {
             self.ask(Question::QuitUnsaved);
+        } else if self.sweep_training_here() && self.signal.is_none() {
+            self.ask(Question::QuitSweep);
         } else if self.has_ended() || self.exit == Exit::AfterFinish || self.read_only.is_some() {
             self.exit = Exit::Now;
         } else if self.stop_sent {

@@ -142,6 +142,8 @@ pub enum Question {
     Rollback,
     /// Quit although the final weights could not be saved.
     QuitUnsaved,
+    /// Quit while the sweep this process trains has trials left (they stop, resumable).
+    QuitSweep,
 }
 
 impl Question {
@@ -153,6 +155,7 @@ impl Question {
             Question::Stop => "Stop training now? The model is evaluated one last time.",
             Question::Rollback => "Roll the model back to the newest checkpoint?",
             Question::QuitUnsaved => "The final weights are not saved. Quit without them?",
+            Question::QuitSweep => "The sweep is still training. Stop its trials and quit?",
         }
     }
 }
@@ -463,6 +466,17 @@ impl App {
                 format!(
                     "The final weights are not saved: {reason}\nFix that, then press c to \
                      write them to {folder}. Quit without them?"
+                )
+            }
+            (Question::QuitSweep, _) => {
+                let dir = self.sweep.as_ref().map_or_else(
+                    || "SWEEP_DIR".to_string(),
+                    |view| view.dir().display().to_string(),
+                );
+                format!(
+                    "{}\nEach running trial keeps a checkpoint: `digitdash sweep --resume {dir}` \
+                     goes on.",
+                    question.text()
                 )
             }
             _ => question.text().to_string(),

@@ -57,6 +57,9 @@ pub struct SweepView {
     asked_at: Option<Duration>,
     /// Whether a mouse button is held on the list (a drag moves the cursor, not the overlay).
     pressed: bool,
+    /// Whether this process trains the sweep (`digitdash sweep` in a terminal), so that
+    /// quitting stops its trials.
+    trains_here: bool,
 }
 
 impl SweepView {
@@ -72,7 +75,30 @@ impl SweepView {
             shown,
             asked_at: None,
             pressed: false,
+            trains_here: false,
         }
+    }
+
+    /// Marks the sweep as trained by this process: quitting stops its trials.
+    pub fn trained_here(mut self) -> Self {
+        self.trains_here = true;
+        self
+    }
+
+    /// Whether this process trains the sweep and a trial of it has not ended (planned,
+    /// running, waiting for a promotion, or interrupted); true until the folder is read.
+    pub fn training_here(&self) -> bool {
+        self.trains_here
+            && self.board.as_ref().is_none_or(|board| {
+                board.trials.iter().any(|row| {
+                    !matches!(
+                        row.status,
+                        TrialStatus::Finished
+                            | TrialStatus::StoppedEarly
+                            | TrialStatus::Failed { .. }
+                    )
+                })
+            })
     }
 
     /// The sweep's folder.
@@ -364,6 +390,28 @@ pub(crate) mod tests {
         assert_eq!(order(&v), [1]);
         v.point_at(7);
         assert_eq!(v.cursor_row().map(|r| r.trial), Some(1), "no trial 7");
+    }
+
+    #[test]
+    fn a_sweep_trained_here_counts_as_training_until_every_trial_has_ended() {
+        assert!(!view().training_here(), "watched from elsewhere");
+        let mut v = SweepView::new("runs/s".into(), None).trained_here();
+        assert!(v.training_here(), "not read yet");
+        v.read(Ok(four_trials()));
+        assert!(v.training_here(), "trials 1 and 2 have not ended");
+        v.read(Ok(board(vec![
+            row(0, TrialStatus::Finished, Some(0.91), 1000),
+            row(1, TrialStatus::StoppedEarly, Some(0.5), 100),
+            row(
+                2,
+                TrialStatus::Failed {
+                    message: "NaN".into(),
+                },
+                None,
+                0,
+            ),
+        ])));
+        assert!(!v.training_here());
     }
 
     #[test]

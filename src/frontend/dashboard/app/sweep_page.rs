@@ -15,6 +15,17 @@ impl App {
         self.sweep = Some(SweepView::new(dir, shown));
     }
 
+    /// Follows the sweep in `dir` that this process trains: as [`App::follow_sweep`], and
+    /// quitting asks first while a trial has not ended, as the trials stop with it.
+    pub fn follow_sweep_training(&mut self, dir: PathBuf) {
+        self.sweep = Some(SweepView::new(dir, None).trained_here());
+    }
+
+    /// Whether this process trains the followed sweep and it has trials left to train.
+    pub fn sweep_training_here(&self) -> bool {
+        self.sweep.as_ref().is_some_and(SweepView::training_here)
+    }
+
     /// The sweep followed, if any.
     pub fn sweep(&self) -> Option<&SweepView> {
         self.sweep.as_ref()
@@ -172,6 +183,8 @@ mod tests {
     use super::super::{Hit, Pointer, Stroke};
     use super::*;
     use crate::config::Config;
+    use crate::frontend::dashboard::app::{Overlay, Question};
+    use crate::sweep::TrialStatus;
 
     /// A dashboard following the sweep in `runs/s`, trial 0 on pages 1-4, on the Sweep page.
     fn app() -> App {
@@ -180,6 +193,40 @@ mod tests {
         app.sweep_read(Ok(four_trials()), Vec::new());
         app.press(KeyCode::Char('5'));
         app
+    }
+
+    #[test]
+    fn quitting_the_sweep_trained_here_asks_while_trials_are_left() {
+        let mut app = App::watching(&Config::default(), "the sweep trains here");
+        app.follow_sweep_training("runs/s".into());
+        app.sweep_read(Ok(four_trials()), Vec::new());
+        app.press(KeyCode::Char('q'));
+        assert_eq!(app.overlay(), &Overlay::Confirm(Question::QuitSweep));
+        let text = app.question_text(Question::QuitSweep);
+        assert!(text.contains("digitdash sweep --resume runs/s"), "{text}");
+        app.press(KeyCode::Char('n'));
+        assert!(!app.should_quit());
+        app.press(KeyCode::Char('q'));
+        app.press(KeyCode::Char('y'));
+        assert!(app.should_quit());
+
+        // Every trial ended: q quits at once.
+        let mut app = App::watching(&Config::default(), "the sweep trains here");
+        app.follow_sweep_training("runs/s".into());
+        let mut ended = four_trials();
+        for row in &mut ended.trials {
+            row.status = TrialStatus::Finished;
+        }
+        app.sweep_read(Ok(ended), Vec::new());
+        app.press(KeyCode::Char('q'));
+        assert!(app.should_quit());
+
+        // Watched from elsewhere, nothing stops with the dashboard: no question.
+        let mut app = App::watching(&Config::default(), "watching");
+        app.follow_sweep("runs/s".into(), None);
+        app.sweep_read(Ok(four_trials()), Vec::new());
+        app.press(KeyCode::Char('q'));
+        assert!(app.should_quit());
     }
 
     fn run(path: &str, first_loss: f32) -> ComparedRun {

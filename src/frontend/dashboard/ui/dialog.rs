@@ -13,7 +13,7 @@ const WIDTH: u16 = 48;
 
 /// Draws `question`, worded as `text`, in a box in the middle of `area`.
 pub fn render(question: Question, text: &str, area: Rect, buf: &mut Buffer) {
-    let width = if question == Question::QuitUnsaved {
+    let width = if matches!(question, Question::QuitUnsaved | Question::QuitSweep) {
         2 * WIDTH
     } else {
         WIDTH
