@@ -44,6 +44,9 @@ pub const POLL: Duration = Duration::from_millis(250);
 const AHEAD: usize = 16_384;
 /// Rows sent between two looks at the reader's backlog.
 const CHUNK: usize = 4096;
+/// Rows sent between two drops of the sent rows' values: a drop moves every value still
+/// held, so one per evaluation of a million-row run would move the rest of the run each time.
+const FORGET_EVERY: u64 = 65_536;
 /// Polls without new records before a run with no live writer counts as interrupted: 10 s,
 /// well over the 2 s in which the trainer flushes its rows.
 const QUIET_POLLS: u32 = 40;
@@ -131,6 +134,8 @@ struct Follower {
     started_sent: bool,
     /// The last step sent as an [`Event::Step`].
     sent_step: u64,
+    /// The step through which the sent rows' values were dropped.
+    forgotten_step: u64,
     /// The highest step of anything sent (rows, evaluations): what a resume must take back.
     shown_step: u64,
     /// The batch size in force, from the settings and their recorded changes.
@@ -166,6 +171,7 @@ impl Follower {
             started: None,
             started_sent: false,
             sent_step: 0,
+            forgotten_step: 0,
             shown_step: 0,
             batch_size,
             checkpoint: None,
@@ -376,8 +382,13 @@ impl Follower {
                 self.shown_step = self.shown_step.max(row.step);
             }
         }
-        // What was sent is not needed again until the file is rewritten, which reads it anew.
-        self.history.forget_metrics_through(self.sent_step);
+        // What was sent is not needed again until the file is rewritten, which reads it anew:
+        // dropped once a share worth moving the rest for has been sent, and after each read.
+        let sent_since = self.sent_step.saturating_sub(self.forgotten_step);
+        if through == u64::MAX || sent_since >= FORGET_EVERY {
+            self.history.forget_metrics_through(self.sent_step);
+            self.forgotten_step = self.sent_step;
+        }
     }
 
     /// Waits while more than [`AHEAD`] events wait for the reader (a sleep, not a wake-up a

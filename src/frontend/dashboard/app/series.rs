@@ -1,6 +1,8 @@
 //! A per-step metric's history, and the two views the charts draw of it (the most recent
 //! steps, or the whole run), as points averaged down to the chart's width, raw and smoothed.
 
+use std::cell::RefCell;
+
 use crate::run::smoothing::Smoother;
 
 /// Which part of a history a chart shows.
@@ -32,24 +34,72 @@ impl Window {
 }
 
 /// The history of one metric, one value per step, from the step after `start`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Series {
     raw: Vec<f32>,
     /// Steps done before the first value (non-zero for a resumed run).
     start: u64,
+    /// The smoother's state at every [`MARK_EVERY`]th value, for the weight last asked for:
+    /// a smoothed value then costs at most that many steps of the smoother, not the whole
+    /// history (a frame asks for several, a million-step run is long).
+    marks: RefCell<SmoothMarks>,
+}
+
+impl PartialEq for Series {
+    /// Equal values from the same step; the kept smoother states are a cache.
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw && self.start == other.start
+    }
+}
+
+/// Values between two kept smoother states.
+const MARK_EVERY: usize = 4096;
+
+/// Kept smoother states: `states[k]` has taken the first `k * MARK_EVERY` values.
+#[derive(Debug, Clone, Default)]
+struct SmoothMarks {
+    /// The weight they were made with.
+    weight: Option<f32>,
+    states: Vec<Smoother>,
+}
+
+impl SmoothMarks {
+    /// The smoother with weight `weight` after the first `count` of `values`.
+    fn after(&mut self, values: &[f32], count: usize, weight: f32) -> Smoother {
+        if self.weight.map(f32::to_bits) != Some(weight.to_bits()) {
+            self.weight = Some(weight);
+            self.states = vec![Smoother::new(f64::from(weight))];
+        }
+        let mark = count / MARK_EVERY;
+        while self.states.len() <= mark {
+            let made = self.states.len() - 1;
+            let mut state = self.states[made];
+            feed(
+                &mut state,
+                &values[made * MARK_EVERY..(made + 1) * MARK_EVERY],
+            );
+            self.states.push(state);
+        }
+        let mut state = self.states[mark];
+        feed(&mut state, &values[mark * MARK_EVERY..count]);
+        state
+    }
+
+    /// Forgets the states past the first `count` values (the values were cut there).
+    fn truncate(&mut self, count: usize) {
+        self.states.truncate(count / MARK_EVERY + 1);
+    }
+}
+
+/// Takes `values` into `smoother`.
+fn feed(smoother: &mut Smoother, values: &[f32]) {
+    for &v in values {
+        smoother.next(f64::from(v));
+    }
 }
 
 /// Points of a chart: (step, value).
 pub type Points = Vec<(f64, f64)>;
-
-/// The value at `index` of `values` smoothed as TensorBoard does with `weight`.
-fn smoothed_at(values: &[f32], index: usize, weight: f32) -> Option<f32> {
-    let mut smoother = Smoother::new(f64::from(weight));
-    let upto = values.get(..=index)?;
-    upto.iter()
-        .map(|&v| smoother.next(f64::from(v)) as f32)
-        .last()
-}
 
 impl Series {
     /// Starts the history after `start` steps (those of an earlier run this one resumes).
@@ -67,6 +117,14 @@ impl Series {
     /// Keeps the values up to step `step` (after a rollback to it).
     pub fn truncate_to_step(&mut self, step: u64) {
         self.raw.truncate(step.saturating_sub(self.start) as usize);
+        self.marks.get_mut().truncate(self.raw.len());
+    }
+
+    /// The value at `index` smoothed as TensorBoard does with `weight`.
+    fn smoothed_at(&self, index: usize, weight: f32) -> Option<f32> {
+        let value = *self.raw.get(index)?;
+        let mut smoother = self.marks.borrow_mut().after(&self.raw, index, weight);
+        Some(smoother.next(f64::from(value)) as f32)
     }
 
     /// Number of values.
@@ -93,14 +151,14 @@ impl Series {
     pub fn at(&self, step: u64, weight: Option<f32>) -> Option<f32> {
         let i = usize::try_from(step.checked_sub(self.start + 1)?).ok()?;
         match weight {
-            Some(w) => smoothed_at(&self.raw, i, w),
+            Some(w) => self.smoothed_at(i, w),
             None => self.raw.get(i).copied(),
         }
     }
 
     /// The newest value smoothed with `weight`.
     pub fn latest_smoothed(&self, weight: f32) -> Option<f32> {
-        smoothed_at(&self.raw, self.raw.len().checked_sub(1)?, weight)
+        self.smoothed_at(self.raw.len().checked_sub(1)?, weight)
     }
 
     /// The steps a chart shows: the last `recent` steps, or the whole run.
@@ -133,10 +191,7 @@ impl Series {
             points,
         );
         let smoothed = weight.map(|w| {
-            let mut smoother = Smoother::new(f64::from(w));
-            self.raw[..from].iter().for_each(|&v| {
-                smoother.next(f64::from(v));
-            });
+            let mut smoother = self.marks.borrow_mut().after(&self.raw, from, w);
             let values = self.raw[from..to]
                 .iter()
                 .map(move |&v| smoother.next(f64::from(v)) as f32);
@@ -243,6 +298,57 @@ mod tests {
         assert_eq!(
             s.latest_smoothed(0.6).map(f64::from),
             expected.last().map(|p| p.1)
+        );
+    }
+
+    #[test]
+    fn smoothed_values_from_the_kept_states_are_those_of_the_whole_history() {
+        use crate::run::smoothing::smooth;
+        let values: Vec<f32> = (0..3 * MARK_EVERY + 77)
+            .map(|i| ((i * 37 % 101) as f32).sin() + (i as f32) * 1e-3)
+            .collect();
+        let mut s = series(10, &values);
+        let whole = |weight: f32, upto: usize| {
+            let wide: Vec<f64> = values[..upto].iter().map(|&v| f64::from(v)).collect();
+            smooth(&wide, f64::from(weight))
+        };
+        for weight in [0.6f32, 0.9] {
+            let expected = whole(weight, values.len());
+            for index in [
+                0,
+                1,
+                MARK_EVERY - 1,
+                MARK_EVERY,
+                2 * MARK_EVERY + 5,
+                values.len() - 1,
+            ] {
+                let step = 10 + 1 + index as u64;
+                assert_eq!(
+                    s.at(step, Some(weight)).map(f32::to_bits),
+                    Some((expected[index] as f32).to_bits()),
+                    "weight {weight}, index {index}"
+                );
+            }
+            let last = s.last_step();
+            let (_, smoothed) = s.points((last - 99, last), 1000, Some(weight));
+            let tail = &expected[values.len() - 100..];
+            let got: Vec<f64> = smoothed.unwrap().iter().map(|p| p.1).collect();
+            let want: Vec<f64> = tail.iter().map(|&v| f64::from(v as f32)).collect();
+            assert_eq!(got, want, "weight {weight}");
+        }
+        // Cut back past two kept states, then grown again with other values.
+        s.truncate_to_step(10 + MARK_EVERY as u64 + 3);
+        let mut values = values[..MARK_EVERY + 3].to_vec();
+        for i in 0..2 * MARK_EVERY {
+            let v = (i as f32 * 0.01).cos();
+            values.push(v);
+            s.push(v);
+        }
+        let wide: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+        let expected = smooth(&wide, 0.9);
+        assert_eq!(
+            s.latest_smoothed(0.9).map(f32::to_bits),
+            Some((expected[values.len() - 1] as f32).to_bits())
         );
     }
 
