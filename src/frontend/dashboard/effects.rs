@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::app::{App, ChartExport, ComparedRun, Effect};
+use super::app::{App, ChartExport, Effect};
+use super::compared_runs::load_compared;
 use super::inspector::Inspector;
 use super::sweep_reader::SweepReader;
 use crate::data::IMAGE_SIDE;
@@ -86,20 +87,6 @@ pub fn list_checkpoints(run: &Path) -> Vec<CheckpointChoice> {
             })
         })
         .collect()
-}
-
-/// Reads the runs in `paths` for the charts' overlay: the runs read, and a line for each
-/// that could not be.
-pub fn load_compared(paths: &[PathBuf]) -> (Vec<ComparedRun>, Vec<String>) {
-    let mut runs = Vec::new();
-    let mut failures = Vec::new();
-    for path in paths {
-        match RunHistory::open(RunDir::new(path), Detail::Full) {
-            Ok(history) => runs.push(ComparedRun::from_history(&history)),
-            Err(e) => failures.push(format!("cannot read {}: {e}", path.display())),
-        }
-    }
-    (runs, failures)
 }
 
 /// The first `STEM-NNN.EXT` in `dir` that does not exist yet.

@@ -13,6 +13,7 @@
 //! frame, gives the terminal back and the program exits with 128 + that signal at once.
 
 pub mod app;
+pub mod compared_runs;
 pub mod effects;
 pub mod input;
 pub mod inspector;

@@ -9,7 +9,7 @@ use std::thread;
 use flume::{Receiver, Sender, TrySendError};
 
 use super::app::ComparedRun;
-use super::effects::load_compared;
+use super::compared_runs::load_compared;
 use crate::sweep::SweepBoard;
 
 /// A read to make: the sweep's folder and the overlaid trials to read again.
