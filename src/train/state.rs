@@ -398,8 +398,9 @@ impl TrainingState {
     }
 
     /// Loads the checkpoint `folder`: weights, step, data order and counters. The network
-    /// takes `dropout`, and Adam starts afresh at the checkpoint's learning rate (dfdx keeps
-    /// its moment estimates private, so they are not in the file).
+    /// takes `dropout`, and Adam starts afresh at the checkpoint's learning rate: its moment
+    /// estimates are not in the file (they would triple its size), so a resumed run's first
+    /// step sees the unbroken run's weights and batch, and its updates differ from there.
     pub fn restore(
         &mut self,
         folder: &Path,
