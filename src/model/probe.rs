@@ -100,6 +100,16 @@ fn patch_starts() -> impl Iterator<Item = usize> + Clone {
     (0..=IMAGE_SIDE - OCCLUSION_PATCH).step_by(OCCLUSION_STRIDE)
 }
 
+/// A vertical bar down the middle of an image, a stroke like a 1 (tests).
+#[cfg(test)]
+pub(crate) fn vertical_bar() -> Vec<f32> {
+    let mut image = vec![0.0f32; IMAGE_PIXELS];
+    for row in 4..24 {
+        image[row * IMAGE_SIDE + 14] = 1.0;
+    }
+    image
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,18 +121,10 @@ mod tests {
         (device, model)
     }
 
-    fn bar() -> Vec<f32> {
-        let mut image = vec![0.0f32; IMAGE_PIXELS];
-        for row in 4..24 {
-            image[row * IMAGE_SIDE + 14] = 1.0;
-        }
-        image
-    }
-
     #[test]
     fn activations_end_in_the_same_probabilities_as_the_whole_network() {
         let (device, model) = network();
-        let image = bar();
+        let image = vertical_bar();
         let a = activations(&model, &device, &image);
         assert_eq!(a.conv1.len(), 32 * CONV1_MAP_SIDE * CONV1_MAP_SIDE);
         assert_eq!(a.conv2.len(), 64 * CONV2_MAP_SIDE * CONV2_MAP_SIDE);
@@ -140,7 +142,7 @@ mod tests {
     #[test]
     fn occlusion_is_zero_where_nothing_is_drawn_far_from_the_ink_and_peaks_at_one() {
         let (device, model) = network();
-        let image = bar();
+        let image = vertical_bar();
         let class = crate::model::score::argmax(&classify(&model, &device, &image));
         let map = occlusion(&model, &device, &image, class);
         assert_eq!(map.len(), IMAGE_PIXELS);

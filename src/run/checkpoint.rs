@@ -622,11 +622,11 @@ pub fn check_tensors(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta(step: u64) -> CheckpointMeta {
-        CheckpointMeta {
+impl CheckpointMeta {
+    /// The metadata of a checkpoint at `step` with the default settings and nothing
+    /// measured, for tests.
+    pub(crate) fn blank(step: u64) -> Self {
+        Self {
             format: FORMAT_VERSION,
             model: MODEL_NAME.into(),
             step,
@@ -641,6 +641,15 @@ mod tests {
             config: Config::default(),
             weights_sha256: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(step: u64) -> CheckpointMeta {
+        CheckpointMeta::blank(step)
     }
 
     /// A run folder with periodic checkpoints at `steps`, all of one network.

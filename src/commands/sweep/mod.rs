@@ -261,9 +261,14 @@ fn train(
                      keeps a checkpoint",
                 );
             }
-            let end = trials
-                .join()
-                .map_err(|_| anyhow!("the sweep's thread panicked"))?;
+            let end = trials.join().map_err(|_| {
+                anyhow!(
+                    "the thread that ran the sweep's trials panicked (its message is \
+                         above); the trials keep their checkpoints: `digitdash sweep --resume \
+                         {}` goes on",
+                    sweep.path().display()
+                )
+            })?;
             shown?;
             end?
         }

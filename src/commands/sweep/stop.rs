@@ -37,11 +37,6 @@ impl SweepStop {
     pub fn signal(&self) -> Option<Signal> {
         self.signals.first()
     }
-
-    /// The termination signals behind this stop.
-    pub fn signals(&self) -> &Arc<Signals> {
-        &self.signals
-    }
 }
 
 #[cfg(test)]

@@ -224,10 +224,8 @@ pub fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
     use crate::model::{build, Init};
-    use crate::run::checkpoint::{CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
+    use crate::run::checkpoint::CheckpointMeta;
 
     /// A run folder under `root` whose best checkpoint (step 10) holds a network built from
     /// `seed`; returns the folder and the network.
@@ -237,32 +235,10 @@ mod tests {
         let folder = root.join(name);
         let run = RunDir::new(&folder);
         std::fs::create_dir_all(run.checkpoints_dir()).unwrap();
-        let meta = CheckpointMeta {
-            format: FORMAT_VERSION,
-            model: MODEL_NAME.into(),
-            step: 10,
-            epoch: 0,
-            position: 0,
-            samples: 0,
-            train_seconds: 0.0,
-            wall_seconds: 0.0,
-            accuracy: None,
-            best_accuracy: None,
-            test_looks: 0,
-            config: Config::default(),
-            weights_sha256: None,
-        };
+        let meta = CheckpointMeta::blank(10);
         let name = RunDir::checkpoint_name(CheckpointKind::Best, 10);
         checkpoint::save(&run.checkpoints_dir(), &name, &model, &meta).unwrap();
         (folder, model)
-    }
-
-    fn bar() -> Vec<f32> {
-        let mut image = vec![0.0f32; IMAGE_PIXELS];
-        for row in 4..24 {
-            image[row * IMAGE_SIDE + 14] = 1.0;
-        }
-        image
     }
 
     #[test]
@@ -274,7 +250,7 @@ mod tests {
         std::fs::create_dir_all(&empty).unwrap();
         let device = Cpu::seed_from_u64(1);
         let main = build(&device, Init::FanIn);
-        let image = bar();
+        let image = probe::vertical_bar();
         let job = InspectJob::Drawing {
             version: 4,
             image: image.clone(),

@@ -408,7 +408,7 @@ impl App {
     fn request_quit(&mut self) -> Vec<Command> {
         if self.unsaved().is_some() && self.exit == Exit::Stay {
             self.ask(Question::QuitUnsaved);
-        } else if self.sweep_training_here() && self.signal.is_none() {
+        } else if self.sweep_training_here() {
             self.ask(Question::QuitSweep);
         } else if self.has_ended() || self.exit == Exit::AfterFinish || self.read_only.is_some() {
             self.exit = Exit::Now;
