@@ -9,6 +9,7 @@ use num_traits::Float;
 use rand_distr::uniform::SampleUniform;
 
 use super::init::fan_in_uniform;
+use super::lent::Weights;
 use super::matmul::{matmul_cols_parallel, matmul_rows_parallel, MatRef};
 use super::{add_assign, contents, recycle, take_grad};
 
@@ -111,7 +112,8 @@ where
         let batch = x.shape().0;
         let rows = batch.size();
         let input = contents(&x);
-        let weight = contents(&self.weight);
+        // During a training step the optimizer lends its copy of the weights (see `lent`).
+        let weight = Weights::of(&self.weight);
         let bias = contents(&self.bias);
         // outᵀ = W xᵀ, each thread a block of W's rows: the large operand is read in its own
         // layout (the product x Wᵀ makes gemm repack all of W on every call).
@@ -146,12 +148,12 @@ where
                 let w = MatRef::row_major(&weight, O, I);
                 matmul_cols_parallel(grad_input, g, w, true);
                 recycle(input);
-                recycle(weight);
+                weight.release();
                 Ok(())
             });
         } else {
             recycle(input);
-            recycle(weight);
+            weight.release();
         }
         Ok(out.put_tape(tape))
     }

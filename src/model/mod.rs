@@ -20,6 +20,7 @@ pub mod direct;
 pub mod dropout;
 pub mod flatten;
 pub mod init;
+pub mod lent;
 pub mod matmul;
 pub mod pool;
 pub mod probe;

@@ -10,6 +10,9 @@
 //! through it (build a new one after loading other weights, as a restore does).
 //!
 //! The arithmetic is dfdx's, operation for operation, so the two give the same bits.
+//!
+//! A training step borrows that copy for its forward and backward passes ([`Adam::lend`]),
+//! so the layers need not copy the weights out of dfdx either.
 
 use dfdx::nn::tensor_collection::{
     RecursiveWalker, TensorCollection, TensorOptions, TensorVisitor, ViewTensorMut,
@@ -20,6 +23,9 @@ use dfdx::tensor::CpuError;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use std::sync::Arc;
+
+use crate::model::lent::{self, Lending};
 use crate::model::simd::{vectorized, Kernel};
 
 /// Parameters per piece of parallel work: big enough to amortise a task, small enough for
@@ -49,7 +55,10 @@ pub enum AdamError {
 
 /// One parameter tensor's copy and moment estimates.
 struct TensorState {
-    param: Vec<f32>,
+    /// Where the tensor lives (`lent::address_of`) at the last update.
+    address: usize,
+    /// The weights as the last update left them; shared only while lent to a step.
+    param: Arc<Vec<f32>>,
     m: Vec<f32>,
     v: Vec<f32>,
 }
@@ -95,6 +104,18 @@ impl Adam {
         visit.grads.drop_non_leafs();
         Ok(())
     }
+
+    /// Lends this optimizer's copy of the weights to the layers of the model it updates, on
+    /// this thread, until the guard is dropped: a step's forward and backward then read it
+    /// instead of copying each tensor. Before the first update there is nothing to lend.
+    /// Drop the guard before [`Adam::update`], or the update copies the weights once more.
+    pub fn lend(&self) -> Lending {
+        lent::lend(
+            self.tensors
+                .iter()
+                .map(|state| (state.address, Arc::clone(&state.param))),
+        )
+    }
 }
 
 /// The walk over a model's tensors.
@@ -126,7 +147,8 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
             let mut param = vec![0.0f32; n];
             p.copy_into(&mut param);
             self.adam.tensors.push(TensorState {
-                param,
+                address: 0,
+                param: Arc::new(param),
                 m: vec![0.0; n],
                 v: vec![0.0; n],
             });
@@ -139,10 +161,12 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
                 found: n,
             });
         }
+        state.address = lent::address_of(p);
         let grad = self.grads.get_or_alloc_mut(p)?;
         let step = Step::new(&self.adam.cfg, self.adam.t);
-        state
-            .param
+        // Unshared unless a loan is still out, in which case the borrower keeps the old values.
+        let param = Arc::make_mut(&mut state.param);
+        param
             .par_chunks_mut(CHUNK)
             .zip(grad.par_chunks_mut(CHUNK))
             .zip(state.m.par_chunks_mut(CHUNK))
@@ -156,7 +180,7 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
                     v,
                 });
             });
-        p.copy_from(&state.param);
+        p.copy_from(param);
         Ok(None)
     }
 }

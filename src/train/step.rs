@@ -110,7 +110,10 @@ pub fn train_step_seen(
     one_hot: &[f32],
     see: impl FnOnce(&Network, &mut Gradients<f32, Cpu>),
 ) -> Result<StepOutput, StepError> {
-    let output = loss_and_gradients(model, grads, device, pixels, one_hot);
+    let output = {
+        let _weights = optimizer.lend();
+        loss_and_gradients(model, grads, device, pixels, one_hot)
+    };
     if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
         model.zero_grads(grads);
         return Err(StepError::NonFiniteLoss {
@@ -155,6 +158,76 @@ pub fn loss_and_gradients(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::lent::Weights;
+    use crate::model::{Init, Layers, IMAGE_PIXELS};
+
+    fn bits<S: Shape>(t: &Tensor<S, f32, Cpu>) -> Vec<u32> {
+        let mut v = vec![0.0f32; t.shape().num_elements()];
+        t.copy_into(&mut v);
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn steps_on_the_optimizers_lent_weights_give_the_bits_of_steps_on_copies() {
+        // Two devices from one seed: the same weights and the same dropout masks.
+        let (device, copied_device) = (Cpu::seed_from_u64(3), Cpu::seed_from_u64(3));
+        let mut lent_model = model::build(&device, Init::Tutorial);
+        let mut copied_model = model::build(&copied_device, Init::Tutorial);
+        let (mut lent_adam, mut copied_adam) = (
+            new_optimizer(&lent_model, 1e-3),
+            new_optimizer(&copied_model, 1e-3),
+        );
+        let mut lent_grads = lent_model.alloc_grads();
+        let mut copied_grads = copied_model.alloc_grads();
+        let batch = 4;
+        for step in 0..3u32 {
+            let pixels: Vec<f32> = (0..batch * IMAGE_PIXELS)
+                .map(|i| ((i as u32 * 7 + step * 13) % 255) as f32 / 255.0)
+                .collect();
+            let mut one_hot = vec![0.0f32; batch * CLASSES];
+            for (i, row) in one_hot.chunks_mut(CLASSES).enumerate() {
+                row[(i + step as usize) % CLASSES] = 1.0;
+            }
+            if step > 0 {
+                let _loan = lent_adam.lend();
+                assert!(
+                    Weights::of(&lent_model.hidden().weight).is_lent(),
+                    "after an update the dense weights are lent"
+                );
+            }
+            let lent = train_step(
+                &mut lent_model,
+                &mut lent_adam,
+                &mut lent_grads,
+                &device,
+                pixels.clone(),
+                &one_hot,
+            )
+            .unwrap();
+            // The same step without a loan: every layer copies its weights out of dfdx.
+            let copied = loss_and_gradients(
+                &mut copied_model,
+                &mut copied_grads,
+                &copied_device,
+                pixels,
+                &one_hot,
+            );
+            copied_adam
+                .update(&mut copied_model, &mut copied_grads)
+                .unwrap();
+            assert_eq!(lent.loss.to_bits(), copied.loss.to_bits(), "step {step}");
+            assert_eq!(
+                bits(&lent_model.hidden().weight),
+                bits(&copied_model.hidden().weight),
+                "step {step}"
+            );
+            assert_eq!(
+                bits(&lent_model.conv2().weight),
+                bits(&copied_model.conv2().weight),
+                "step {step}"
+            );
+        }
+    }
 
     #[test]
     fn smoothing_spreads_epsilon_over_the_ten_classes_and_keeps_rows_summing_to_one() {
