@@ -39,11 +39,12 @@ use crate::train::{
 
 /// How often the records are read again.
 pub const POLL: Duration = Duration::from_millis(250);
-/// Events the replay lets wait for its reader before it sends more: a long run is read about
-/// as fast as it is shown, never held twice over in the channel.
-const AHEAD: usize = 16_384;
-/// Rows sent between two looks at the reader's backlog.
-const CHUNK: usize = 4096;
+/// Events the replay lets wait for its reader before it sends more (up to [`CHUNK`] rows
+/// each): a long run is read about as fast as it is shown, never held twice over in the
+/// channel.
+const AHEAD: usize = 16;
+/// Rows sent as one event, between two looks at the reader's backlog.
+const CHUNK: usize = 1024;
 /// Rows sent between two drops of the sent rows' values: a drop moves every value still
 /// held, so one per evaluation of a million-row run would move the rest of the run each time.
 const FORGET_EVERY: u64 = 65_536;
@@ -132,7 +133,7 @@ struct Follower {
     started: Option<RunStarted>,
     /// Whether the start was sent.
     started_sent: bool,
-    /// The last step sent as an [`Event::Step`].
+    /// The last step sent (in an [`Event::Steps`]).
     sent_step: u64,
     /// The step through which the sent rows' values were dropped.
     forgotten_step: u64,
@@ -373,14 +374,13 @@ impl Follower {
                     return;
                 }
             }
-            for row in rows {
-                let stats = self.step_stats(&row);
-                if !self.send(Event::Step(stats)) {
-                    return;
-                }
-                self.sent_step = row.step;
-                self.shown_step = self.shown_step.max(row.step);
+            let steps: Vec<StepStats> = rows.iter().map(|row| self.step_stats(row)).collect();
+            let last = steps.last().map_or(self.sent_step, |s| s.step);
+            if !self.send(Event::Steps(steps)) {
+                return;
             }
+            self.sent_step = last;
+            self.shown_step = self.shown_step.max(last);
         }
         // What was sent is not needed again until the file is rewritten, which reads it anew:
         // dropped once a share worth moving the rest for has been sent, and after each read.

@@ -91,6 +91,10 @@ impl Driver for Reporter {
             Event::Download(progress) => self.downloads.note(&progress),
             Event::RecordError(message) => note(format!("warning: {message}")),
             Event::Step(step) if !step.step.is_multiple_of(self.log_every) => {}
+            // A batch of steps counts as its steps, one by one.
+            Event::Steps(steps) => steps
+                .into_iter()
+                .for_each(|step| self.on_event(Event::Step(step))),
             Event::Failed(_) | Event::StoppedBeforeTraining(_) => {}
             event => self.printer.print(&event, &mut self.out),
         }

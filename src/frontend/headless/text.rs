@@ -32,6 +32,11 @@ impl Printer for TextPrinter {
                 "step {}, training accuracy {:.2}, loss {:.4}",
                 s.step, s.accuracy, s.loss
             )),
+            Event::Steps(steps) => {
+                for s in steps {
+                    self.print(&Event::Step(*s), out);
+                }
+            }
             Event::Evaluation(e) => {
                 let split = e.split.name();
                 let at = match &e.checkpoint {

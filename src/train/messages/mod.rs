@@ -31,6 +31,9 @@ pub enum Event {
     Started(Started),
     /// One training step finished.
     Step(StepStats),
+    /// Steps read back from a run's records, in step order, as one event: a replay sends
+    /// its rows in batches, since a channel send per row is a fifth of opening a long run.
+    Steps(Vec<StepStats>),
     /// Statistics of every layer after a step, every `log.layer_stats_every` steps.
     Layers(LayerStats),
     /// An evaluation on the test set finished.
@@ -225,7 +228,9 @@ impl Event {
                 error(ErrorKind::StoppedBeforeTraining, message)
             }
             Event::Finished(summary) => Record::Finished(summary.clone()),
-            Event::Preparing(_)
+            // Read from the records, so never written to them again.
+            Event::Steps(_)
+            | Event::Preparing(_)
             | Event::Download(_)
             | Event::RecordError(_)
             | Event::Weights(_)

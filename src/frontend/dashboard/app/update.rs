@@ -35,6 +35,7 @@ impl App {
             }
             Event::Started(started) => self.started(&started),
             Event::Step(step) => self.step(&step),
+            Event::Steps(steps) => steps.iter().for_each(|step| self.step(step)),
             Event::Layers(stats) => self.layers.push(stats),
             Event::Evaluation(evaluation) => self.evaluated(&evaluation),
             Event::SettingChanged(change) => self.setting_changed(&change),
