@@ -13,6 +13,7 @@
 use super::conv_kernels::{backward_in_chunks, pooled_in_chunks, ConvGeometry, ConvGrads};
 use super::pool::pool_quad;
 use pulp::Simd;
+use seq_macro::seq;
 
 use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
 
@@ -69,23 +70,60 @@ fn windows(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
         .flat_map(move |py| (0..pwid).map(move |px| (py * pwid + px, 2 * py * pw + 2 * px)))
 }
 
-/// The input under tap `(ky, kx)` for each pixel of the pooling window whose top-left
-/// pixel is at `corner` in the padded plane `pw` wide: top-left, top-right, bottom-left,
-/// bottom-right.
+/// The four pixels of the pooling window whose top-left pixel is at `corner` in the padded
+/// plane `pw` wide (top-left, top-right, bottom-left, bottom-right), for the filter vectors
+/// `w`: each `Σ_tap w[tap] x`, taps in row order. Unrolled, so that the 25 filter vectors
+/// and the four sums stay in registers (a loop over the taps kept them on the stack).
 #[inline(always)]
-fn under(padded: &[f32], corner: usize, pw: usize, (ky, kx): (usize, usize)) -> [f32; 4] {
-    let at = corner + ky * pw + kx;
-    [
-        padded[at],
-        padded[at + 1],
-        padded[at + pw],
-        padded[at + pw + 1],
-    ]
+// The unrolled indices are literals: some terms are `0 * pw` or `1 * pw`.
+#[allow(clippy::erasing_op, clippy::identity_op)]
+fn window_sums<S: Simd>(
+    simd: S,
+    w: &[Vector<S>; TAPS],
+    padded: &[f32],
+    corner: usize,
+    pw: usize,
+) -> [Vector<S>; 4] {
+    let mut acc = [Vector::splat(simd, 0.0); 4];
+    seq!(KY in 0..5 {
+        let top = &padded[corner + KY * pw..][..K + 1];
+        let bottom = &padded[corner + (KY + 1) * pw..][..K + 1];
+        seq!(KX in 0..5 {
+            let tap = w[KY * K + KX];
+            acc[0] = tap.mul_add(Vector::splat(simd, top[KX]), acc[0]);
+            acc[1] = tap.mul_add(Vector::splat(simd, top[KX + 1]), acc[1]);
+            acc[2] = tap.mul_add(Vector::splat(simd, bottom[KX]), acc[2]);
+            acc[3] = tap.mul_add(Vector::splat(simd, bottom[KX + 1]), acc[3]);
+        });
+    });
+    acc
 }
 
-/// The kernel's taps, row by row.
-fn taps() -> impl Iterator<Item = (usize, usize)> {
-    (0..K).flat_map(|ky| (0..K).map(move |kx| (ky, kx)))
+/// Adds to each tap's gradient `dw[tap]` the window's: `Σ_pixel dy[pixel] x`, `dy` the
+/// gradients on the window's four pixels (in [`window_sums`]'s order), taps in row order,
+/// unrolled as there.
+#[inline(always)]
+// The unrolled indices are literals: some terms are `0 * pw` or `1 * pw`.
+#[allow(clippy::erasing_op, clippy::identity_op)]
+fn add_window_gradients<S: Simd>(
+    simd: S,
+    dw: &mut [Vector<S>; TAPS],
+    dy: &[Vector<S>; 4],
+    padded: &[f32],
+    corner: usize,
+    pw: usize,
+) {
+    seq!(KY in 0..5 {
+        let top = &padded[corner + KY * pw..][..K + 1];
+        let bottom = &padded[corner + (KY + 1) * pw..][..K + 1];
+        seq!(KX in 0..5 {
+            let tap = &mut dw[KY * K + KX];
+            *tap = dy[0].mul_add(Vector::splat(simd, top[KX]), *tap);
+            *tap = dy[1].mul_add(Vector::splat(simd, top[KX + 1]), *tap);
+            *tap = dy[2].mul_add(Vector::splat(simd, bottom[KX]), *tap);
+            *tap = dy[3].mul_add(Vector::splat(simd, bottom[KX + 1]), *tap);
+        });
+    });
 }
 
 /// Where lane `channel % 16` of output channel block `channel / 16` of tap `tap` sits in
@@ -130,12 +168,7 @@ impl Kernel for ForwardChunk<'_> {
                 }
                 let bias = &self.bias[first..first + width];
                 for (window_index, corner) in windows(g) {
-                    let mut acc = [Vector::splat(simd, 0.0); 4];
-                    for (w, tap) in w.iter().zip(taps()) {
-                        for (acc, x) in acc.iter_mut().zip(under(&padded, corner, pw, tap)) {
-                            *acc = w.mul_add(Vector::splat(simd, x), *acc);
-                        }
-                    }
+                    let acc = window_sums(simd, &w, &padded, corner, pw);
                     for (k, acc) in acc.iter().enumerate() {
                         acc.store(&mut quad, k * width);
                     }
@@ -234,11 +267,7 @@ impl Kernel for BackwardChunk<'_> {
                         Vector::load(simd, &dy, 2 * width),
                         Vector::load(simd, &dy, 3 * width),
                     ];
-                    for (dw, tap) in dw.iter_mut().zip(taps()) {
-                        for (dy, x) in dy.iter().zip(under(&padded, corner, pw, tap)) {
-                            *dw = dy.mul_add(Vector::splat(simd, x), *dw);
-                        }
-                    }
+                    add_window_gradients(simd, &mut dw, &dy, &padded, corner, pw);
                 }
             }
             for (tap, dw) in dw.iter().enumerate() {
