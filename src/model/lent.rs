@@ -36,6 +36,14 @@ pub fn address_of<S: Shape, T>(tensor: &Tensor<S, f32, Cpu, T>) -> usize {
     tensor as *const Tensor<S, f32, Cpu, T> as usize
 }
 
+/// A copy of `tensor`'s values, ready to [`lend`] for it (for measuring a layer as a training
+/// step runs it).
+pub fn copy_for_loan<S: Shape, T>(tensor: &Tensor<S, f32, Cpu, T>) -> (usize, Arc<Vec<f32>>) {
+    let mut values = vec![0.0f32; tensor.shape().num_elements()];
+    tensor.copy_into(&mut values);
+    (address_of(tensor), Arc::new(values))
+}
+
 /// Copies lent on this thread until this is dropped; what was lent before comes back then.
 #[must_use = "the loan ends when this is dropped"]
 pub struct Lending {

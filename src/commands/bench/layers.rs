@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::roofline::{network_flops, LayerFlops};
 use super::stats::median;
-use crate::model::{Flatten, ImageShape, Layers, Network, FLAT};
+use crate::model::{lent, Flatten, ImageShape, Layers, Network, FLAT};
 
 /// Median timings of one layer at the benchmark's batch size, and the rates they make.
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +101,11 @@ pub fn time_layers(model: &Network, device: &Cpu, batch: usize, reps: usize) -> 
     let p2 = model.conv2().forward(p1.clone());
     let flat = Flatten::<FLAT>.forward(p2);
     let h = model.hidden().forward(flat.clone());
+    // As in a training step, the dense layers read weights lent to them instead of copying.
+    let _lent = lent::lend([
+        lent::copy_for_loan(&model.hidden().weight),
+        lent::copy_for_loan(&model.output().weight),
+    ]);
     vec![
         time_layer!("conv1 5x5x32, relu, pool", model.conv1(), x, reps),
         time_layer!("conv2 5x5x64, relu, pool", model.conv2(), p1, reps),
