@@ -26,6 +26,7 @@ pub mod pool;
 pub mod probe;
 pub mod score;
 pub mod simd;
+pub mod threads;
 pub mod winograd;
 
 use std::sync::Mutex;

@@ -5,6 +5,7 @@ use dfdx::prelude::*;
 use thiserror::Error;
 
 use super::adam::Adam;
+use crate::model::threads::on_pool;
 use crate::model::{self, Network, CLASSES};
 
 /// A batch loss above this means the weights have blown up: a 10-class cross-entropy starts
@@ -108,25 +109,29 @@ pub fn train_step_seen(
     device: &Cpu,
     pixels: Vec<f32>,
     one_hot: &[f32],
-    see: impl FnOnce(&Network, &mut Gradients<f32, Cpu>),
+    see: impl FnOnce(&Network, &mut Gradients<f32, Cpu>) + Send,
 ) -> Result<StepOutput, StepError> {
-    let output = {
-        let _weights = optimizer.lend();
-        loss_and_gradients(model, grads, device, pixels, one_hot)
-    };
-    if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
-        model.zero_grads(grads);
-        return Err(StepError::NonFiniteLoss {
-            loss: output.loss,
-            context: String::new(),
-        });
-    }
-    see(model, grads);
-    // The update leaves the gradients at zero for the next step.
-    optimizer
-        .update(model, grads)
-        .map_err(|e| StepError::Optimizer(e.to_string()))?;
-    Ok(output)
+    // The whole step on a thread of the pool: its dozens of parallel loops then share work
+    // without waking this thread after each (see `model::threads`).
+    on_pool(|| {
+        let output = {
+            let _weights = optimizer.lend();
+            loss_and_gradients(model, grads, device, pixels, one_hot)
+        };
+        if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
+            model.zero_grads(grads);
+            return Err(StepError::NonFiniteLoss {
+                loss: output.loss,
+                context: String::new(),
+            });
+        }
+        see(model, grads);
+        // The update leaves the gradients at zero for the next step.
+        optimizer
+            .update(model, grads)
+            .map_err(|e| StepError::Optimizer(e.to_string()))?;
+        Ok(output)
+    })
 }
 
 /// The forward and backward half of [`train_step`]: the batch's loss and logits, with the
