@@ -331,6 +331,30 @@ where
     }
 }
 
+impl<const I: usize, const O: usize, const K: usize, const G: bool>
+    ConvSameRelu<I, O, K, f32, Cpu, G, true>
+{
+    /// `maxpool2x2(relu(conv(input) + bias))` for `batch` images of `height x width` given
+    /// as plain values, as the untaped forward computes it (the same kernel, the same bits),
+    /// without a tensor on either side: for inference, where dfdx would copy each activation
+    /// once more to read it.
+    pub fn pooled_values(
+        &self,
+        input: &[f32],
+        (batch, height, width): (usize, usize, usize),
+    ) -> Vec<f32> {
+        let geometry = Self::geometry(batch, height, width);
+        assert_eq!(input.len(), batch * geometry.input_image(), "input size");
+        let weight = Filters::new(&geometry, contents(&self.weight), true, G);
+        let bias = contents(&self.bias);
+        let mut pooled = vec![0.0f32; batch * geometry.output_image() / 4];
+        let mut argmax = vec![0u8; pooled.len()];
+        weight.forward_pooled(&geometry, input, &bias, &mut pooled, &mut argmax);
+        weight.recycle();
+        pooled
+    }
+}
+
 impl<B, const I: usize, const O: usize, const K: usize, const G: bool, H, W, T>
     Module<Tensor<(B, Const<I>, H, W), f32, Cpu, T>> for ConvSameRelu<I, O, K, f32, Cpu, G, true>
 where

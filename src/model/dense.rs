@@ -95,6 +95,30 @@ fn transpose_bias_relu<const RELU: bool>(out_t: &[f32], bias: &[f32], rows: usiz
     out
 }
 
+/// `relu?(x Wᵀ + b)` for `rows` rows of `x`: `W` is `[out, in]`, the output `rows x out`.
+fn product<const RELU: bool>(weight: &[f32], bias: &[f32], x: &[f32], rows: usize) -> Vec<f32> {
+    let outputs = bias.len();
+    let inputs = weight.len() / outputs.max(1);
+    // outᵀ = W xᵀ, each thread a block of W's rows: the large operand is read in its own
+    // layout (the product x Wᵀ makes gemm repack all of W on every call).
+    let mut out_t = vec![0.0f32; outputs * rows];
+    let w = MatRef::row_major(weight, outputs, inputs);
+    matmul_rows_parallel(&mut out_t, w, MatRef::row_major(x, rows, inputs).t(), false);
+    transpose_bias_relu::<RELU>(&out_t, bias, rows)
+}
+
+impl<const I: usize, const O: usize, const R: bool> Dense<I, O, f32, Cpu, R> {
+    /// The layer's output for `rows` rows of `input` given as plain values, as the untaped
+    /// forward computes it (the same bits), without a tensor on either side: for inference.
+    pub fn values(&self, input: &[f32], rows: usize) -> Vec<f32> {
+        assert_eq!(input.len(), rows * I, "input size");
+        let weight = Weights::of(&self.weight);
+        let out = product::<R>(&weight, &contents(&self.bias), input, rows);
+        weight.release();
+        out
+    }
+}
+
 impl<B, const I: usize, const O: usize, const R: bool, T> Module<Tensor<(B, Const<I>), f32, Cpu, T>>
     for Dense<I, O, f32, Cpu, R>
 where
@@ -114,13 +138,7 @@ where
         let input = contents(&x);
         // During a training step the optimizer lends its copy of the weights (see `lent`).
         let weight = Weights::of(&self.weight);
-        let bias = contents(&self.bias);
-        // outᵀ = W xᵀ, each thread a block of W's rows: the large operand is read in its own
-        // layout (the product x Wᵀ makes gemm repack all of W on every call).
-        let mut out_t = vec![0.0f32; O * rows];
-        let w = MatRef::row_major(&weight, O, I);
-        matmul_rows_parallel(&mut out_t, w, MatRef::row_major(&input, rows, I).t(), false);
-        let out = transpose_bias_relu::<R>(&out_t, &bias, rows);
+        let out = product::<R>(&weight, &contents(&self.bias), &input, rows);
         let out = x.device().tensor_from_vec(out, (batch, Const::<O>));
         if T::OWNS_TAPE {
             let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());
