@@ -152,8 +152,9 @@ fn watch_follows_a_sweep_on_its_page_and_overlays_the_chosen_trials() {
     });
 
     tmux.text("1");
+    // The whole of page 1, not a capture taken while the terminal was still redrawing it.
     let screen = tmux.wait_for("the overlay on the charts", REACT, |s| {
-        s.contains("compared runs")
+        s.contains("compared runs") && s.contains("watching trial-000")
     });
     assert!(screen.contains("━━ trial-001"), "{screen}");
     assert!(screen.contains("━━ trial-002"), "{screen}");
