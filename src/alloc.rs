@@ -17,8 +17,7 @@ pub fn keep_freed_memory() {
         const MB: libc::c_int = 1 << 20;
         libc::mallopt(libc::M_MMAP_THRESHOLD, 512 * MB);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * MB);
-        // One heap for every thread: a step's blocks are freed on whichever of the pool's
-        // threads runs the next one, and a heap per thread would keep a copy of each.
+        // One heap for every thread (see the module's note).
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }

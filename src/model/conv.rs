@@ -246,20 +246,22 @@ impl Filters {
         }
     }
 
-    /// `pooled = maxpool2x2(relu(conv(input) + bias))` and each window's winner.
-    fn forward_pooled(
-        &self,
-        g: &ConvGeometry,
-        input: &[f32],
-        bias: &[f32],
-        pooled: &mut [f32],
-        argmax: &mut [u8],
-    ) {
+    /// `maxpool2x2(relu(conv(input) + bias))` and each window's winner.
+    fn forward_pooled(&self, g: &ConvGeometry, input: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<u8>) {
+        let mut pooled = vec![0.0f32; g.batch * g.output_image() / 4];
+        let mut argmax = vec![0u8; pooled.len()];
         match self {
-            Filters::Im2col(w) => conv_kernels::forward_pooled(g, input, w, bias, pooled, argmax),
-            Filters::Winograd(u) => winograd::forward_pooled(g, input, u, bias, pooled, argmax),
-            Filters::Direct(wt) => direct::forward_pooled(g, input, wt, bias, pooled, argmax),
+            Filters::Im2col(w) => {
+                conv_kernels::forward_pooled(g, input, w, bias, &mut pooled, &mut argmax)
+            }
+            Filters::Winograd(u) => {
+                winograd::forward_pooled(g, input, u, bias, &mut pooled, &mut argmax)
+            }
+            Filters::Direct(wt) => {
+                direct::forward_pooled(g, input, wt, bias, &mut pooled, &mut argmax)
+            }
         }
+        (pooled, argmax)
     }
 
     /// Filter and bias gradients; the input's is added into `grad_input` when given.
@@ -346,10 +348,7 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool>
         let geometry = Self::geometry(batch, height, width);
         assert_eq!(input.len(), batch * geometry.input_image(), "input size");
         let weight = Filters::new(&geometry, contents(&self.weight), true, G);
-        let bias = contents(&self.bias);
-        let mut pooled = vec![0.0f32; batch * geometry.output_image() / 4];
-        let mut argmax = vec![0u8; pooled.len()];
-        weight.forward_pooled(&geometry, input, &bias, &mut pooled, &mut argmax);
+        let (pooled, _) = weight.forward_pooled(&geometry, input, &contents(&self.bias));
         weight.recycle();
         pooled
     }
@@ -374,9 +373,7 @@ where
         let dims = (batch.size(), height.size(), width.size());
         let shape = (batch, Const::<O>, H::Half::default(), W::Half::default());
         Ok(self.run(x, dims, shape, |g, input, weight, bias| {
-            let mut pooled = vec![0.0f32; g.batch * g.output_image() / 4];
-            let mut argmax = vec![0u8; pooled.len()];
-            weight.forward_pooled(g, input, bias, &mut pooled, &mut argmax);
+            let (pooled, argmax) = weight.forward_pooled(g, input, bias);
             (pooled, Some(argmax))
         }))
     }

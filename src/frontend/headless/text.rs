@@ -32,11 +32,6 @@ impl Printer for TextPrinter {
                 "step {}, training accuracy {:.2}, loss {:.4}",
                 s.step, s.accuracy, s.loss
             )),
-            Event::Steps(steps) => {
-                for s in steps {
-                    self.print(&Event::Step(*s), out);
-                }
-            }
             Event::Evaluation(e) => {
                 let split = e.split.name();
                 let at = match &e.checkpoint {
@@ -85,6 +80,8 @@ impl Printer for TextPrinter {
             | Event::Failed(_)
             | Event::StoppedBeforeTraining(_)
             | Event::Layers(_)
+            // The reporter hands a batch of steps over one step at a time.
+            | Event::Steps(_)
             | Event::Weights(_)
             | Event::Batch(_)
             | Event::CheckpointScored(_)
