@@ -295,10 +295,14 @@ struct Workspace {
     padded: AlignedBuf,
     /// Transformed input tiles of a piece, `[36][tiles][in]`; backward, reused for `dV`.
     v: AlignedBuf,
-    /// Products of a piece, `[36][tiles][out]`; backward, `dM`.
+    /// Products of a piece, `[36][tiles][out]`; backward, `dM` of one row of positions
+    /// (`[6][tiles][out]`).
     m: AlignedBuf,
     /// One tile's 2x2 outputs or their gradients, `[4][out]`.
     quad: AlignedBuf,
+    /// Backward, the gradients on the raw 2x2 outputs of every tile of a piece,
+    /// `[tiles][4][out]`.
+    dy: AlignedBuf,
 }
 
 impl Workspace {
@@ -314,6 +318,7 @@ impl Workspace {
             v: AlignedBuf::zeros(POSITIONS * n * g.in_channels),
             m: AlignedBuf::zeros(POSITIONS * n * g.out_channels),
             quad: AlignedBuf::zeros(4 * g.out_channels),
+            dy: AlignedBuf::zeros(n * 4 * g.out_channels),
         }
     }
 }
@@ -387,32 +392,28 @@ fn output_transform<S: Simd>(simd: S, g: &ConvGeometry, ws: &mut Workspace, t: u
     }
 }
 
-/// Writes `dM = A dY Aᵀ`, `dY` the output gradients of a tile in `ws.quad`, as tile `t` of
-/// the piece (`n` tiles) into `ws.m`.
+/// Writes row `r` of `dM = A dY Aᵀ` for every tile of the piece (`n` tiles, their `dY` in
+/// `ws.dy`): position `(r, c)` of each tile into `ws.m` as `[c][tiles][out]`. A row at a
+/// time, so that the six products that read it find it in the core's cache.
 #[inline(always)]
-fn output_gradient_transform<S: Simd>(
-    simd: S,
-    g: &ConvGeometry,
-    ws: &mut Workspace,
-    t: usize,
-    n: usize,
-) {
+fn output_gradient_row<S: Simd>(simd: S, g: &ConvGeometry, ws: &mut Workspace, r: usize, n: usize) {
     let cout = g.out_channels;
-    let (quad, products): (&[f32], &mut [f32]) = (&ws.quad, &mut ws.m);
-    for channel in (0..cout).step_by(V::<S>::WIDTH) {
-        let dy = [
-            V::load(simd, quad, channel),
-            V::load(simd, quad, cout + channel),
-            V::load(simd, quad, 2 * cout + channel),
-            V::load(simd, quad, 3 * cout + channel),
-        ];
-        six!(for r => {
+    let (dy, products): (&[f32], &mut [f32]) = (&ws.dy, &mut ws.m);
+    for t in 0..n {
+        let quad = &dy[t * 4 * cout..][..4 * cout];
+        for channel in (0..cout).step_by(V::<S>::WIDTH) {
+            let dy = [
+                V::load(simd, quad, channel),
+                V::load(simd, quad, cout + channel),
+                V::load(simd, quad, 2 * cout + channel),
+                V::load(simd, quad, 3 * cout + channel),
+            ];
             // Up the columns: (Σ_y A[r][y] dY[y][0], Σ_y A[r][y] dY[y][1]); then along the row.
             let row = [a(r, [dy[0], dy[2]]), a(r, [dy[1], dy[3]])];
             six!(for c => {
-                a(c, row).store(products, ((r * TILE + c) * n + t) * cout + channel);
+                a(c, row).store(products, (c * n + t) * cout + channel);
             });
-        });
+        }
     }
 }
 
@@ -732,23 +733,27 @@ impl Kernel for BackwardChunk<'_> {
                 pad_channel_last(g, image, &mut ws.padded);
                 input_transform(simd, g, ws, s * per_tile, n);
                 for t in 0..per_tile {
-                    output_gradient(g, self.upstream, first + s, t, &mut ws.quad, &mut grad_bias);
-                    output_gradient_transform(simd, g, ws, s * per_tile + t, n);
+                    let quad = &mut ws.dy[(s * per_tile + t) * 4 * cout..][..4 * cout];
+                    output_gradient(g, self.upstream, first + s, t, quad, &mut grad_bias);
                 }
             }
-            for p in 0..POSITIONS {
-                let v = MatRef::row_major(&ws.v[p * n * cin..(p + 1) * n * cin], n, cin);
-                let dm = MatRef::row_major(&ws.m[p * n * cout..(p + 1) * n * cout], n, cout);
-                let du_p = &mut du[p * cin * cout..(p + 1) * cin * cout];
-                matmul(du_p, v.t(), dm, true, Parallelism::None);
-                if self.grad_input.is_some() {
-                    // dV_p = dM_p U_pᵀ, over V_p, which this position no longer needs.
-                    let u_p = &self.u[p * cin * cout..(p + 1) * cin * cout];
-                    let up = MatRef::row_major(u_p, cin, cout);
-                    let dv = &mut ws.v[p * n * cin..(p + 1) * n * cin];
-                    matmul(dv, dm, up.t(), false, Parallelism::None);
+            six!(for r => {
+                output_gradient_row(simd, g, ws, r, n);
+                for c in 0..TILE {
+                    let p = r * TILE + c;
+                    let v = MatRef::row_major(&ws.v[p * n * cin..(p + 1) * n * cin], n, cin);
+                    let dm = MatRef::row_major(&ws.m[c * n * cout..(c + 1) * n * cout], n, cout);
+                    let du_p = &mut du[p * cin * cout..(p + 1) * cin * cout];
+                    matmul(du_p, v.t(), dm, true, Parallelism::None);
+                    if self.grad_input.is_some() {
+                        // dV_p = dM_p U_pᵀ, over V_p, which this position no longer needs.
+                        let u_p = &self.u[p * cin * cout..(p + 1) * cin * cout];
+                        let up = MatRef::row_major(u_p, cin, cout);
+                        let dv = &mut ws.v[p * n * cin..(p + 1) * n * cin];
+                        matmul(dv, dm, up.t(), false, Parallelism::None);
+                    }
                 }
-            }
+            });
             if let Some(grad_input) = self.grad_input.as_deref_mut() {
                 for s in 0..piece {
                     ws.padded.fill(0.0);
