@@ -409,6 +409,87 @@ fn file_tensors(path: &Path) -> Vec<(String, Vec<usize>, Vec<u8>)> {
     tensors
 }
 
+/// A network trained by hand, with an optimizer that writes every update into it at once.
+struct EagerTraining {
+    model: Network,
+    adam: train::adam::Adam,
+    grads: Gradients<f32, Cpu>,
+    device: Cpu,
+}
+
+impl EagerTraining {
+    /// From `model`, as a training state on `config` starts.
+    fn new(model: Network, config: &Config) -> Self {
+        Self {
+            adam: new_optimizer(&model, config.train.learning_rate),
+            grads: model.alloc_grads(),
+            device: Cpu::seed_from_u64(config.train.seed),
+            model,
+        }
+    }
+
+    /// Trains on the next `n` batches `state` would take.
+    fn steps(&mut self, state: &TrainingState, config: &Config, data: &Mnist, n: usize) {
+        let mut order = state.order().clone();
+        let batch = config.train.batch_size;
+        for _ in 0..n {
+            let (_, indices) = order.next_batch(batch);
+            let mut pixels = vec![0.0f32; batch * IMAGE_PIXELS];
+            let mut one_hot = vec![0.0f32; batch * CLASSES];
+            data.train.fill_images(&indices, &mut pixels);
+            data.train.fill_one_hot(&indices, &mut one_hot);
+            let m = &mut self.model;
+            train_step(
+                m,
+                &mut self.adam,
+                &mut self.grads,
+                &self.device,
+                pixels,
+                &one_hot,
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_read_of_the_weights_in_training_sees_the_latest_update() {
+    // The training state's optimizer writes its updates back only when the weights are read:
+    // shared, evaluated, probed or saved, each must see the weights of the last step.
+    let ws = Workspace::new();
+    let data = data::load(&ws.data_dir()).unwrap();
+    let config = plain_config(&ws);
+    let mut state = fresh_state(&config, &data);
+    let mut eager = EagerTraining::new((*state.weights().model).clone(), &config);
+    eager.steps(&state, &config, &data, 3);
+    steps(&mut state, &config, &data, 3);
+    let model = &eager.model;
+
+    let device = Cpu::seed_from_u64(0);
+    let want = digitdash::model::score::evaluate(model, &device, &data.test, 50);
+    let (evaluation, _) = state.evaluate(&data.test, EvalSplit::Test, true, 50);
+    assert_eq!(evaluation.loss.to_bits(), want.loss.to_bits(), "evaluated");
+    let dir = tempfile::tempdir().unwrap();
+    let folder = state.save(dir.path(), "step-00000003", &config).unwrap();
+    let (saved, _) = checkpoint::load(&folder, &device).unwrap();
+    let shared = state.weights().model;
+    for ((name, want), ((_, got), (_, saved))) in parameters(model)
+        .iter()
+        .zip(parameters(&shared).into_iter().zip(parameters(&saved)))
+    {
+        assert_eq!(bits(want), bits(&got), "{name} shared");
+        assert_eq!(bits(want), bits(&saved), "{name} saved");
+    }
+    // Two more steps, each optimizer keeping its moments.
+    eager.steps(&state, &config, &data, 2);
+    steps(&mut state, &config, &data, 2);
+    let folder = state.save(dir.path(), "step-00000005", &config).unwrap();
+    let (saved, _) = checkpoint::load(&folder, &device).unwrap();
+    for ((name, want), (_, saved)) in parameters(&eager.model).iter().zip(parameters(&saved)) {
+        assert_eq!(bits(want), bits(&saved), "{name} saved after more steps");
+    }
+}
+
 #[test]
 fn a_checkpoint_round_trip_is_bit_exact_with_all_its_metadata() {
     let ws = Workspace::new();
@@ -499,9 +580,9 @@ fn the_newest_periodic_checkpoints_and_the_best_one_are_kept() {
     let mut state = fresh_state(&config, &data);
     for step in 1..=5u64 {
         steps(&mut state, &config, &data, 1);
-        checkpointer.save_periodic(&state, &config).unwrap();
+        checkpointer.save_periodic(&mut state, &config).unwrap();
         if step == 2 || step == 4 {
-            checkpointer.save_best(&state, &config).unwrap();
+            checkpointer.save_best(&mut state, &config).unwrap();
         }
     }
     assert_eq!(

@@ -19,6 +19,7 @@ use rand_distr::uniform::SampleUniform;
 use super::conv_kernels::{self, ConvGeometry, ConvGrads, Upstream};
 use super::direct;
 use super::init::fan_in_uniform;
+use super::lent::Weights;
 use super::pool::Halve;
 use super::winograd;
 use super::{add_assign, contents, recycle, take_grad};
@@ -147,8 +148,9 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
         let (x, mut tape) = x.split_tape();
         let geometry = Self::geometry(batch, height, width);
         let input = contents(&x);
-        let weight = Filters::new(&geometry, contents(&self.weight), P, G);
-        let (values, argmax) = kernel(&geometry, &input, &weight, &contents(&self.bias));
+        // During a training step the optimizer lends its copy of the weights (see `lent`).
+        let weight = Filters::new(&geometry, Weights::of(&self.weight), P, G);
+        let (values, argmax) = kernel(&geometry, &input, &weight, &Weights::of(&self.bias));
         let out = x.device().tensor_from_vec(values, out_shape);
         let saved = Saved {
             geometry,
@@ -225,15 +227,15 @@ const DIRECT_POOLED_ONLY: &str = "the direct kernel is chosen only for pooled la
 impl Filters {
     /// The algorithm for `g` (pooled or not, with an input gradient or not), with `weight`
     /// (`[out, in, k, k]`) in its form.
-    fn new(g: &ConvGeometry, weight: Vec<f32>, pooled: bool, input_grad: bool) -> Self {
+    fn new(g: &ConvGeometry, weight: Weights, pooled: bool, input_grad: bool) -> Self {
         let filters = if winograd::supports(g) {
             Filters::Winograd(winograd::transform_filters(g, &weight))
         } else if pooled && !input_grad && direct::supports(g) {
             Filters::Direct(direct::transpose_filters(g, &weight))
         } else {
-            return Filters::Im2col(weight);
+            return Filters::Im2col(weight.into_vec());
         };
-        recycle(weight);
+        weight.release();
         filters
     }
 
@@ -347,8 +349,8 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool>
     ) -> Vec<f32> {
         let geometry = Self::geometry(batch, height, width);
         assert_eq!(input.len(), batch * geometry.input_image(), "input size");
-        let weight = Filters::new(&geometry, contents(&self.weight), true, G);
-        let (pooled, _) = weight.forward_pooled(&geometry, input, &contents(&self.bias));
+        let weight = Filters::new(&geometry, Weights::of(&self.weight), true, G);
+        let (pooled, _) = weight.forward_pooled(&geometry, input, &Weights::of(&self.bias));
         weight.recycle();
         pooled
     }

@@ -113,7 +113,7 @@ impl<const I: usize, const O: usize, const R: bool> Dense<I, O, f32, Cpu, R> {
     pub fn values(&self, input: &[f32], rows: usize) -> Vec<f32> {
         assert_eq!(input.len(), rows * I, "input size");
         let weight = Weights::of(&self.weight);
-        let out = product::<R>(&weight, &contents(&self.bias), input, rows);
+        let out = product::<R>(&weight, &Weights::of(&self.bias), input, rows);
         weight.release();
         out
     }
@@ -138,7 +138,7 @@ where
         let input = contents(&x);
         // During a training step the optimizer lends its copy of the weights (see `lent`).
         let weight = Weights::of(&self.weight);
-        let out = product::<R>(&weight, &contents(&self.bias), &input, rows);
+        let out = product::<R>(&weight, &Weights::of(&self.bias), &input, rows);
         let out = x.device().tensor_from_vec(out, (batch, Const::<O>));
         if T::OWNS_TAPE {
             let keys = (x.ghost(), self.weight.ghost(), self.bias.ghost());

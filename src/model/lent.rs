@@ -2,8 +2,11 @@
 //!
 //! dfdx 0.13 gives no view of a tensor's buffer, only `copy_into`, a memcpy on one thread: for
 //! the 3136 x 1024 dense layer that is 13 MB, about 2 ms of a 25-30 ms step. The optimizer
-//! (`train::adam`) already keeps a copy of every weight, identical to the tensor after each
-//! update, so during a step the layers read that copy instead.
+//! (`train::adam`) already keeps a copy of every weight, as its last update left it, so during
+//! a step the layers read that copy instead.
+//!
+//! While the optimizer defers its write-back (`Adam::defer_write_back`), the lent copy is
+//! newer than the tensor, and a step must read every weight through [`Weights::of`].
 //!
 //! A lent copy is found by the address of the tensor it mirrors (the tensor sits inside its
 //! model, which stays in place for the step) and must have the tensor's length; anything
@@ -101,6 +104,14 @@ impl Weights {
     #[cfg(test)]
     pub(crate) fn is_lent(&self) -> bool {
         matches!(self, Weights::Lent(_))
+    }
+
+    /// The values as a vector of their own: a copy is handed over, a loan copied.
+    pub(crate) fn into_vec(self) -> Vec<f32> {
+        match self {
+            Weights::Lent(values) => values.to_vec(),
+            Weights::Copied(values) => values,
+        }
     }
 
     /// Done with the values: a copy goes back for reuse, a loan's reference is dropped.

@@ -85,7 +85,7 @@ impl Checkpointer {
     /// Writes a periodic checkpoint and drops the oldest beyond `config.run.keep_checkpoints`.
     pub fn save_periodic(
         &mut self,
-        state: &TrainingState,
+        state: &mut TrainingState,
         config: &Config,
     ) -> Result<PathBuf, CheckpointError> {
         match self.write(state, config, CheckpointKind::Periodic) {
@@ -109,7 +109,7 @@ impl Checkpointer {
     /// Writes the best checkpoint so far, then removes the previous best.
     pub fn save_best(
         &mut self,
-        state: &TrainingState,
+        state: &mut TrainingState,
         config: &Config,
     ) -> Result<PathBuf, CheckpointError> {
         let path = self.write(state, config, CheckpointKind::Best)?;
@@ -146,7 +146,7 @@ impl Checkpointer {
     /// first, so a resume from it (after a crash at any moment) finds them all.
     fn write(
         &mut self,
-        state: &TrainingState,
+        state: &mut TrainingState,
         config: &Config,
         kind: CheckpointKind,
     ) -> Result<PathBuf, CheckpointError> {

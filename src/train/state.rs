@@ -21,12 +21,23 @@ use crate::run::checkpoint::{self, CheckpointMeta, FORMAT_VERSION, MODEL_NAME};
 use crate::run::record::EvalSplit;
 use crate::run::CheckpointError;
 
+/// Adam for `model` at `lr`, its write-back deferred: the steps read its own copy of the
+/// weights, and the model is brought up to date where it is read.
+fn deferring_optimizer(model: &Network, lr: f64) -> Adam {
+    let mut optimizer = new_optimizer(model, lr);
+    optimizer.defer_write_back(true);
+    optimizer
+}
+
 /// Training images whose loss [`TrainingState::probe_before_saving`] checks.
 pub const PROBE_IMAGES: usize = 256;
 
 /// The state of a run between two steps.
 pub struct TrainingState {
     device: Cpu,
+    /// The weights in training. The optimizer defers writing its updates back (see
+    /// [`Adam::defer_write_back`]): outside a step, every read of them follows
+    /// `self.optimizer.write_back(&mut self.model)`.
     model: Network,
     grads: Gradients<f32, Cpu>,
     optimizer: Adam,
@@ -69,7 +80,7 @@ impl TrainingState {
         let mut model = model::build(&device, train.init);
         model::set_dropout(&mut model, train.dropout);
         let grads = model.alloc_grads();
-        let optimizer = new_optimizer(&model, train.learning_rate);
+        let optimizer = deferring_optimizer(&model, train.learning_rate);
         Self {
             device,
             model,
@@ -147,6 +158,7 @@ impl TrainingState {
             return;
         }
         let indices: Vec<usize> = (0..data.train.len().min(PROBE_IMAGES)).collect();
+        self.optimizer.write_back(&mut self.model);
         let loss = mean_loss(&self.model, &self.device, &data.train, &indices);
         if loss.is_nan() || loss > f64::from(DIVERGED_LOSS) {
             self.diverged = Some(format!(
@@ -216,7 +228,8 @@ impl TrainingState {
     }
 
     /// The weights as they are now, shared.
-    pub fn weights(&self) -> Weights {
+    pub fn weights(&mut self) -> Weights {
+        self.optimizer.write_back(&mut self.model);
         Weights {
             step: self.step,
             model: Arc::new(self.model.clone()),
@@ -262,9 +275,10 @@ impl TrainingState {
             .then(|| TrainingBatch::keep(self.step + 1, &pixels, &indices, &data.train));
         // Layer statistics are timed apart: like evaluations, they are not training time.
         let stats_started = Instant::now();
-        let before = self
-            .layer_stats_due()
-            .then(|| Before::take(&self.model, &self.device, &pixels));
+        let before = self.layer_stats_due().then(|| {
+            self.optimizer.write_back(&mut self.model);
+            Before::take(&self.model, &self.device, &pixels)
+        });
         let mut gradients = None;
         let mut stats_seconds = stats_started.elapsed().as_secs_f64();
         let output = train_step_seen(
@@ -288,6 +302,7 @@ impl TrainingState {
         })?;
         if let (Some(before), Some(gradients)) = (before, gradients) {
             let finish = Instant::now();
+            self.optimizer.write_back(&mut self.model);
             self.layer_stats = Some(before.finish(&self.model, gradients, self.step + 1));
             stats_seconds += finish.elapsed().as_secs_f64();
         }
@@ -328,6 +343,7 @@ impl TrainingState {
         batch: usize,
     ) -> (Evaluation, bool) {
         let started = Instant::now();
+        self.optimizer.write_back(&mut self.model);
         let scores = evaluate(&self.model, &self.device, images, batch);
         let evaluation = Evaluation {
             split,
@@ -373,7 +389,7 @@ impl TrainingState {
 
     /// Writes the weights and where training stands as the checkpoint folder `dir/name`.
     pub fn save(
-        &self,
+        &mut self,
         dir: &Path,
         name: &str,
         config: &Config,
@@ -394,6 +410,7 @@ impl TrainingState {
             // Filled in by `checkpoint::save` from the file it writes.
             weights_sha256: None,
         };
+        self.optimizer.write_back(&mut self.model);
         checkpoint::save(dir, name, &self.model, &meta)
     }
 
@@ -414,7 +431,7 @@ impl TrainingState {
         self.model = model;
         model::set_dropout(&mut self.model, dropout);
         self.grads = self.model.alloc_grads();
-        self.optimizer = new_optimizer(&self.model, meta.config.train.learning_rate);
+        self.optimizer = deferring_optimizer(&self.model, meta.config.train.learning_rate);
         self.step = meta.step;
         self.samples = meta.samples;
         self.train_seconds = meta.train_seconds;

@@ -100,8 +100,10 @@ pub fn train_step(
     train_step_seen(model, optimizer, grads, device, pixels, one_hot, no_look)
 }
 
-/// [`train_step`], showing `see` the weights and their gradients between the backward pass
-/// and the update (of a step whose loss is within bounds): for statistics of the step.
+/// [`train_step`], showing `see` the network and its gradients between the backward pass
+/// and the update (of a step whose loss is within bounds): for statistics of the step. When
+/// the optimizer defers its write-back, the network's tensors may hold older weights than the
+/// step used: `see` is for the gradients, found by their tensors.
 pub fn train_step_seen(
     model: &mut Network,
     optimizer: &mut Adam,
@@ -115,7 +117,7 @@ pub fn train_step_seen(
     // without waking this thread after each (see `model::threads`).
     on_pool(|| {
         let output = {
-            let _weights = optimizer.lend();
+            let _weights = optimizer.lend_to(model);
             loss_and_gradients(model, grads, device, pixels, one_hot)
         };
         if !output.loss.is_finite() || output.loss > DIVERGED_LOSS {
@@ -176,12 +178,15 @@ mod tests {
     fn steps_on_the_optimizers_lent_weights_give_the_bits_of_steps_on_copies() {
         // Two devices from one seed: the same weights and the same dropout masks.
         let (device, copied_device) = (Cpu::seed_from_u64(3), Cpu::seed_from_u64(3));
-        let mut lent_model = model::build(&device, Init::Tutorial);
+        // Boxed so that each step can move it: loans follow the tensors where they are.
+        let mut lent_model = Box::new(model::build(&device, Init::Tutorial));
         let mut copied_model = model::build(&copied_device, Init::Tutorial);
         let (mut lent_adam, mut copied_adam) = (
             new_optimizer(&lent_model, 1e-3),
             new_optimizer(&copied_model, 1e-3),
         );
+        // The lending optimizer leaves its model behind between steps, as training does.
+        lent_adam.defer_write_back(true);
         let mut lent_grads = lent_model.alloc_grads();
         let mut copied_grads = copied_model.alloc_grads();
         let batch = 4;
@@ -193,12 +198,21 @@ mod tests {
             for (i, row) in one_hot.chunks_mut(CLASSES).enumerate() {
                 row[(i + step as usize) % CLASSES] = 1.0;
             }
+            // A new box on purpose: the model moves to another address.
+            #[allow(clippy::replace_box)]
+            {
+                lent_model = Box::new(*lent_model);
+            }
             if step > 0 {
-                let _loan = lent_adam.lend();
-                assert!(
-                    Weights::of(&lent_model.hidden().weight).is_lent(),
-                    "after an update the dense weights are lent"
-                );
+                let _loan = lent_adam.lend_to(&*lent_model);
+                for lent in [
+                    Weights::of(&lent_model.conv1().weight),
+                    Weights::of(&lent_model.conv2().bias),
+                    Weights::of(&lent_model.hidden().weight),
+                    Weights::of(&lent_model.output().bias),
+                ] {
+                    assert!(lent.is_lent(), "after an update every weight is lent");
+                }
             }
             let lent = train_step(
                 &mut lent_model,
@@ -221,6 +235,12 @@ mod tests {
                 .update(&mut copied_model, &mut copied_grads)
                 .unwrap();
             assert_eq!(lent.loss.to_bits(), copied.loss.to_bits(), "step {step}");
+            assert_ne!(
+                bits(&lent_model.hidden().weight),
+                bits(&copied_model.hidden().weight),
+                "step {step}: the write-back waits"
+            );
+            lent_adam.write_back(&mut *lent_model);
             assert_eq!(
                 bits(&lent_model.hidden().weight),
                 bits(&copied_model.hidden().weight),

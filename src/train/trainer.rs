@@ -307,6 +307,12 @@ impl Trainer {
         let _ = self.events.send(event);
     }
 
+    /// Sends the weights as they are now.
+    fn share_weights(&mut self) {
+        let weights = self.state.weights();
+        self.send(Event::Weights(weights));
+    }
+
     /// Writes a record to `events.jsonl`; a failure is reported and training goes on.
     fn record(&mut self, record: &Record) {
         if let Some(checkpointer) = self.checkpointer.as_mut() {
@@ -369,7 +375,7 @@ impl Trainer {
                 .as_ref()
                 .map(|c| c.run().path().to_path_buf()),
         }));
-        self.send(Event::Weights(self.state.weights()));
+        self.share_weights();
         while self.state.step() < self.last_step() {
             self.apply_commands();
             if self.control.stop {
@@ -537,7 +543,7 @@ impl Trainer {
             Command::EvaluateTest => self.control.look_at_test = true,
             Command::SaveCheckpoint => self.control.save = true,
             Command::Rollback => self.control.rollback = true,
-            Command::ShareWeights => self.send(Event::Weights(self.state.weights())),
+            Command::ShareWeights => self.share_weights(),
             Command::ShareBatch => {
                 self.state.keep_batches();
                 if let Some(batch) = self.state.last_batch() {
@@ -617,7 +623,7 @@ impl Trainer {
             return;
         };
         self.state.probe_before_saving(&self.data);
-        let saved = checkpointer.save_periodic(&self.state, &self.config);
+        let saved = checkpointer.save_periodic(&mut self.state, &self.config);
         self.report_checkpoint(saved);
     }
 
@@ -626,7 +632,7 @@ impl Trainer {
         let Some(checkpointer) = self.checkpointer.as_mut() else {
             return;
         };
-        let saved = checkpointer.save_best(&self.state, &self.config);
+        let saved = checkpointer.save_best(&mut self.state, &self.config);
         self.report_checkpoint(saved);
     }
 
@@ -670,7 +676,7 @@ impl Trainer {
                         self.send(Event::RecordError(e.to_string()));
                     }
                     self.emit(Event::RolledBack(meta.step));
-                    self.send(Event::Weights(self.state.weights()));
+                    self.share_weights();
                     return;
                 }
                 Err(e) => self.send(Event::RecordError(format!(
@@ -731,7 +737,7 @@ impl Trainer {
             early_stop: self.early_stopped,
         };
         let unsaved = summary.unsaved.is_some();
-        self.send(Event::Weights(self.state.weights()));
+        self.share_weights();
         self.emit(Event::Finished(summary));
         if unsaved && self.pause_on_divergence {
             self.keep_final_state();
@@ -784,7 +790,7 @@ impl Trainer {
                         return;
                     }
                 }
-                Ok(Command::ShareWeights) => self.send(Event::Weights(self.state.weights())),
+                Ok(Command::ShareWeights) => self.share_weights(),
                 Ok(Command::Stop) | Err(_) => return,
                 Ok(_) => {}
             }

@@ -84,6 +84,9 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     model::set_dropout(&mut model, 0.0);
     let mut grads = model.alloc_grads();
     let mut optimizer = new_optimizer(&model, 1e-4);
+    // As in training: the steps read the optimizer's copy of the weights, and the model's
+    // tensors are brought up to date only when something else reads them.
+    optimizer.defer_write_back(true);
     let mut rng = StdRng::seed_from_u64(0);
     let batch = args.batch_size;
     let pixels: Vec<f32> = (0..batch * IMAGE_PIXELS).map(|_| rng.gen()).collect();
@@ -110,6 +113,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let train_step_gflop: f64 = network_flops(batch).iter().map(LayerFlops::total).sum();
     let train_step_gflops = rate(train_step_gflop, median);
     let samples = args.steps.clamp(3, 15);
+    optimizer.write_back(&mut model);
     let layers = time_layers(&model, &device, batch, samples);
     let layer_stats_ms_median = time_layer_stats(
         &mut model,
@@ -125,6 +129,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
     let augment_elastic_ms_median = time_augmentation(&pixels, elastic, args.steps);
 
     let (test, inference_data) = inference_set(data_dir, &mut rng);
+    optimizer.write_back(&mut model);
     evaluate(
         &model,
         &device,

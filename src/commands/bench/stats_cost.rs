@@ -26,6 +26,8 @@ pub fn time_layer_stats(
     let mut ms = Vec::with_capacity(times);
     for step in 0..times as u64 {
         let started = Instant::now();
+        // As in training, a deferred write-back is done for the statistics' sake.
+        optimizer.write_back(model);
         let before = Before::take(model, device, pixels);
         let mut seconds = started.elapsed().as_secs_f64();
         let mut gradients = None;
@@ -43,6 +45,7 @@ pub fn time_layer_stats(
             },
         )?;
         let finish = Instant::now();
+        optimizer.write_back(model);
         if let Some(gradients) = gradients {
             before.finish(model, gradients, step + 1);
         }
