@@ -11,7 +11,7 @@
 //! routing each window's gradient to its winner.
 
 use super::conv_kernels::{backward_in_chunks, pooled_in_chunks, ConvGeometry, ConvGrads};
-use super::pool::pool_quad;
+use super::pool::{channel_first_pooled, channel_last_gradients, pool_vectors, route_to_winner};
 use pulp::Simd;
 use seq_macro::seq;
 
@@ -154,8 +154,9 @@ impl Kernel for ForwardChunk<'_> {
         let pooled_image = cout * pooled_plane;
         let width = Vector::<S>::WIDTH;
         let mut padded = AlignedBuf::zeros((g.height + K - 1) * pw);
-        let mut quad = vec![0.0f32; 4 * width];
-        let (mut best, mut winner) = (vec![0.0f32; width], vec![0u8; width]);
+        // One image's pooled values and winners for a block of channels, channel-last.
+        let mut best = AlignedBuf::zeros(pooled_plane * width);
+        let mut won = AlignedBuf::zeros(pooled_plane * width);
         for (index, image) in self.images.chunks_exact(g.plane()).enumerate() {
             pad(g, image, &mut padded);
             let pooled = &mut self.pooled[index * pooled_image..][..pooled_image];
@@ -166,19 +167,15 @@ impl Kernel for ForwardChunk<'_> {
                 for (tap, w) in w.iter_mut().enumerate() {
                     *w = Vector::load(simd, self.wt, tap_index(first, tap));
                 }
-                let bias = &self.bias[first..first + width];
+                let bias = Vector::load(simd, self.bias, first);
                 for (window_index, corner) in windows(g) {
                     let acc = window_sums(simd, &w, &padded, corner, pw);
-                    for (k, acc) in acc.iter().enumerate() {
-                        acc.store(&mut quad, k * width);
-                    }
-                    pool_quad(&quad, bias, &mut best, &mut winner);
-                    for (i, (&v, &k)) in best.iter().zip(&winner).enumerate() {
-                        let at = (first + i) * pooled_plane + window_index;
-                        pooled[at] = v;
-                        argmax[at] = k;
-                    }
+                    let (max, winner) = pool_vectors(simd, acc, bias);
+                    max.store(&mut best, window_index * width);
+                    winner.store(&mut won, window_index * width);
                 }
+                let channels = first..first + width;
+                channel_first_pooled((&best, &won), pooled_plane, channels, pooled, argmax);
             }
         }
     }
@@ -234,45 +231,45 @@ impl Kernel for BackwardChunk<'_> {
         let mut grad_wt = vec![0.0f32; TAPS * cout];
         let mut grad_bias = vec![0.0f32; cout];
         let mut padded = AlignedBuf::zeros((g.height + K - 1) * pw);
-        let mut dy = vec![0.0f32; 4 * width];
+        // One image's gradients that pass the ReLU, and the windows' winners, for this
+        // block of channels, channel-last.
+        let mut passed = AlignedBuf::zeros(pooled_plane * width);
+        let mut won = AlignedBuf::zeros(pooled_plane * width);
         for first in (0..cout).step_by(width) {
             // This vector of output channels' 25 tap gradients, kept in registers over the
-            // chunk's images.
+            // chunk's images, and their bias gradients.
             let mut dw = [Vector::splat(simd, 0.0); TAPS];
+            let mut bias = Vector::splat(simd, 0.0);
             for index in self.range.clone() {
                 pad(
                     g,
                     &self.input[index * g.plane()..][..g.plane()],
                     &mut padded,
                 );
-                let base = index * pooled_image + first * pooled_plane;
+                let image = index * pooled_image..(index + 1) * pooled_image;
+                channel_last_gradients(
+                    (
+                        &self.pooled[image.clone()],
+                        &self.argmax[image.clone()],
+                        &self.grad[image],
+                    ),
+                    pooled_plane,
+                    first..first + width,
+                    &mut passed,
+                    &mut won,
+                );
                 for (window_index, corner) in windows(g) {
-                    // The gradient on each of the four pixels: the window's, at its winner,
-                    // where the pooled value passed the ReLU.
-                    dy.fill(0.0);
-                    let bias = &mut grad_bias[first..first + width];
-                    for (i, b) in bias.iter_mut().enumerate() {
-                        let at = base + i * pooled_plane + window_index;
-                        let gr = if self.pooled[at] > 0.0 {
-                            self.grad[at]
-                        } else {
-                            0.0
-                        };
-                        dy[usize::from(self.argmax[at]) * width + i] = gr;
-                        *b += gr;
-                    }
-                    let dy = [
-                        Vector::load(simd, &dy, 0),
-                        Vector::load(simd, &dy, width),
-                        Vector::load(simd, &dy, 2 * width),
-                        Vector::load(simd, &dy, 3 * width),
-                    ];
+                    // The gradient on each of the four pixels: the window's, at its winner.
+                    let gr = Vector::load(simd, &passed, window_index * width);
+                    let dy = route_to_winner(gr, Vector::load(simd, &won, window_index * width));
+                    bias = bias + gr;
                     add_window_gradients(simd, &mut dw, &dy, &padded, corner, pw);
                 }
             }
             for (tap, dw) in dw.iter().enumerate() {
                 dw.store(&mut grad_wt, tap_index(first, tap));
             }
+            bias.store(&mut grad_bias, first);
         }
         (grad_wt, grad_bias)
     }

@@ -3,6 +3,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
+use super::simd::Vector;
 use super::take_grad;
 
 /// A compile-time side length that halves exactly: `Const<28>` to `Const<14>`, and so on.
@@ -133,6 +134,94 @@ pub fn pool_quad(quad: &[f32], bias: &[f32], best: &mut [f32], winner: &mut [u8]
         best[o] = (max + bias[o]).max(0.0);
         winner[o] = won;
     }
+}
+
+/// [`pool_quad`] for a vector of channels: the window's four pixels (in [`max_of_four`]'s
+/// order) give the max plus `bias`, clamped at zero, and which pixel won, as a float 0.0 to
+/// 3.0 (the first on ties). The same selects as the scalar form, lane by lane; the clamp
+/// gives +0.0 for a sum of -0.0, where the scalar `max` may keep its sign.
+#[inline(always)]
+pub fn pool_vectors<S: pulp::Simd>(
+    simd: S,
+    [a, b, c, d]: [Vector<S>; 4],
+    bias: Vector<S>,
+) -> (Vector<S>, Vector<S>) {
+    let number = |k: f32| Vector::splat(simd, k);
+    let top = b.greater_select(a, b, a);
+    let top_won = b.greater_select(a, number(1.0), number(0.0));
+    let bottom = d.greater_select(c, d, c);
+    let bottom_won = d.greater_select(c, number(3.0), number(2.0));
+    let max = bottom.greater_select(top, bottom, top);
+    let won = bottom.greater_select(top, bottom_won, top_won);
+    let sum = max + bias;
+    (sum.greater_select(number(0.0), sum, number(0.0)), won)
+}
+
+/// Writes one image's pooled values and winners for the channels `channels`, given
+/// channel-last (`best[window * n + c]`, `won[window * n + c]` as 0.0 to 3.0, for the
+/// `n = channels.len()` channels), into its `pooled` and `argmax`, `[channel][window]` with
+/// `windows` windows a channel.
+#[inline(always)]
+pub fn channel_first_pooled(
+    (best, won): (&[f32], &[f32]),
+    windows: usize,
+    channels: std::ops::Range<usize>,
+    pooled: &mut [f32],
+    argmax: &mut [u8],
+) {
+    let n = channels.len();
+    for (c, channel) in channels.enumerate() {
+        let plane = channel * windows..(channel + 1) * windows;
+        let (pooled, argmax) = (&mut pooled[plane.clone()], &mut argmax[plane]);
+        for window in 0..windows {
+            pooled[window] = best[window * n + c];
+            // Exactly 0.0 to 3.0.
+            argmax[window] = won[window * n + c] as u8;
+        }
+    }
+}
+
+/// The gradients on one image's pooled outputs that pass their ReLU, and which pixel won
+/// each window, for the channels `channels`, turned channel-last: `passed[window * n + c]`
+/// and `winner[window * n + c]` (0.0 to 3.0, as [`max_of_four`] numbers them) for the
+/// `n = channels.len()` channels. `pooled`, `argmax` and `grad` are the image's,
+/// `[channel][window]` with `windows` windows a channel.
+///
+/// Laid out so, a kernel that works on a window for several channels at once loads each
+/// with one vector load (see [`route_to_winner`]).
+#[inline(always)]
+pub fn channel_last_gradients(
+    (pooled, argmax, grad): (&[f32], &[u8], &[f32]),
+    windows: usize,
+    channels: std::ops::Range<usize>,
+    passed: &mut [f32],
+    winner: &mut [f32],
+) {
+    let n = channels.len();
+    for (c, channel) in channels.enumerate() {
+        let plane = channel * windows..(channel + 1) * windows;
+        let (pooled, argmax, grad) = (&pooled[plane.clone()], &argmax[plane.clone()], &grad[plane]);
+        for window in 0..windows {
+            // The gradient's bits where the ReLU passed, +0.0 where it did not: a mask, not
+            // a branch, whose outcome would be data-dependent.
+            let keep = 0u32.wrapping_sub(u32::from(pooled[window] > 0.0));
+            passed[window * n + c] = f32::from_bits(grad[window].to_bits() & keep);
+            winner[window * n + c] = f32::from(argmax[window]);
+        }
+    }
+}
+
+/// The gradients on a window's four pixels, in [`max_of_four`]'s order, for the gradient
+/// `passed` on its max and the pixel that `won`, a vector of channels at a time: all of it
+/// to the winner, zero to the others.
+#[inline(always)]
+pub fn route_to_winner<S: pulp::Simd>(passed: Vector<S>, won: Vector<S>) -> [Vector<S>; 4] {
+    [
+        won.where_equal(0.0, passed),
+        won.where_equal(1.0, passed),
+        won.where_equal(2.0, passed),
+        won.where_equal(3.0, passed),
+    ]
 }
 
 /// Routes each pooled gradient back to the input position that won its window (adds).

@@ -123,6 +123,29 @@ impl<S: Simd> Vector<S> {
     pub fn add_to(self, s: &mut [f32], at: usize) {
         (Self::load(self.simd, s, at) + self).store(s, at);
     }
+
+    /// `if_greater` in the lanes where `self > other`, `otherwise` in the others (where
+    /// either is NaN among them).
+    #[inline(always)]
+    pub fn greater_select(self, other: Self, if_greater: Self, otherwise: Self) -> Self {
+        let simd = self.simd;
+        let mask = simd.greater_than_f32s(self.value, other.value);
+        Self {
+            simd,
+            value: simd.select_f32s(mask, if_greater.value, otherwise.value),
+        }
+    }
+
+    /// `if_equal` in the lanes where `self` equals `value`, zero in the others.
+    #[inline(always)]
+    pub fn where_equal(self, value: f32, if_equal: Self) -> Self {
+        let simd = self.simd;
+        let mask = simd.equal_f32s(self.value, simd.splat_f32s(value));
+        Self {
+            simd,
+            value: simd.select_f32s(mask, if_equal.value, simd.splat_f32s(0.0)),
+        }
+    }
 }
 
 impl<S: Simd> Add for Vector<S> {

@@ -26,7 +26,7 @@ use super::conv_kernels::{
     backward_in_chunks, images_per_chunk, pooled_in_chunks, ConvGeometry, ConvGrads, Upstream,
 };
 use super::matmul::{matmul, MatRef};
-use super::pool::pool_quad;
+use super::pool::{channel_first_pooled, channel_last_gradients, pool_vectors, route_to_winner};
 use pulp::Simd;
 
 use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
@@ -303,6 +303,11 @@ struct Workspace {
     /// Backward, the gradients on the raw 2x2 outputs of every tile of a piece,
     /// `[tiles][4][out]`.
     dy: AlignedBuf,
+    /// Backward through pooling, one image's gradients that pass the ReLU, and the pooling
+    /// windows' winners, channel-last (`[tiles][out]`).
+    passed: AlignedBuf,
+    /// See `passed`.
+    won: AlignedBuf,
 }
 
 impl Workspace {
@@ -319,6 +324,8 @@ impl Workspace {
             m: AlignedBuf::zeros(POSITIONS * n * g.out_channels),
             quad: AlignedBuf::zeros(4 * g.out_channels),
             dy: AlignedBuf::zeros(n * 4 * g.out_channels),
+            passed: AlignedBuf::zeros(tiles(g) * g.out_channels),
+            won: AlignedBuf::zeros(tiles(g) * g.out_channels),
         }
     }
 }
@@ -461,8 +468,9 @@ fn multiply(g: &ConvGeometry, ws: &mut Workspace, u: &[f32], n: usize) {
 
 /// Where the forward pass puts each tile's 2x2 outputs.
 trait TileSink {
-    /// Takes the raw outputs `quad` (`[4][out]`) of tile `t` of image `image` of the chunk.
-    fn take(&mut self, image: usize, t: usize, quad: &[f32]);
+    /// Takes the raw outputs `quad` (`[4][out]`) of tile `t` of image `image` of the chunk
+    /// (the tiles of an image in order).
+    fn take<S: Simd>(&mut self, simd: S, image: usize, t: usize, quad: &[f32]);
 }
 
 /// Full-size output after bias and ReLU, NCHW.
@@ -474,7 +482,7 @@ struct FullOutput<'a> {
 
 impl TileSink for FullOutput<'_> {
     #[inline(always)]
-    fn take(&mut self, image: usize, t: usize, quad: &[f32]) {
+    fn take<S: Simd>(&mut self, _: S, image: usize, t: usize, quad: &[f32]) {
         let g = self.g;
         let (w, tw, cout) = (g.width, g.width / 2, g.out_channels);
         let out_image = &mut self.out[image * g.output_image()..][..g.output_image()];
@@ -498,22 +506,37 @@ struct PooledOutput<'a> {
     pooled: &'a mut [f32],
     argmax: &'a mut [u8],
     bias: &'a [f32],
-    /// One tile's pooled values, `[out]`.
-    best: Vec<f32>,
-    /// One tile's winners, `[out]`.
-    winner: Vec<u8>,
+    /// One image's pooled values, channel-last (`[tiles][out]`).
+    best: AlignedBuf,
+    /// One image's winners (0.0 to 3.0), channel-last.
+    won: AlignedBuf,
 }
 
 impl TileSink for PooledOutput<'_> {
     #[inline(always)]
-    fn take(&mut self, image: usize, t: usize, quad: &[f32]) {
-        pool_quad(quad, self.bias, &mut self.best, &mut self.winner);
-        let per_tile = tiles(self.g);
-        let image_len = self.g.out_channels * per_tile;
-        let base = image * image_len + t;
-        for (o, (&v, &k)) in self.best.iter().zip(&self.winner).enumerate() {
-            self.pooled[base + o * per_tile] = v;
-            self.argmax[base + o * per_tile] = k;
+    fn take<S: Simd>(&mut self, simd: S, image: usize, t: usize, quad: &[f32]) {
+        let (cout, per_tile) = (self.g.out_channels, tiles(self.g));
+        for channel in (0..cout).step_by(V::<S>::WIDTH) {
+            let pixels = [
+                V::load(simd, quad, channel),
+                V::load(simd, quad, cout + channel),
+                V::load(simd, quad, 2 * cout + channel),
+                V::load(simd, quad, 3 * cout + channel),
+            ];
+            let bias = V::load(simd, self.bias, channel);
+            let (max, winner) = pool_vectors(simd, pixels, bias);
+            max.store(&mut self.best, t * cout + channel);
+            winner.store(&mut self.won, t * cout + channel);
+        }
+        if t + 1 == per_tile {
+            let at = image * cout * per_tile..(image + 1) * cout * per_tile;
+            channel_first_pooled(
+                (&self.best, &self.won),
+                per_tile,
+                0..cout,
+                &mut self.pooled[at.clone()],
+                &mut self.argmax[at],
+            );
         }
     }
 }
@@ -549,7 +572,7 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
             for s in 0..piece {
                 for t in 0..per_tile {
                     output_transform(simd, g, ws, s * per_tile + t, n);
-                    self.sink.take(first + s, t, &ws.quad);
+                    self.sink.take(simd, first + s, t, &ws.quad);
                 }
             }
         }
@@ -596,8 +619,8 @@ pub fn forward_pooled(
             pooled,
             argmax,
             bias,
-            best: vec![0.0; g.out_channels],
-            winner: vec![0; g.out_channels],
+            best: AlignedBuf::zeros(tiles(g) * g.out_channels),
+            won: AlignedBuf::zeros(tiles(g) * g.out_channels),
         };
         with_workspace(g, |ws| {
             vectorized(ForwardChunk {
@@ -622,10 +645,57 @@ fn check_sizes(g: &ConvGeometry, input: &[f32], u: &[f32], bias: &[f32]) {
     assert_eq!(bias.len(), g.out_channels, "bias size");
 }
 
-/// Fills `quad` (`[4][out]`) with the gradient on the raw 2x2 outputs of tile `t` of image
-/// `index`, and adds it to `grad_bias`.
+/// Writes the gradients on the raw 2x2 outputs of every tile of image `index`, tile `first`
+/// on of the piece, into `ws.dy` (`[tiles][4][out]`), and adds them to `grad_bias`.
 #[inline(always)]
-fn output_gradient(
+fn output_gradients<S: Simd>(
+    simd: S,
+    g: &ConvGeometry,
+    ws: &mut Workspace,
+    upstream: &Upstream<'_>,
+    (index, first): (usize, usize),
+    grad_bias: &mut [f32],
+) {
+    let (cout, per_tile) = (g.out_channels, tiles(g));
+    let Upstream::Pooled {
+        pooled,
+        argmax,
+        grad,
+    } = *upstream
+    else {
+        for t in 0..per_tile {
+            let quad = &mut ws.dy[(first + t) * 4 * cout..][..4 * cout];
+            unpooled_output_gradient(g, upstream, index, t, quad, grad_bias);
+        }
+        return;
+    };
+    // Each tile is one pooling window: its gradient goes to the window's winner, a vector
+    // of channels at a time, from the image's gradients turned channel-last.
+    let image = index * cout * per_tile..(index + 1) * cout * per_tile;
+    channel_last_gradients(
+        (&pooled[image.clone()], &argmax[image.clone()], &grad[image]),
+        per_tile,
+        0..cout,
+        &mut ws.passed,
+        &mut ws.won,
+    );
+    for t in 0..per_tile {
+        let quad = &mut ws.dy[(first + t) * 4 * cout..][..4 * cout];
+        for channel in (0..cout).step_by(V::<S>::WIDTH) {
+            let passed = V::load(simd, &ws.passed, t * cout + channel);
+            let won = V::load(simd, &ws.won, t * cout + channel);
+            for (k, dy) in route_to_winner(passed, won).into_iter().enumerate() {
+                dy.store(quad, k * cout + channel);
+            }
+            passed.add_to(grad_bias, channel);
+        }
+    }
+}
+
+/// Fills `quad` (`[4][out]`) with the gradient on the raw 2x2 outputs of tile `t` of image
+/// `index` for an unpooled layer (`Upstream::Relu`), and adds it to `grad_bias`.
+#[inline(always)]
+fn unpooled_output_gradient(
     g: &ConvGeometry,
     upstream: &Upstream<'_>,
     index: usize,
@@ -635,22 +705,7 @@ fn output_gradient(
 ) {
     let cout = g.out_channels;
     match *upstream {
-        Upstream::Pooled {
-            pooled,
-            argmax,
-            grad,
-        } => {
-            let per_tile = tiles(g);
-            let base = index * cout * per_tile + t;
-            quad.fill(0.0);
-            for o in 0..cout {
-                let at = base + o * per_tile;
-                // A select, not a branch: whether the ReLU passed is data-dependent.
-                let gr = if pooled[at] > 0.0 { grad[at] } else { 0.0 };
-                quad[usize::from(argmax[at]) * cout + o] = gr;
-                grad_bias[o] += gr;
-            }
-        }
+        Upstream::Pooled { .. } => unreachable!("pooled gradients are routed by vectors"),
         Upstream::Relu { out, grad } => {
             let (w, tw) = (g.width, g.width / 2);
             let base = index * g.output_image() + 2 * (t / tw) * w + 2 * (t % tw);
@@ -732,10 +787,8 @@ impl Kernel for BackwardChunk<'_> {
                 let image = &self.input[(first + s) * g.input_image()..][..g.input_image()];
                 pad_channel_last(g, image, &mut ws.padded);
                 input_transform(simd, g, ws, s * per_tile, n);
-                for t in 0..per_tile {
-                    let quad = &mut ws.dy[(s * per_tile + t) * 4 * cout..][..4 * cout];
-                    output_gradient(g, self.upstream, first + s, t, quad, &mut grad_bias);
-                }
+                let tiles = (first + s, s * per_tile);
+                output_gradients(simd, g, ws, self.upstream, tiles, &mut grad_bias);
             }
             six!(for r => {
                 output_gradient_row(simd, g, ws, r, n);
