@@ -16,7 +16,7 @@ use dfdx::prelude::*;
 use num_traits::Float;
 use rand_distr::uniform::SampleUniform;
 
-use super::conv_kernels::{self, ConvGeometry, ConvGrads, Upstream};
+use super::conv_kernels::{self, relayout, ConvGeometry, ConvGrads, Layout, Upstream};
 use super::direct;
 use super::init::fan_in_uniform;
 use super::lent::Weights;
@@ -266,6 +266,45 @@ impl Filters {
         (pooled, argmax)
     }
 
+    /// [`Self::forward_pooled`]'s values from an input laid out as `from`, laid out as `to`.
+    fn pooled_values(
+        &self,
+        g: &ConvGeometry,
+        input: &[f32],
+        bias: &[f32],
+        (from, to): (Layout, Layout),
+    ) -> Vec<f32> {
+        let pooled_plane = g.plane() / 4;
+        let mut pooled = vec![0.0f32; g.batch * g.out_channels * pooled_plane];
+        let produced = match self {
+            // One input channel: both layouts are the same.
+            Filters::Direct(wt) if to == Layout::ChannelLast => {
+                direct::forward_pooled_channel_last(g, input, wt, bias, &mut pooled);
+                Layout::ChannelLast
+            }
+            Filters::Winograd(u) => {
+                let mut argmax = vec![0u8; pooled.len()];
+                let input = (input, from);
+                winograd::forward_pooled_from(input, g, u, bias, &mut pooled, &mut argmax);
+                Layout::ChannelFirst
+            }
+            _ => {
+                let first = relayout(
+                    input,
+                    (from, Layout::ChannelFirst),
+                    g.in_channels,
+                    g.plane(),
+                );
+                (pooled, _) = self.forward_pooled(g, &first, bias);
+                Layout::ChannelFirst
+            }
+        };
+        if produced == to {
+            return pooled;
+        }
+        relayout(&pooled, (produced, to), g.out_channels, pooled_plane)
+    }
+
     /// Filter and bias gradients; the input's is added into `grad_input` when given.
     fn backward(
         &self,
@@ -341,16 +380,20 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool>
     /// `maxpool2x2(relu(conv(input) + bias))` for `batch` images of `height x width` given
     /// as plain values, as the untaped forward computes it (the same kernel, the same bits),
     /// without a tensor on either side: for inference, where dfdx would copy each activation
-    /// once more to read it.
+    /// once more to read it. `layouts` says how the input lies and how the output should:
+    /// passed channel-last from one layer to the next, the values need no reordering at
+    /// either end.
     pub fn pooled_values(
         &self,
         input: &[f32],
         (batch, height, width): (usize, usize, usize),
+        layouts: (Layout, Layout),
     ) -> Vec<f32> {
         let geometry = Self::geometry(batch, height, width);
         assert_eq!(input.len(), batch * geometry.input_image(), "input size");
         let weight = Filters::new(&geometry, Weights::of(&self.weight), true, G);
-        let (pooled, _) = weight.forward_pooled(&geometry, input, &Weights::of(&self.bias));
+        let bias = Weights::of(&self.bias);
+        let pooled = weight.pooled_values(&geometry, input, &bias, layouts);
         weight.recycle();
         pooled
     }

@@ -173,6 +173,43 @@ pub fn forward(g: &ConvGeometry, input: &[f32], weight: &[f32], bias: &[f32], ou
         });
 }
 
+/// How a batch of feature maps lies in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[image][channel][y][x]`, as the network's tensors hold them.
+    ChannelFirst,
+    /// `[image][y][x][channel]`: a pixel's channels side by side, as the vectorised kernels
+    /// read and write them.
+    ChannelLast,
+}
+
+/// `values`, images of `channels` planes of `plane` pixels laid out as `from`, laid out as
+/// `to` (a copy when the two are the same).
+pub fn relayout(
+    values: &[f32],
+    (from, to): (Layout, Layout),
+    channels: usize,
+    plane: usize,
+) -> Vec<f32> {
+    if from == to {
+        return values.to_vec();
+    }
+    let mut out = vec![0.0f32; values.len()];
+    let image = channels * plane;
+    for (src, dst) in values.chunks_exact(image).zip(out.chunks_exact_mut(image)) {
+        for c in 0..channels {
+            for p in 0..plane {
+                let (first, last) = (c * plane + p, p * channels + c);
+                match from {
+                    Layout::ChannelFirst => dst[last] = src[first],
+                    Layout::ChannelLast => dst[first] = src[last],
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Images per parallel piece of work: one piece per thread, so each thread allocates its
 /// scratch buffers once per call.
 pub(crate) fn images_per_chunk(batch: usize) -> usize {
@@ -462,6 +499,27 @@ fn relu_mask(out: &[f32], grad: &[f32], masked: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relayout_moves_each_value_to_its_place_and_back() {
+        // Two images of three channels of four pixels: value = 100 image + 10 channel + pixel.
+        let first: Vec<f32> = (0..2)
+            .flat_map(|i| {
+                (0..3).flat_map(move |c| (0..4).map(move |p| (100 * i + 10 * c + p) as f32))
+            })
+            .collect();
+        let last = relayout(&first, (Layout::ChannelFirst, Layout::ChannelLast), 3, 4);
+        assert_eq!(&last[..6], &[0.0, 10.0, 20.0, 1.0, 11.0, 21.0]);
+        assert_eq!(last[12], 100.0);
+        assert_eq!(
+            relayout(&last, (Layout::ChannelLast, Layout::ChannelFirst), 3, 4),
+            first
+        );
+        assert_eq!(
+            relayout(&first, (Layout::ChannelFirst, Layout::ChannelFirst), 3, 4),
+            first
+        );
+    }
 
     fn geometry(in_channels: usize, kernel: usize, height: usize, width: usize) -> ConvGeometry {
         ConvGeometry {

@@ -10,9 +10,12 @@
 //! gradient) walks the same windows with the block's 25 gradient taps in registers,
 //! routing each window's gradient to its winner.
 
-use super::conv_kernels::{backward_in_chunks, pooled_in_chunks, ConvGeometry, ConvGrads};
+use super::conv_kernels::{
+    backward_in_chunks, images_per_chunk, pooled_in_chunks, ConvGeometry, ConvGrads,
+};
 use super::pool::{channel_first_pooled, channel_last_gradients, pool_vectors, route_to_winner};
 use pulp::Simd;
+use rayon::prelude::*;
 use seq_macro::seq;
 
 use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
@@ -140,15 +143,25 @@ struct ForwardChunk<'a> {
     /// From [`transpose_filters`].
     wt: &'a [f32],
     bias: &'a [f32],
-    pooled: &'a mut [f32],
-    argmax: &'a mut [u8],
+    out: PooledOut<'a>,
+}
+
+/// Where [`ForwardChunk`] writes the pooled outputs of its images.
+enum PooledOut<'a> {
+    /// `[image][channel][window]`, with each window's winner.
+    ChannelFirst {
+        pooled: &'a mut [f32],
+        argmax: &'a mut [u8],
+    },
+    /// `[image][window][channel]`, without the winners: for inference.
+    ChannelLast(&'a mut [f32]),
 }
 
 impl Kernel for ForwardChunk<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn run<S: Simd>(self, simd: S) {
+    fn run<S: Simd>(mut self, simd: S) {
         let g = self.g;
         let (cout, pw, pooled_plane) = (g.out_channels, padded_width(g), g.plane() / 4);
         let pooled_image = cout * pooled_plane;
@@ -159,8 +172,7 @@ impl Kernel for ForwardChunk<'_> {
         let mut won = AlignedBuf::zeros(pooled_plane * width);
         for (index, image) in self.images.chunks_exact(g.plane()).enumerate() {
             pad(g, image, &mut padded);
-            let pooled = &mut self.pooled[index * pooled_image..][..pooled_image];
-            let argmax = &mut self.argmax[index * pooled_image..][..pooled_image];
+            let outputs = index * pooled_image..(index + 1) * pooled_image;
             for first in (0..cout).step_by(width) {
                 // This vector of output channels' 25 taps, kept in registers over the image.
                 let mut w = [Vector::splat(simd, 0.0); TAPS];
@@ -168,14 +180,31 @@ impl Kernel for ForwardChunk<'_> {
                     *w = Vector::load(simd, self.wt, tap_index(first, tap));
                 }
                 let bias = Vector::load(simd, self.bias, first);
-                for (window_index, corner) in windows(g) {
-                    let acc = window_sums(simd, &w, &padded, corner, pw);
-                    let (max, winner) = pool_vectors(simd, acc, bias);
-                    max.store(&mut best, window_index * width);
-                    winner.store(&mut won, window_index * width);
+                match &mut self.out {
+                    PooledOut::ChannelFirst { pooled, argmax } => {
+                        for (window_index, corner) in windows(g) {
+                            let acc = window_sums(simd, &w, &padded, corner, pw);
+                            let (max, winner) = pool_vectors(simd, acc, bias);
+                            max.store(&mut best, window_index * width);
+                            winner.store(&mut won, window_index * width);
+                        }
+                        channel_first_pooled(
+                            (&best, &won),
+                            pooled_plane,
+                            first..first + width,
+                            &mut pooled[outputs.clone()],
+                            &mut argmax[outputs.clone()],
+                        );
+                    }
+                    PooledOut::ChannelLast(pooled) => {
+                        let pooled = &mut pooled[outputs.clone()];
+                        for (window_index, corner) in windows(g) {
+                            let acc = window_sums(simd, &w, &padded, corner, pw);
+                            let (max, _) = pool_vectors(simd, acc, bias);
+                            max.store(pooled, window_index * cout + first);
+                        }
+                    }
                 }
-                let channels = first..first + width;
-                channel_first_pooled((&best, &won), pooled_plane, channels, pooled, argmax);
             }
         }
     }
@@ -201,10 +230,38 @@ pub fn forward_pooled(
             images,
             wt,
             bias,
-            pooled,
-            argmax,
+            out: PooledOut::ChannelFirst { pooled, argmax },
         });
     });
+}
+
+/// [`forward_pooled`]'s values laid out channel-last (`[image][window][channel]`), without
+/// the winners: what inference hands the next layer.
+pub fn forward_pooled_channel_last(
+    g: &ConvGeometry,
+    input: &[f32],
+    wt: &[f32],
+    bias: &[f32],
+    pooled: &mut [f32],
+) {
+    assert!(supports(g), "the direct kernel does not handle {g:?}");
+    assert_eq!(wt.len(), g.out_channels * TAPS, "filter size");
+    assert_eq!(bias.len(), g.out_channels, "bias size");
+    assert_eq!(input.len(), g.batch * g.input_image(), "input size");
+    assert_eq!(pooled.len(), g.batch * g.output_image() / 4, "pooled size");
+    let per_chunk = images_per_chunk(g.batch);
+    pooled
+        .par_chunks_mut(per_chunk * g.output_image() / 4)
+        .zip(input.par_chunks(per_chunk * g.input_image()))
+        .for_each(|(pooled, images)| {
+            vectorized(ForwardChunk {
+                g,
+                images,
+                wt,
+                bias,
+                out: PooledOut::ChannelLast(pooled),
+            });
+        });
 }
 
 /// The filter and bias gradients of images `range`, laid out as [`transpose_filters`] does,

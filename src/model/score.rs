@@ -4,6 +4,7 @@
 
 use dfdx::prelude::*;
 
+use super::conv_kernels::Layout;
 use super::{Layers, Network, CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
 use crate::data::Split;
 
@@ -52,10 +53,15 @@ pub fn logits_of(model: &Network, _device: &Cpu, pixels: &[f32]) -> Vec<f32> {
     }
     let side = IMAGE_SIDE;
     let pixels = &pixels[..images * IMAGE_PIXELS];
-    let first = model.conv1().pooled_values(pixels, (images, side, side));
+    // The first block's output goes to the second channel-last, as both kernels take it;
+    // the second's is the dense layer's input, channel-first as the network flattens it.
+    let (first, last) = (Layout::ChannelFirst, Layout::ChannelLast);
+    let pooled = model
+        .conv1()
+        .pooled_values(pixels, (images, side, side), (first, last));
     let second = model
         .conv2()
-        .pooled_values(&first, (images, side / 2, side / 2));
+        .pooled_values(&pooled, (images, side / 2, side / 2), (last, first));
     let hidden = model.hidden().values(&second, images);
     model.output().values(&hidden, images)
 }

@@ -23,7 +23,8 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::conv_kernels::{
-    backward_in_chunks, images_per_chunk, pooled_in_chunks, ConvGeometry, ConvGrads, Upstream,
+    backward_in_chunks, images_per_chunk, pooled_in_chunks, ConvGeometry, ConvGrads, Layout,
+    Upstream,
 };
 use super::matmul::{matmul, MatRef};
 use super::pool::{channel_first_pooled, channel_last_gradients, pool_vectors, route_to_winner};
@@ -268,6 +269,17 @@ fn pad_channel_last(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
                 *d = image[c * plane + y * w + x];
             }
         }
+    }
+}
+
+/// Copies image `[h, w, in]`, channel-last already, into the interior of `padded` (as
+/// [`pad_channel_last`] does from `[in, h, w]`): a row at a time.
+#[inline(always)]
+fn pad_from_channel_last(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
+    let (row_len, pw) = (g.width * g.in_channels, padded_width(g));
+    for (y, row) in image.chunks_exact(row_len).enumerate() {
+        let start = ((y + PAD) * pw + PAD) * g.in_channels;
+        padded[start..start + row_len].copy_from_slice(row);
     }
 }
 
@@ -546,8 +558,9 @@ struct ForwardChunk<'a, K> {
     g: &'a ConvGeometry,
     /// The thread's buffers.
     ws: &'a mut Workspace,
-    /// `[count, in, h, w]`.
+    /// `[count, in, h, w]`, or `[count, h, w, in]` as `layout` says.
     images: &'a [f32],
+    layout: Layout,
     u: &'a [f32],
     sink: K,
 }
@@ -565,7 +578,10 @@ impl<K: TileSink> Kernel for ForwardChunk<'_, K> {
             let n = piece * per_tile;
             for s in 0..piece {
                 let image = &self.images[(first + s) * g.input_image()..][..g.input_image()];
-                pad_channel_last(g, image, &mut ws.padded);
+                match self.layout {
+                    Layout::ChannelFirst => pad_channel_last(g, image, &mut ws.padded),
+                    Layout::ChannelLast => pad_from_channel_last(g, image, &mut ws.padded),
+                }
                 input_transform(simd, g, ws, s * per_tile, n);
             }
             multiply(g, ws, self.u, n);
@@ -594,6 +610,7 @@ pub fn forward(g: &ConvGeometry, input: &[f32], u: &[f32], bias: &[f32], out: &m
                     g,
                     ws,
                     images,
+                    layout: Layout::ChannelFirst,
                     u,
                     sink,
                 })
@@ -607,6 +624,18 @@ pub fn forward(g: &ConvGeometry, input: &[f32], u: &[f32], bias: &[f32], out: &m
 pub fn forward_pooled(
     g: &ConvGeometry,
     input: &[f32],
+    u: &[f32],
+    bias: &[f32],
+    pooled: &mut [f32],
+    argmax: &mut [u8],
+) {
+    forward_pooled_from((input, Layout::ChannelFirst), g, u, bias, pooled, argmax);
+}
+
+/// [`forward_pooled`] on an input laid out as `layout` says.
+pub fn forward_pooled_from(
+    (input, layout): (&[f32], Layout),
+    g: &ConvGeometry,
     u: &[f32],
     bias: &[f32],
     pooled: &mut [f32],
@@ -627,6 +656,7 @@ pub fn forward_pooled(
                 g,
                 ws,
                 images,
+                layout,
                 u,
                 sink,
             })
