@@ -246,3 +246,55 @@ pub fn pool_backward(
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::simd::{vectorized, Kernel, LANES};
+
+    /// [`pool_vectors`] over `quad` (`[4][n]`, `n` a multiple of [`LANES`]).
+    struct Pooled<'a> {
+        quad: &'a [f32],
+        bias: &'a [f32],
+    }
+
+    impl Kernel for Pooled<'_> {
+        type Output = (Vec<f32>, Vec<u8>);
+
+        #[inline(always)]
+        fn run<S: pulp::Simd>(self, simd: S) -> (Vec<f32>, Vec<u8>) {
+            let n = self.bias.len();
+            let (mut best, mut won) = (vec![0.0f32; n], vec![0.0f32; n]);
+            for at in (0..n).step_by(Vector::<S>::WIDTH) {
+                let pixels = [0, 1, 2, 3].map(|k| Vector::load(simd, self.quad, k * n + at));
+                let bias = Vector::load(simd, self.bias, at);
+                let (max, winner) = pool_vectors(simd, pixels, bias);
+                max.store(&mut best, at);
+                winner.store(&mut won, at);
+            }
+            (best, won.iter().map(|&w| w as u8).collect())
+        }
+    }
+
+    #[test]
+    fn vector_pooling_gives_the_scalar_pooling_bits_ties_and_negatives_included() {
+        let n = 4 * LANES;
+        // Ties between every pair of pixels, all-negative windows, zeros of both signs.
+        let choices = [-1.5f32, -0.0, 0.0, 0.25, 0.25, 2.0, -3.0];
+        let quad: Vec<f32> = crate::model::test_values(4 * n, 11)
+            .iter()
+            .map(|r| choices[((r + 1.0) * 3.5) as usize % choices.len()])
+            .collect();
+        let bias: Vec<f32> = (0..n).map(|o| [0.5f32, -0.75, 0.0, 1.0][o % 4]).collect();
+        let (mut best, mut winner) = (vec![0.0f32; n], vec![0u8; n]);
+        pool_quad(&quad, &bias, &mut best, &mut winner);
+        let (vector_best, vector_winner) = vectorized(Pooled {
+            quad: &quad,
+            bias: &bias,
+        });
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&vector_best), bits(&best));
+        assert_eq!(vector_winner, winner);
+        assert!(winner.contains(&0) && winner.contains(&3), "{winner:?}");
+    }
+}
