@@ -275,28 +275,24 @@ impl Filters {
         (from, to): (Layout, Layout),
     ) -> Vec<f32> {
         let pooled_plane = g.plane() / 4;
-        let mut pooled = vec![0.0f32; g.batch * g.out_channels * pooled_plane];
-        let produced = match self {
+        let outputs = g.batch * g.out_channels * pooled_plane;
+        let (pooled, produced) = match self {
             // One input channel: both layouts are the same.
             Filters::Direct(wt) if to == Layout::ChannelLast => {
+                let mut pooled = vec![0.0f32; outputs];
                 direct::forward_pooled_channel_last(g, input, wt, bias, &mut pooled);
-                Layout::ChannelLast
+                (pooled, Layout::ChannelLast)
             }
             Filters::Winograd(u) => {
-                let mut argmax = vec![0u8; pooled.len()];
+                let (mut pooled, mut argmax) = (vec![0.0f32; outputs], vec![0u8; outputs]);
                 let input = (input, from);
                 winograd::forward_pooled_from(input, g, u, bias, &mut pooled, &mut argmax);
-                Layout::ChannelFirst
+                (pooled, Layout::ChannelFirst)
             }
             _ => {
-                let first = relayout(
-                    input,
-                    (from, Layout::ChannelFirst),
-                    g.in_channels,
-                    g.plane(),
-                );
-                (pooled, _) = self.forward_pooled(g, &first, bias);
-                Layout::ChannelFirst
+                let layouts = (from, Layout::ChannelFirst);
+                let first = relayout(input, layouts, g.in_channels, g.plane());
+                (self.forward_pooled(g, &first, bias).0, Layout::ChannelFirst)
             }
         };
         if produced == to {

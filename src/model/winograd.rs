@@ -257,6 +257,18 @@ fn a<S: Simd>(k: usize, [x0, x1]: [V<S>; 2]) -> V<S> {
     }
 }
 
+/// The four pixels of a tile's 2x2 outputs (or their gradients) in `quad` (`[4][out]`,
+/// `out` values a pixel), for the vector of channels from `channel` on.
+#[inline(always)]
+fn quad_at<S: Simd>(simd: S, quad: &[f32], out: usize, channel: usize) -> [V<S>; 4] {
+    [
+        V::load(simd, quad, channel),
+        V::load(simd, quad, out + channel),
+        V::load(simd, quad, 2 * out + channel),
+        V::load(simd, quad, 3 * out + channel),
+    ]
+}
+
 /// Copies image `[in, h, w]` into the interior of the zero-bordered channel-last plane
 /// `padded` (`[h+4][w+4][in]`), whose border stays zero.
 #[inline(always)]
@@ -421,12 +433,7 @@ fn output_gradient_row<S: Simd>(simd: S, g: &ConvGeometry, ws: &mut Workspace, r
     for t in 0..n {
         let quad = &dy[t * 4 * cout..][..4 * cout];
         for channel in (0..cout).step_by(V::<S>::WIDTH) {
-            let dy = [
-                V::load(simd, quad, channel),
-                V::load(simd, quad, cout + channel),
-                V::load(simd, quad, 2 * cout + channel),
-                V::load(simd, quad, 3 * cout + channel),
-            ];
+            let dy = quad_at(simd, quad, cout, channel);
             // Up the columns: (Σ_y A[r][y] dY[y][0], Σ_y A[r][y] dY[y][1]); then along the row.
             let row = [a(r, [dy[0], dy[2]]), a(r, [dy[1], dy[3]])];
             six!(for c => {
@@ -529,12 +536,7 @@ impl TileSink for PooledOutput<'_> {
     fn take<S: Simd>(&mut self, simd: S, image: usize, t: usize, quad: &[f32]) {
         let (cout, per_tile) = (self.g.out_channels, tiles(self.g));
         for channel in (0..cout).step_by(V::<S>::WIDTH) {
-            let pixels = [
-                V::load(simd, quad, channel),
-                V::load(simd, quad, cout + channel),
-                V::load(simd, quad, 2 * cout + channel),
-                V::load(simd, quad, 3 * cout + channel),
-            ];
+            let pixels = quad_at(simd, quad, cout, channel);
             let bias = V::load(simd, self.bias, channel);
             let (max, winner) = pool_vectors(simd, pixels, bias);
             max.store(&mut self.best, t * cout + channel);
@@ -687,17 +689,19 @@ fn output_gradients<S: Simd>(
     grad_bias: &mut [f32],
 ) {
     let (cout, per_tile) = (g.out_channels, tiles(g));
-    let Upstream::Pooled {
-        pooled,
-        argmax,
-        grad,
-    } = *upstream
-    else {
-        for t in 0..per_tile {
-            let quad = &mut ws.dy[(first + t) * 4 * cout..][..4 * cout];
-            unpooled_output_gradient(g, upstream, index, t, quad, grad_bias);
+    let (pooled, argmax, grad) = match *upstream {
+        Upstream::Pooled {
+            pooled,
+            argmax,
+            grad,
+        } => (pooled, argmax, grad),
+        Upstream::Relu { out, grad } => {
+            for t in 0..per_tile {
+                let quad = &mut ws.dy[(first + t) * 4 * cout..][..4 * cout];
+                unpooled_output_gradient(g, (out, grad), index, t, quad, grad_bias);
+            }
+            return;
         }
-        return;
     };
     // Each tile is one pooling window: its gradient goes to the window's winner, a vector
     // of channels at a time, from the image's gradients turned channel-last.
@@ -723,30 +727,26 @@ fn output_gradients<S: Simd>(
 }
 
 /// Fills `quad` (`[4][out]`) with the gradient on the raw 2x2 outputs of tile `t` of image
-/// `index` for an unpooled layer (`Upstream::Relu`), and adds it to `grad_bias`.
+/// `index` for an unpooled layer, from its output after ReLU and the gradient on it (as
+/// `Upstream::Relu` gives them), and adds it to `grad_bias`.
 #[inline(always)]
 fn unpooled_output_gradient(
     g: &ConvGeometry,
-    upstream: &Upstream<'_>,
+    (out, grad): (&[f32], &[f32]),
     index: usize,
     t: usize,
     quad: &mut [f32],
     grad_bias: &mut [f32],
 ) {
     let cout = g.out_channels;
-    match *upstream {
-        Upstream::Pooled { .. } => unreachable!("pooled gradients are routed by vectors"),
-        Upstream::Relu { out, grad } => {
-            let (w, tw) = (g.width, g.width / 2);
-            let base = index * g.output_image() + 2 * (t / tw) * w + 2 * (t % tw);
-            for (k, offset) in [0, 1, w, w + 1].into_iter().enumerate() {
-                for o in 0..cout {
-                    let at = base + o * g.plane() + offset;
-                    let gr = if out[at] > 0.0 { grad[at] } else { 0.0 };
-                    quad[k * cout + o] = gr;
-                    grad_bias[o] += gr;
-                }
-            }
+    let (w, tw) = (g.width, g.width / 2);
+    let base = index * g.output_image() + 2 * (t / tw) * w + 2 * (t % tw);
+    for (k, offset) in [0, 1, w, w + 1].into_iter().enumerate() {
+        for o in 0..cout {
+            let at = base + o * g.plane() + offset;
+            let gr = if out[at] > 0.0 { grad[at] } else { 0.0 };
+            quad[k * cout + o] = gr;
+            grad_bias[o] += gr;
         }
     }
 }

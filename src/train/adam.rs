@@ -102,21 +102,19 @@ impl Adam {
     }
 
     /// Brings every tensor of `model` (the one this optimizer updates) up to the weights of
-    /// the last update, where a deferred write-back left it behind; nothing to do otherwise.
-    pub fn write_back<M: TensorCollection<f32, Cpu>>(&mut self, model: &mut M) {
-        if !self.tensors.iter().any(|state| state.behind) {
-            return;
+    /// the last update, where a deferred write-back left it behind (nothing to do otherwise),
+    /// and returns it for reading.
+    pub fn write_back<'m, M: TensorCollection<f32, Cpu>>(&mut self, model: &'m mut M) -> &'m M {
+        if self.tensors.iter().any(|state| state.behind) {
+            let mut visit = WriteBack(Cursor::new(self));
+            let walked = M::iter_tensors(&mut RecursiveWalker {
+                m: &mut *model,
+                f: &mut visit,
+            });
+            // The visitor has no error of its own.
+            let Ok(_) = walked;
         }
-        let mut visit = WriteBack {
-            adam: self,
-            index: 0,
-        };
-        let walked = M::iter_tensors(&mut RecursiveWalker {
-            m: model,
-            f: &mut visit,
-        });
-        // The visitor has no error of its own.
-        let Ok(_) = walked;
+        model
     }
 
     /// Updates every parameter of `model` from its gradient in `grads`, then zeroes those
@@ -148,10 +146,7 @@ impl Adam {
     pub fn lend_to<M: TensorCollection<f32, Cpu>>(&mut self, model: &M) -> Lending {
         // The tensors are lent by where they live: find them where they are now, in case
         // the model moved since the last update.
-        let mut visit = Addresses {
-            adam: self,
-            index: 0,
-        };
+        let mut visit = Addresses(Cursor::new(self));
         let walked = M::iter_tensors(&mut RecursiveWalker {
             m: model,
             f: &mut visit,
@@ -238,12 +233,38 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
     }
 }
 
-/// The walk that writes deferred updates back into the model's tensors.
-struct WriteBack<'a> {
+/// Where a walk over the model's tensors is: the optimizer's state of each tensor it updates,
+/// met in the model's order.
+struct Cursor<'a> {
     adam: &'a mut Adam,
-    /// The next tensor's place in the model's order.
+    /// The next updated tensor's place in that order.
     index: usize,
 }
+
+impl<'a> Cursor<'a> {
+    fn new(adam: &'a mut Adam) -> Self {
+        Self { adam, index: 0 }
+    }
+
+    /// The state of the tensor at `address` the walk has reached, when `opts` say the
+    /// optimizer updates it and it has state for it; notes where the tensor lives now.
+    fn next<S: Shape>(
+        &mut self,
+        opts: &TensorOptions<S, f32, Cpu>,
+        address: usize,
+    ) -> Option<&mut TensorState> {
+        if !opts.do_gradient_update {
+            return None;
+        }
+        self.index += 1;
+        let state = self.adam.tensors.get_mut(self.index - 1)?;
+        state.address = address;
+        Some(state)
+    }
+}
+
+/// The walk that writes deferred updates back into the model's tensors.
+struct WriteBack<'a>(Cursor<'a>);
 
 impl TensorVisitor<f32, Cpu> for WriteBack<'_> {
     type Viewer = ViewTensorMut;
@@ -256,35 +277,24 @@ impl TensorVisitor<f32, Cpu> for WriteBack<'_> {
         opts: TensorOptions<S, f32, Cpu>,
         p: &mut Tensor<S, f32, Cpu>,
     ) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
-        if !opts.do_gradient_update {
-            return Ok(None);
-        }
-        let index = self.index;
-        self.index += 1;
-        let Some(state) = self.adam.tensors.get_mut(index) else {
-            return Ok(None);
-        };
-        state.address = lent::address_of(p);
-        if state.behind {
-            // `update` refused any model whose tensors differ in size from its copies.
-            assert_eq!(
-                state.param.len(),
-                p.shape().num_elements(),
-                "write_back given another model than the one the optimizer updated"
-            );
-            p.copy_from(&state.param);
-            state.behind = false;
+        if let Some(state) = self.0.next(&opts, lent::address_of(p)) {
+            if state.behind {
+                // `update` refused any model whose tensors differ in size from its copies.
+                assert_eq!(
+                    state.param.len(),
+                    p.shape().num_elements(),
+                    "write_back given another model than the one the optimizer updated"
+                );
+                p.copy_from(&state.param);
+                state.behind = false;
+            }
         }
         Ok(None)
     }
 }
 
 /// The walk that notes where each tensor lives now.
-struct Addresses<'a> {
-    adam: &'a mut Adam,
-    /// The next tensor's place in the model's order.
-    index: usize,
-}
+struct Addresses<'a>(Cursor<'a>);
 
 impl TensorVisitor<f32, Cpu> for Addresses<'_> {
     type Viewer = ViewTensorRef;
@@ -297,12 +307,7 @@ impl TensorVisitor<f32, Cpu> for Addresses<'_> {
         opts: TensorOptions<S, f32, Cpu>,
         p: &Tensor<S, f32, Cpu>,
     ) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
-        if opts.do_gradient_update {
-            if let Some(state) = self.adam.tensors.get_mut(self.index) {
-                state.address = lent::address_of(p);
-            }
-            self.index += 1;
-        }
+        self.0.next(&opts, lent::address_of(p));
         Ok(None)
     }
 }

@@ -36,8 +36,8 @@ pub const PROBE_IMAGES: usize = 256;
 pub struct TrainingState {
     device: Cpu,
     /// The weights in training. The optimizer defers writing its updates back (see
-    /// [`Adam::defer_write_back`]): outside a step, every read of them follows
-    /// `self.optimizer.write_back(&mut self.model)`.
+    /// [`Adam::defer_write_back`]): outside a step, read them through what
+    /// `self.optimizer.write_back(&mut self.model)` returns.
     model: Network,
     grads: Gradients<f32, Cpu>,
     optimizer: Adam,
@@ -158,8 +158,8 @@ impl TrainingState {
             return;
         }
         let indices: Vec<usize> = (0..data.train.len().min(PROBE_IMAGES)).collect();
-        self.optimizer.write_back(&mut self.model);
-        let loss = mean_loss(&self.model, &self.device, &data.train, &indices);
+        let model = self.optimizer.write_back(&mut self.model);
+        let loss = mean_loss(model, &self.device, &data.train, &indices);
         if loss.is_nan() || loss > f64::from(DIVERGED_LOSS) {
             self.diverged = Some(format!(
                 "the weights diverged: at step {} their loss on {} training images is {loss:.4e}",
@@ -229,10 +229,9 @@ impl TrainingState {
 
     /// The weights as they are now, shared.
     pub fn weights(&mut self) -> Weights {
-        self.optimizer.write_back(&mut self.model);
         Weights {
             step: self.step,
-            model: Arc::new(self.model.clone()),
+            model: Arc::new(self.optimizer.write_back(&mut self.model).clone()),
         }
     }
 
@@ -276,8 +275,8 @@ impl TrainingState {
         // Layer statistics are timed apart: like evaluations, they are not training time.
         let stats_started = Instant::now();
         let before = self.layer_stats_due().then(|| {
-            self.optimizer.write_back(&mut self.model);
-            Before::take(&self.model, &self.device, &pixels)
+            let model = self.optimizer.write_back(&mut self.model);
+            Before::take(model, &self.device, &pixels)
         });
         let mut gradients = None;
         let mut stats_seconds = stats_started.elapsed().as_secs_f64();
@@ -302,8 +301,8 @@ impl TrainingState {
         })?;
         if let (Some(before), Some(gradients)) = (before, gradients) {
             let finish = Instant::now();
-            self.optimizer.write_back(&mut self.model);
-            self.layer_stats = Some(before.finish(&self.model, gradients, self.step + 1));
+            let model = self.optimizer.write_back(&mut self.model);
+            self.layer_stats = Some(before.finish(model, gradients, self.step + 1));
             stats_seconds += finish.elapsed().as_secs_f64();
         }
         let seconds = (started.elapsed().as_secs_f64() - stats_seconds).max(0.0);
@@ -343,8 +342,8 @@ impl TrainingState {
         batch: usize,
     ) -> (Evaluation, bool) {
         let started = Instant::now();
-        self.optimizer.write_back(&mut self.model);
-        let scores = evaluate(&self.model, &self.device, images, batch);
+        let model = self.optimizer.write_back(&mut self.model);
+        let scores = evaluate(model, &self.device, images, batch);
         let evaluation = Evaluation {
             split,
             step: self.step,
@@ -373,7 +372,7 @@ impl TrainingState {
             self.diverged.is_none() && self.best_accuracy.is_none_or(|b| evaluation.accuracy > b);
         if best {
             self.best_accuracy = Some(evaluation.accuracy);
-            self.best = Some((self.step, evaluation.accuracy, self.model.clone()));
+            self.best = Some((self.step, evaluation.accuracy, model.clone()));
         }
         self.last_eval = Some(evaluation.clone());
         (evaluation, best)
@@ -410,8 +409,7 @@ impl TrainingState {
             // Filled in by `checkpoint::save` from the file it writes.
             weights_sha256: None,
         };
-        self.optimizer.write_back(&mut self.model);
-        checkpoint::save(dir, name, &self.model, &meta)
+        checkpoint::save(dir, name, self.optimizer.write_back(&mut self.model), &meta)
     }
 
     /// Loads the checkpoint `folder`: weights, step, data order and counters. The network

@@ -27,8 +27,7 @@ pub fn time_layer_stats(
     for step in 0..times as u64 {
         let started = Instant::now();
         // As in training, a deferred write-back is done for the statistics' sake.
-        optimizer.write_back(model);
-        let before = Before::take(model, device, pixels);
+        let before = Before::take(optimizer.write_back(model), device, pixels);
         let mut seconds = started.elapsed().as_secs_f64();
         let mut gradients = None;
         train_step_seen(
@@ -45,9 +44,8 @@ pub fn time_layer_stats(
             },
         )?;
         let finish = Instant::now();
-        optimizer.write_back(model);
         if let Some(gradients) = gradients {
-            before.finish(model, gradients, step + 1);
+            before.finish(optimizer.write_back(model), gradients, step + 1);
         }
         seconds += finish.elapsed().as_secs_f64();
         ms.push(seconds * 1e3);
