@@ -168,7 +168,7 @@ fn the_run_picker_overlays_the_chosen_runs_and_takes_them_away() {
     });
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("the overlay", REACT, |s| {
-        s.contains("compared runs") && !s.contains(" runs in ")
+        s.contains("compared runs") && !s.contains(" runs in ") && !s.contains("esc cancel")
     });
     assert!(screen.contains("━━ beta"), "{screen}");
     assert!(screen.contains("━━ gamma"), "{screen}");

@@ -92,13 +92,27 @@ impl Tmux {
 
     /// Waits up to `timeout` for a screen that satisfies `test`; returns it, or panics with
     /// `what` and the last screen.
+    ///
+    /// The screen returned is a settled one: the same on two captures a moment apart, so a
+    /// capture taken while a frame was half written is never what a test reads. A screen that
+    /// keeps changing (a run training live) is returned after [`SETTLE_AT_MOST`] as it last
+    /// satisfied `test`.
     pub fn wait_for(&self, what: &str, timeout: Duration, test: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
+        let mut satisfied: Option<(String, Instant)> = None;
         loop {
             let screen = self.screen();
             if test(&screen) {
-                return screen;
+                match &satisfied {
+                    Some((earlier, _)) if *earlier == screen => return screen,
+                    Some((_, since)) if since.elapsed() > SETTLE_AT_MOST => return screen,
+                    Some((_, since)) => satisfied = Some((screen, *since)),
+                    None => satisfied = Some((screen, Instant::now())),
+                }
+                sleep(SETTLE_GAP);
+                continue;
             }
+            satisfied = None;
             if Instant::now() > deadline {
                 panic!("timed out after {timeout:?} waiting for {what}; the screen:\n{screen}");
             }
@@ -106,6 +120,11 @@ impl Tmux {
         }
     }
 }
+
+/// The gap between the two captures that must agree for a screen to count as settled.
+const SETTLE_GAP: Duration = Duration::from_millis(60);
+/// How long a screen that satisfies a wait may keep changing before it is taken as it is.
+const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
 
 impl Drop for Tmux {
     fn drop(&mut self) {

@@ -142,7 +142,7 @@ fn frame_loop(
         }
         let second = app.elapsed().as_secs();
         if !terminal_lost && (dirty || shown_second != Some(second)) {
-            let drawn = screen.draw(|frame| {
+            let drawn = terminal::draw_frame(screen, |frame| {
                 area = frame.area();
                 ui::draw(frame, app);
             });

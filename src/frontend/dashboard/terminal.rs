@@ -3,6 +3,10 @@
 //!
 //! A panic on another thread (the trainer reports its own as a failure) must not scribble over
 //! the dashboard, so its message is kept and printed once the terminal is restored.
+//!
+//! Each frame reaches the terminal whole: it is gathered in memory and written at once, inside
+//! a synchronized update for terminals that hold the screen until the frame ends, so no
+//! terminal (nor a multiplexer's capture of the pane) shows half of one frame over the last.
 
 use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Stdout, Write};
@@ -14,11 +18,12 @@ use std::thread::{self, ThreadId};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate,
+    EnterAlternateScreen, LeaveAlternateScreen,
 };
-use ratatui::Terminal;
+use ratatui::crossterm::{execute, queue};
+use ratatui::{Frame, Terminal};
 
 /// Whether the terminal is in the dashboard's hands now.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -56,7 +61,41 @@ pub fn unfit_for_dashboard(is_terminal: bool, term: Option<&OsStr>) -> Option<St
 }
 
 /// The terminal the dashboard draws on.
-pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+pub type Screen = Terminal<CrosstermBackend<FrameWriter>>;
+
+/// Gathers what a frame writes and hands it to stdout in one write when flushed. Bytes not
+/// flushed (a frame cut short by a panic) are dropped, never written over the restored screen.
+#[derive(Debug, Default)]
+pub struct FrameWriter {
+    pending: Vec<u8>,
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut out: Stdout = io::stdout();
+        let written = out.write_all(&self.pending).and_then(|()| out.flush());
+        self.pending.clear();
+        written
+    }
+}
+
+/// Draws one frame with `render`, sent whole inside a synchronized update (ignored by
+/// terminals that do not know it).
+pub fn draw_frame(screen: &mut Screen, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
+    queue!(screen.backend_mut(), BeginSynchronizedUpdate)?;
+    let drawn = screen.draw(render).map(drop);
+    let ended = queue!(screen.backend_mut(), EndSynchronizedUpdate)
+        .and_then(|()| Write::flush(screen.backend_mut()));
+    drawn.and(ended)
+}
 
 /// Owns the terminal's dashboard mode; dropping it restores the terminal and prints any
 /// panic reports held meanwhile.
@@ -75,7 +114,7 @@ impl TerminalGuard {
         let guard = Self { _private: () };
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen, Hide, EnableMouseCapture)?;
-        let screen = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let screen = Terminal::new(CrosstermBackend::new(FrameWriter::default()))?;
         Ok((guard, screen))
     }
 }
