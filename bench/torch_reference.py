@@ -111,6 +111,7 @@ def main():
     print(json.dumps({
         "framework": f"pytorch {torch.__version__} eager",
         "threads": torch.get_num_threads(),
+        "instruction_set": torch.backends.cpu.get_cpu_capability(),
         "batch_size": args.batch,
         "train_step_ms_median": round(median_ms, 2),
         "train_step_ms_min": round(times_ms[0], 2),

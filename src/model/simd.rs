@@ -71,6 +71,24 @@ pub fn vectorized<K: Kernel>(kernel: K) -> K::Output {
     pulp::Arch::new().dispatch(Entry(kernel))
 }
 
+/// The instruction set [`vectorized`] runs kernels with on this CPU, as this build allows:
+/// `AVX-512`, `AVX2` or `x86-64` (scalar), named by the width of its float vectors.
+pub fn instruction_set() -> &'static str {
+    struct Name;
+    impl Kernel for Name {
+        type Output = &'static str;
+        #[inline(always)]
+        fn run<S: Simd>(self, _simd: S) -> &'static str {
+            match size_of::<S::f32s>() / size_of::<f32>() {
+                16 => "AVX-512",
+                8 => "AVX2",
+                _ => "x86-64",
+            }
+        }
+    }
+    vectorized(Name)
+}
+
 /// One vector register of floats of the instruction set `S`, with its arithmetic (each
 /// operation rounds as the scalar one does; nothing is fused).
 #[derive(Clone, Copy)]

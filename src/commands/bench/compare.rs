@@ -70,12 +70,21 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     println!(
-        "digitdash vs {} ({}; digitdash {}), batch {}",
+        "digitdash vs {} ({}, {}; digitdash {}, {}), batch {}",
         reference["framework"].as_str().unwrap_or("reference"),
         crate::output::counted(reference["threads"].as_u64().unwrap_or(0), "thread"),
+        reference["instruction_set"]
+            .as_str()
+            .unwrap_or("instruction set unknown"),
         crate::output::counted(ours.threads as u64, "thread"),
+        ours.instruction_set,
         ours.batch_size
     );
+    if let Some(note) =
+        instruction_set_mismatch(&ours.instruction_set, reference["instruction_set"].as_str())
+    {
+        println!("{note}");
+    }
     println!(
         "round   step ms: torch  digitdash  ratio   inference img/s: torch  digitdash  ratio   \
          % of gemm peak"
@@ -108,4 +117,37 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
         ours.gemm_peak_gflops
     );
     Ok(())
+}
+
+/// A warning when digitdash's kernels (`ours`: `AVX-512`, `AVX2`, `x86-64`) and PyTorch's
+/// (`theirs`, as `torch.backends.cpu.get_cpu_capability()` names it: `AVX512`, `AVX2`,
+/// `DEFAULT`) ran on different instruction sets, so that the ratios compare those as well as
+/// the code. Nothing when they agree or PyTorch did not say.
+pub fn instruction_set_mismatch(ours: &str, theirs: Option<&str>) -> Option<String> {
+    let theirs = theirs?;
+    let canonical = |name: &str| match name.replace('-', "").to_ascii_uppercase().as_str() {
+        "DEFAULT" | "X8664" => "scalar".to_string(),
+        other => other.to_string(),
+    };
+    (canonical(ours) != canonical(theirs)).then(|| {
+        format!(
+            "note: digitdash ran {ours} kernels and PyTorch {theirs} ones, so the ratios compare              instruction sets as well as code; to hold both to AVX2, build with              `--no-default-features` and run with ATEN_CPU_CAPABILITY=avx2              ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 (README, Speed)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differing_instruction_sets_are_named_and_matching_ones_pass_quietly() {
+        assert_eq!(instruction_set_mismatch("AVX-512", Some("AVX512")), None);
+        assert_eq!(instruction_set_mismatch("AVX2", Some("AVX2")), None);
+        assert_eq!(instruction_set_mismatch("x86-64", Some("DEFAULT")), None);
+        assert_eq!(instruction_set_mismatch("AVX2", None), None);
+        let note = instruction_set_mismatch("AVX2", Some("AVX512")).expect("a note");
+        assert!(note.contains("AVX2 kernels and PyTorch AVX512"), "{note}");
+        assert!(note.contains("--no-default-features"), "{note}");
+    }
 }

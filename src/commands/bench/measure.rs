@@ -45,6 +45,8 @@ pub struct BenchReport {
     pub peak_rss_mb: f64,
     /// Worker threads.
     pub threads: usize,
+    /// The instruction set of the kernels and of the gemm peak (`AVX-512`, `AVX2`, `x86-64`).
+    pub instruction_set: String,
     /// Mini-batch size of the timed steps.
     pub batch_size: usize,
     /// This machine's f32 matrix-multiply peak, GFLOP/s: `gemm` on every thread, the fastest
@@ -151,6 +153,7 @@ pub fn measure(args: &BenchArgs, data_dir: &std::path::Path) -> Result<BenchRepo
         inference_data,
         peak_rss_mb,
         threads: rayon::current_num_threads(),
+        instruction_set: model::simd::instruction_set().to_string(),
         batch_size: batch,
         gemm_peak_gflops,
         train_step_gflop,

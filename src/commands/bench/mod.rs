@@ -31,8 +31,9 @@ pub fn run(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
 /// The report as text: the steps, inference, memory and the per-layer table.
 fn print_text(r: &BenchReport, steps: usize) {
     println!(
-        "digitdash bench ({}; the network without dropout, as the PyTorch reference)",
-        crate::output::counted(r.threads as u64, "thread")
+        "digitdash bench ({}, {}; the network without dropout, as the PyTorch reference)",
+        crate::output::counted(r.threads as u64, "thread"),
+        r.instruction_set
     );
     println!(
         "  training step, batch {}: median {:.1} ms (min {:.1}, max {:.1}, {} steps), {:.0} images/s",
