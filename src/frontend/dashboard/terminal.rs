@@ -63,14 +63,26 @@ pub fn unfit_for_dashboard(is_terminal: bool, term: Option<&OsStr>) -> Option<St
 /// The terminal the dashboard draws on.
 pub type Screen = Terminal<CrosstermBackend<FrameWriter>>;
 
-/// Gathers what a frame writes and hands it to stdout in one write when flushed. Bytes not
-/// flushed (a frame cut short by a panic) are dropped, never written over the restored screen.
-#[derive(Debug, Default)]
-pub struct FrameWriter {
+/// Gathers what a frame writes and hands it to `out` (stdout) in one write when flushed. Bytes
+/// not flushed (a frame cut short by a panic) are dropped, never written over the restored
+/// screen.
+#[derive(Debug)]
+pub struct FrameWriter<W: Write = Stdout> {
     pending: Vec<u8>,
+    out: W,
 }
 
-impl Write for FrameWriter {
+impl<W: Write> FrameWriter<W> {
+    /// A writer that hands whole frames to `out`.
+    pub fn new(out: W) -> Self {
+        Self {
+            pending: Vec::new(),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Write for FrameWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.pending.extend_from_slice(bytes);
         Ok(bytes.len())
@@ -80,8 +92,10 @@ impl Write for FrameWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut out: Stdout = io::stdout();
-        let written = out.write_all(&self.pending).and_then(|()| out.flush());
+        let written = self
+            .out
+            .write_all(&self.pending)
+            .and_then(|()| self.out.flush());
         self.pending.clear();
         written
     }
@@ -114,7 +128,7 @@ impl TerminalGuard {
         let guard = Self { _private: () };
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen, Hide, EnableMouseCapture)?;
-        let screen = Terminal::new(CrosstermBackend::new(FrameWriter::default()))?;
+        let screen = Terminal::new(CrosstermBackend::new(FrameWriter::new(io::stdout())))?;
         Ok((guard, screen))
     }
 }
@@ -187,6 +201,44 @@ fn describe(info: &PanicHookInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Keeps each write it is handed, as a terminal would receive them.
+    #[derive(Clone, Default)]
+    struct Writes(Rc<RefCell<Vec<Vec<u8>>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_frame_reaches_the_terminal_in_one_write_and_an_unfinished_one_never() {
+        let writes = Writes::default();
+        let mut frame = FrameWriter::new(writes.clone());
+        for piece in ["\x1b[1;1H", "first", " frame"] {
+            frame.write_all(piece.as_bytes()).unwrap();
+        }
+        assert!(writes.0.borrow().is_empty(), "nothing before the flush");
+        frame.flush().unwrap();
+        assert_eq!(*writes.0.borrow(), vec![b"\x1b[1;1Hfirst frame".to_vec()]);
+        frame.flush().unwrap();
+        assert_eq!(writes.0.borrow().len(), 1, "an empty flush writes nothing");
+
+        frame.write_all(b"half a frame").unwrap();
+        drop(frame);
+        assert_eq!(
+            writes.0.borrow().len(),
+            1,
+            "the unflushed frame was written"
+        );
+    }
 
     #[test]
     fn only_a_terminal_that_names_a_capable_type_shows_the_dashboard() {
