@@ -79,7 +79,7 @@ pub fn instruction_set() -> &'static str {
         type Output = &'static str;
         #[inline(always)]
         fn run<S: Simd>(self, _simd: S) -> &'static str {
-            match size_of::<S::f32s>() / size_of::<f32>() {
+            match S::F32_LANES {
                 16 => "AVX-512",
                 8 => "AVX2",
                 _ => "x86-64",

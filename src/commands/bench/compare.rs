@@ -69,20 +69,17 @@ pub fn compare(args: &BenchArgs, data_dir: &std::path::Path) -> Result<()> {
         println!("{value}");
         return Ok(());
     }
+    let their_instruction_set = reference["instruction_set"].as_str();
     println!(
         "digitdash vs {} ({}, {}; digitdash {}, {}), batch {}",
         reference["framework"].as_str().unwrap_or("reference"),
         crate::output::counted(reference["threads"].as_u64().unwrap_or(0), "thread"),
-        reference["instruction_set"]
-            .as_str()
-            .unwrap_or("instruction set unknown"),
+        their_instruction_set.unwrap_or("instruction set unknown"),
         crate::output::counted(ours.threads as u64, "thread"),
         ours.instruction_set,
         ours.batch_size
     );
-    if let Some(note) =
-        instruction_set_mismatch(&ours.instruction_set, reference["instruction_set"].as_str())
-    {
+    if let Some(note) = instruction_set_mismatch(&ours.instruction_set, their_instruction_set) {
         println!("{note}");
     }
     println!(
