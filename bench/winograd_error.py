@@ -1,7 +1,7 @@
 """How far Winograd's minimal filtering, computed in float32, lands from the exact convolution.
 
 For the second convolution's shape (32 channels in, 64 out, a 14x14 plane, 5x5 'SAME'), it
-builds the transforms of F(2x2, 5x5) (what digitdash uses) and of F(4x4, 5x5) from their
+builds the transforms of F(2x2, 5x5) and of F(4x4, 5x5) (what digitdash uses on 14x14 planes) from their
 interpolation points (Cook-Toom: Aᵀ and G from the points, Bᵀ solved so that the tiling gives
 the correlation exactly), checks each against a float64 direct convolution in float64, then
 runs it in float32 and prints the largest error relative to the largest output, beside the

@@ -6,7 +6,7 @@
 //! kernels and records a backward op that writes the input, weight and bias gradients.
 //! `TensorCollection` makes the weights visible to Adam, `zero_grads` and safetensors.
 //!
-//! Three algorithms: Winograd F(2x2, 5x5) ([`winograd`](super::winograd)) for 5x5 kernels
+//! Three algorithms: Winograd F(4x4, 5x5) or F(2x2, 5x5) ([`winograd`](super::winograd)) for 5x5 kernels
 //! over enough input channels (the second layer); a direct kernel vectorised over output
 //! channels ([`direct`](super::direct)) for a pooled first layer with one input channel; im2col
 //! and one matrix product per image ([`conv_kernels`](super::conv_kernels)) for everything
@@ -214,8 +214,8 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
 enum Filters {
     /// `[out, in, k, k]`, for im2col.
     Im2col(Vec<f32>),
-    /// Transformed for Winograd F(2x2, 5x5): `[36][in][out]`.
-    Winograd(Vec<f32>),
+    /// Transformed for the Winograd tiling with the fewest products for the plane.
+    Winograd(winograd::Transformed),
     /// For the direct one-channel kernel: `[k*k][out]`; pooled layers without an input
     /// gradient only.
     Direct(Vec<f32>),
@@ -229,7 +229,8 @@ impl Filters {
     /// (`[out, in, k, k]`) in its form.
     fn new(g: &ConvGeometry, weight: Weights, pooled: bool, input_grad: bool) -> Self {
         let filters = if winograd::supports(g) {
-            Filters::Winograd(winograd::transform_filters(g, &weight))
+            let tile = winograd::Tile::for_geometry(g);
+            Filters::Winograd(winograd::transform_filters(tile, g, &weight))
         } else if pooled && !input_grad && direct::supports(g) {
             Filters::Direct(direct::transpose_filters(g, &weight))
         } else {
@@ -284,9 +285,8 @@ impl Filters {
                 (pooled, Layout::ChannelLast)
             }
             Filters::Winograd(u) => {
-                let (mut pooled, mut argmax) = (vec![0.0f32; outputs], vec![0u8; outputs]);
-                let input = (input, from);
-                winograd::forward_pooled_from(input, g, u, bias, &mut pooled, &mut argmax);
+                let mut pooled = vec![0.0f32; outputs];
+                winograd::pooled_values_from((input, from), g, u, bias, &mut pooled);
                 (pooled, Layout::ChannelFirst)
             }
             _ => {
@@ -327,7 +327,8 @@ impl Filters {
     /// Hands the buffer back for reuse.
     fn recycle(self) {
         match self {
-            Filters::Im2col(v) | Filters::Winograd(v) | Filters::Direct(v) => recycle(v),
+            Filters::Im2col(v) | Filters::Direct(v) => recycle(v),
+            Filters::Winograd(transformed) => recycle(transformed.u),
         }
     }
 }

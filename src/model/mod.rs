@@ -27,6 +27,7 @@ pub mod probe;
 pub mod score;
 pub mod simd;
 pub mod threads;
+pub mod transpose;
 pub mod winograd;
 
 use std::sync::Mutex;

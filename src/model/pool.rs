@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::simd::Vector;
 use super::take_grad;
+use super::transpose::transpose_into;
 
 /// A compile-time side length that halves exactly: `Const<28>` to `Const<14>`, and so on.
 ///
@@ -170,15 +171,11 @@ pub fn channel_first_pooled(
     argmax: &mut [u8],
 ) {
     let n = channels.len();
-    for (c, channel) in channels.enumerate() {
-        let plane = channel * windows..(channel + 1) * windows;
-        let (pooled, argmax) = (&mut pooled[plane.clone()], &mut argmax[plane]);
-        for window in 0..windows {
-            pooled[window] = best[window * n + c];
-            // Exactly 0.0 to 3.0.
-            argmax[window] = won[window * n + c] as u8;
-        }
-    }
+    let planes = channels.start * windows..channels.end * windows;
+    let (pooled, argmax) = (&mut pooled[planes.clone()], &mut argmax[planes]);
+    transpose_into(best, n, (windows, n), pooled, |d, s| *d = s);
+    // Exactly 0.0 to 3.0.
+    transpose_into(won, n, (windows, n), argmax, |d, s| *d = s as u8);
 }
 
 /// The gradients on one image's pooled outputs that pass their ReLU, and which pixel won
@@ -198,17 +195,23 @@ pub fn channel_last_gradients(
     winner: &mut [f32],
 ) {
     let n = channels.len();
-    for (c, channel) in channels.enumerate() {
-        let plane = channel * windows..(channel + 1) * windows;
-        let (pooled, argmax, grad) = (&pooled[plane.clone()], &argmax[plane.clone()], &grad[plane]);
-        for window in 0..windows {
-            // The gradient's bits where the ReLU passed, +0.0 where it did not: a mask, not
-            // a branch, whose outcome would be data-dependent.
-            let keep = 0u32.wrapping_sub(u32::from(pooled[window] > 0.0));
-            passed[window * n + c] = f32::from_bits(grad[window].to_bits() & keep);
-            winner[window * n + c] = f32::from(argmax[window]);
-        }
-    }
+    let planes = channels.start * windows..channels.end * windows;
+    let (pooled, argmax, grad) = (
+        &pooled[planes.clone()],
+        &argmax[planes.clone()],
+        &grad[planes],
+    );
+    // The gradient's bits where the ReLU passed, +0.0 where it did not: a mask, not a
+    // branch, whose outcome would be data-dependent.
+    let through: Vec<f32> = pooled
+        .iter()
+        .zip(grad)
+        .map(|(&p, &g)| f32::from_bits(g.to_bits() & 0u32.wrapping_sub(u32::from(p > 0.0))))
+        .collect();
+    transpose_into(&through, windows, (n, windows), passed, |d, s| *d = s);
+    transpose_into(argmax, windows, (n, windows), winner, |d, s| {
+        *d = f32::from(s)
+    });
 }
 
 /// The gradients on a window's four pixels, in [`max_of_four`]'s order, for the gradient
