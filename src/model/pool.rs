@@ -201,14 +201,16 @@ pub fn channel_last_gradients(
         &argmax[planes.clone()],
         &grad[planes],
     );
-    // The gradient's bits where the ReLU passed, +0.0 where it did not: a mask, not a
-    // branch, whose outcome would be data-dependent.
-    let through: Vec<f32> = pooled
-        .iter()
-        .zip(grad)
-        .map(|(&p, &g)| f32::from_bits(g.to_bits() & 0u32.wrapping_sub(u32::from(p > 0.0))))
-        .collect();
-    transpose_into(&through, windows, (n, windows), passed, |d, s| *d = s);
+    let (passed, winner) = (&mut passed[..n * windows], &mut winner[..n * windows]);
+    // The pooled values go through `winner` on their way to masking the gradients.
+    transpose_into(grad, windows, (n, windows), passed, |d, s| *d = s);
+    transpose_into(pooled, windows, (n, windows), winner, |d, s| *d = s);
+    for (gradient, &value) in passed.iter_mut().zip(winner.iter()) {
+        // The gradient's bits where the ReLU passed, +0.0 where it did not: a mask, not a
+        // branch, whose outcome would be data-dependent.
+        let keep = 0u32.wrapping_sub(u32::from(value > 0.0));
+        *gradient = f32::from_bits(gradient.to_bits() & keep);
+    }
     transpose_into(argmax, windows, (n, windows), winner, |d, s| {
         *d = f32::from(s)
     });

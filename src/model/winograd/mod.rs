@@ -48,8 +48,8 @@ pub const KERNEL: usize = 5;
 const PAD: usize = KERNEL / 2;
 /// Most tiles a thread transforms and multiplies together: enough for the products to run
 /// near the machine's peak, few enough for the transformed tiles to stay in the core's
-/// cache (8 images of 14x14 with F(4x4): 2 MB of tiles and products; 128 and 192 timed the
-/// same, 256 5% slower and 392 15% slower on the AVX-512 Xeon).
+/// cache (8 images of 14x14 with F(4x4): 3 MB of tiles and products with their gradients;
+/// 128 and 192 timed the same, 256 5% slower and 392 15% slower on the AVX-512 Xeon).
 const TILES_PER_PIECE: usize = 128;
 /// Fewer input channels than this and the products are too thin to pay for the transforms.
 const MIN_IN_CHANNELS: usize = 16;

@@ -17,6 +17,16 @@ use crate::model::test_values as random;
 /// Both tilings.
 const TILES: [Tile; 2] = [Tile::F2x2, Tile::F4x4];
 
+/// Runs `f` on a pool of one thread: a batch is then one chunk, and a batch of more images
+/// than a piece is cut into several, the last partial.
+fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool of one thread")
+        .install(f)
+}
+
 /// Most images of a piece with `tile` on `g`: a batch of more has a second, partial piece.
 fn piece(tile: Tile, g: &ConvGeometry) -> usize {
     with_tiling!(tile, T => images_per_piece::<T>(g))
@@ -105,6 +115,11 @@ fn filters_go_to_the_transformed_domain_and_their_gradients_come_back_by_the_tra
 
 #[test]
 fn forward_matches_the_direct_sum_in_f64() {
+    on_one_thread(forward_matches_the_direct_sum_in_f64_on_this_thread);
+}
+
+/// [`forward_matches_the_direct_sum_in_f64`], on the calling thread's pool.
+fn forward_matches_the_direct_sum_in_f64_on_this_thread() {
     for tile in TILES {
         // conv2's shape (F(4x4)'s last tiles reaching past the plane), a plane whose width
         // F(4x4) does not divide, and a batch whose last piece is partial.
@@ -204,61 +219,75 @@ fn relative_error(got: &[f32], want: &[f64]) -> f64 {
 
 #[test]
 fn pooled_backward_matches_the_f64_reference_as_closely_as_im2col() {
-    for tile in TILES {
-        // conv2's shape, with more images than a piece.
-        let conv2 = geometry(1, 32, 64, 14, 14);
-        let g = geometry(piece(tile, &conv2) + 3, 32, 64, 14, 14);
-        let input: Vec<f32> = random(g.batch * g.input_image(), 5)
-            .iter()
-            .map(|v| v.max(0.0))
-            .collect();
-        let weight: Vec<f32> = random(64 * 32 * 25, 6).iter().map(|v| v * 0.035).collect();
-        let bias = random(64, 7);
-        let pooled_len = g.batch * g.output_image() / 4;
-        let (mut p1, mut a1) = (vec![0.0f32; pooled_len], vec![0u8; pooled_len]);
-        let (mut p2, mut a2) = (vec![0.0f32; pooled_len], vec![0u8; pooled_len]);
-        let u = transform_filters(tile, &g, &weight);
-        forward_pooled(&g, &input, &u, &bias, &mut p1, &mut a1);
-        conv_kernels::forward_pooled(&g, &input, &weight, &bias, &mut p2, &mut a2);
-        let scale = p2.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        for (x, y) in p1.iter().zip(&p2) {
-            assert!((x - y).abs() <= 1e-5 * scale, "{x} vs {y}");
+    on_one_thread(|| {
+        for tile in TILES {
+            // conv2's shape, and a plane F(4x4) does not divide, each with more images than a
+            // piece (on one thread the whole batch is one chunk, cut into pieces).
+            for (cin, cout, h, w) in [(32, 64, 14, 14), (16, 32, 6, 10)] {
+                let batch = piece(tile, &geometry(1, cin, cout, h, w)) + 3;
+                pooled_backward_case(tile, geometry(batch, cin, cout, h, w));
+            }
         }
-        let grad = random(pooled_len, 8);
-        // The same winners, so both backward passes see the same upstream.
-        let upstream = Upstream::Pooled {
-            pooled: &p2,
-            argmax: &a2,
-            grad: &grad,
-        };
-        let mut gx1 = vec![0.0f32; g.batch * g.input_image()];
-        let mut gx2 = gx1.clone();
-        let w1 = backward(&g, &input, &u, upstream, Some(&mut gx1));
-        let w2 = conv_kernels::backward(&g, &input, &weight, upstream, Some(&mut gx2));
-        let dy = unpool_f64(&g, &p2, &a2, &grad);
-        let (dw, dx) = conv_backward_f64(&g, &input, &weight, &dy);
-        let errors = [
-            (
-                relative_error(&w1.weight, &dw),
-                relative_error(&w2.weight, &dw),
-            ),
-            (relative_error(&gx1, &dx), relative_error(&gx2, &dx)),
-        ];
-        eprintln!(
-            "{tile:?}: relative error (Winograd, im2col): weight {:?}, input {:?}",
-            errors[0], errors[1]
-        );
-        for (winograd, im2col) in errors {
-            assert!(
-                winograd <= 1e-5_f64.max(4.0 * im2col),
-                "{tile:?}: {winograd:e} vs {im2col:e}"
-            );
-        }
-        let db: Vec<f64> = (0..64)
-            .map(|o| dy.chunks(g.plane()).skip(o).step_by(64).flatten().sum())
-            .collect();
-        assert!(relative_error(&w1.bias, &db) <= 1e-5);
+    });
+}
+
+/// [`pooled_backward_matches_the_f64_reference_as_closely_as_im2col`] for one tiling and
+/// geometry.
+fn pooled_backward_case(tile: Tile, g: ConvGeometry) {
+    let (cin, cout) = (g.in_channels, g.out_channels);
+    let input: Vec<f32> = random(g.batch * g.input_image(), 5)
+        .iter()
+        .map(|v| v.max(0.0))
+        .collect();
+    let weight: Vec<f32> = random(cout * cin * 25, 6)
+        .iter()
+        .map(|v| v * 0.035)
+        .collect();
+    let bias = random(cout, 7);
+    let pooled_len = g.batch * g.output_image() / 4;
+    let (mut p1, mut a1) = (vec![0.0f32; pooled_len], vec![0u8; pooled_len]);
+    let (mut p2, mut a2) = (vec![0.0f32; pooled_len], vec![0u8; pooled_len]);
+    let u = transform_filters(tile, &g, &weight);
+    forward_pooled(&g, &input, &u, &bias, &mut p1, &mut a1);
+    conv_kernels::forward_pooled(&g, &input, &weight, &bias, &mut p2, &mut a2);
+    let scale = p2.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (x, y) in p1.iter().zip(&p2) {
+        assert!((x - y).abs() <= 1e-5 * scale, "{tile:?} {g:?}: {x} vs {y}");
     }
+    let grad = random(pooled_len, 8);
+    // The same winners, so both backward passes see the same upstream.
+    let upstream = Upstream::Pooled {
+        pooled: &p2,
+        argmax: &a2,
+        grad: &grad,
+    };
+    let mut gx1 = vec![0.0f32; g.batch * g.input_image()];
+    let mut gx2 = gx1.clone();
+    let w1 = backward(&g, &input, &u, upstream, Some(&mut gx1));
+    let w2 = conv_kernels::backward(&g, &input, &weight, upstream, Some(&mut gx2));
+    let dy = unpool_f64(&g, &p2, &a2, &grad);
+    let (dw, dx) = conv_backward_f64(&g, &input, &weight, &dy);
+    let errors = [
+        (
+            relative_error(&w1.weight, &dw),
+            relative_error(&w2.weight, &dw),
+        ),
+        (relative_error(&gx1, &dx), relative_error(&gx2, &dx)),
+    ];
+    eprintln!(
+        "{tile:?} {g:?}: relative error (Winograd, im2col): weight {:?}, input {:?}",
+        errors[0], errors[1]
+    );
+    for (winograd, im2col) in errors {
+        assert!(
+            winograd <= 1e-5_f64.max(4.0 * im2col),
+            "{tile:?} {g:?}: {winograd:e} vs {im2col:e}"
+        );
+    }
+    let db: Vec<f64> = (0..cout)
+        .map(|o| dy.chunks(g.plane()).skip(o).step_by(cout).flatten().sum())
+        .collect();
+    assert!(relative_error(&w1.bias, &db) <= 1e-5, "{tile:?} {g:?}");
 }
 
 #[test]
