@@ -128,7 +128,10 @@ pub fn instruction_set_mismatch(ours: &str, theirs: Option<&str>) -> Option<Stri
     };
     (canonical(ours) != canonical(theirs)).then(|| {
         format!(
-            "note: digitdash ran {ours} kernels and PyTorch {theirs} ones, so the ratios compare              instruction sets as well as code; to hold both to AVX2, build with              `--no-default-features` and run with ATEN_CPU_CAPABILITY=avx2              ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 (README, Speed)"
+            "note: digitdash ran {ours} kernels and PyTorch {theirs} ones, so the ratios compare \
+             instruction sets as well as code; to hold both to AVX2, build with \
+             `--no-default-features` and run with ATEN_CPU_CAPABILITY=avx2 \
+             ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 (README, Speed)"
         )
     })
 }
@@ -146,5 +149,6 @@ mod tests {
         let note = instruction_set_mismatch("AVX2", Some("AVX512")).expect("a note");
         assert!(note.contains("AVX2 kernels and PyTorch AVX512"), "{note}");
         assert!(note.contains("--no-default-features"), "{note}");
+        assert!(!note.contains("  "), "one space between words: {note}");
     }
 }

@@ -80,7 +80,7 @@ impl Tile {
     /// The tiling that does fewer products over a plane of `g`'s size (F(4x4) on a tie: its
     /// transforms cost less an output).
     pub fn for_geometry(g: &ConvGeometry) -> Self {
-        if products::<F4>(g) <= products::<F2>(g) {
+        if Tile::F4x4.products(g) <= Tile::F2x2.products(g) {
             Tile::F4x4
         } else {
             Tile::F2x2
@@ -178,7 +178,25 @@ fn tiles_across<T: Tiling>(g: &ConvGeometry) -> usize {
 /// Tiles per image: the plane covered in `m x m` blocks, the last row and column of blocks
 /// reaching past it when its sides are not multiples of `m`.
 fn tiles<T: Tiling>(g: &ConvGeometry) -> usize {
-    g.height.div_ceil(T::OUT) * tiles_across::<T>(g)
+    tiles_down::<T>(g) * tiles_across::<T>(g)
+}
+
+/// The tile row and column of tile `t` (tiles numbered row by row), scaled by `side`: the
+/// first output pixel (`side = m`) or pooling window (`side = m / 2`) it covers.
+fn tile_origin<T: Tiling>(g: &ConvGeometry, t: usize, side: usize) -> (usize, usize) {
+    let across = tiles_across::<T>(g);
+    (side * (t / across), side * (t % across))
+}
+
+/// Where tile `t`'s input tile starts in the zero-bordered channel-last plane.
+fn tile_corner<T: Tiling>(g: &ConvGeometry, t: usize) -> usize {
+    let (top, left) = tile_origin::<T>(g, t, T::OUT);
+    (top * padded_width::<T>(g) + left) * g.in_channels
+}
+
+/// Tiles down a column of the plane.
+fn tiles_down<T: Tiling>(g: &ConvGeometry) -> usize {
+    g.height.div_ceil(T::OUT)
 }
 
 /// Side of the zero-bordered plane the tiles are cut from: the covered area and the border.
@@ -188,7 +206,12 @@ fn padded_width<T: Tiling>(g: &ConvGeometry) -> usize {
 
 /// Elements of one image's zero-bordered channel-last copy.
 fn padded_len<T: Tiling>(g: &ConvGeometry) -> usize {
-    (g.height.div_ceil(T::OUT) * T::OUT + 2 * PAD) * padded_width::<T>(g) * g.in_channels
+    (tiles_down::<T>(g) * T::OUT + 2 * PAD) * padded_width::<T>(g) * g.in_channels
+}
+
+/// Where row `y` of the image starts in its zero-bordered channel-last copy.
+fn interior_row<T: Tiling>(g: &ConvGeometry, y: usize) -> usize {
+    ((y + PAD) * padded_width::<T>(g) + PAD) * g.in_channels
 }
 
 /// Pooling windows of one image plane.
@@ -361,10 +384,9 @@ fn pad_channel_last<T: Tiling>(
 /// [`pad_channel_last`] does from `[in, h, w]`): a row at a time.
 #[inline(always)]
 fn pad_from_channel_last<T: Tiling>(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
-    let (row_len, pw) = (g.width * g.in_channels, padded_width::<T>(g));
+    let row_len = g.width * g.in_channels;
     for (y, row) in image.chunks_exact(row_len).enumerate() {
-        let start = ((y + PAD) * pw + PAD) * g.in_channels;
-        padded[start..start + row_len].copy_from_slice(row);
+        padded[interior_row::<T>(g, y)..][..row_len].copy_from_slice(row);
     }
 }
 
@@ -377,10 +399,10 @@ fn unpad_channel_last_add<T: Tiling>(
     channel_last: &mut [f32],
     image: &mut [f32],
 ) {
-    let (cin, pw, plane) = (g.in_channels, padded_width::<T>(g), g.plane());
+    let (cin, plane) = (g.in_channels, g.plane());
     let row_len = g.width * cin;
     for (y, row) in channel_last.chunks_exact_mut(row_len).enumerate() {
-        row.copy_from_slice(&padded[((y + PAD) * pw + PAD) * cin..][..row_len]);
+        row.copy_from_slice(&padded[interior_row::<T>(g, y)..][..row_len]);
     }
     // Read as `h * w` rows of `in`: each pixel's channels become a column of the image.
     transpose_into(channel_last, cin, (plane, cin), image, |d, s| *d += s);
@@ -474,11 +496,11 @@ fn input_transform<T: Tiling, S: Simd>(
     first: usize,
     n: usize,
 ) {
-    let (cin, pw, across) = (g.in_channels, padded_width::<T>(g), tiles_across::<T>(g));
+    let (cin, pw) = (g.in_channels, padded_width::<T>(g));
     let (padded, transformed): (&[f32], &mut [f32]) = (&ws.padded, &mut ws.v);
     let zero = V::splat(simd, 0.0);
     for t in 0..tiles::<T>(g) {
-        let corner = T::OUT * ((t / across) * pw + t % across) * cin;
+        let corner = tile_corner::<T>(g, t);
         let tile = (first + t) * cin;
         for channel in (0..cin).step_by(V::<S>::WIDTH) {
             upto!(for T::TILE; c => {
@@ -566,8 +588,8 @@ fn input_gradient_transform<T: Tiling, S: Simd>(
     (first, t): (usize, usize),
     n: usize,
 ) {
-    let (cin, pw, across) = (g.in_channels, padded_width::<T>(g), tiles_across::<T>(g));
-    let corner = T::OUT * ((t / across) * pw + t % across) * cin;
+    let (cin, pw) = (g.in_channels, padded_width::<T>(g));
+    let corner = tile_corner::<T>(g, t);
     let (transformed, padded): (&[f32], &mut [f32]) = (&ws.v, &mut ws.padded);
     let zero = V::splat(simd, 0.0);
     for channel in (0..cin).step_by(V::<S>::WIDTH) {
@@ -615,9 +637,9 @@ impl TileSink for FullOutput<'_> {
     #[inline(always)]
     fn take<T: Tiling, S: Simd>(&mut self, _: S, image: usize, t: usize, outputs: &[f32]) {
         let g = self.g;
-        let (w, across, cout) = (g.width, tiles_across::<T>(g), g.out_channels);
+        let (w, cout) = (g.width, g.out_channels);
         let out_image = &mut self.out[image * g.output_image()..][..g.output_image()];
-        let (top, left) = (T::OUT * (t / across), T::OUT * (t % across));
+        let (top, left) = tile_origin::<T>(g, t, T::OUT);
         for y in 0..T::OUT.min(g.height - top) {
             for x in 0..T::OUT.min(w - left) {
                 let pixel = &outputs[(y * T::OUT + x) * cout..][..cout];
@@ -652,9 +674,9 @@ impl TileSink for PooledOutput<'_> {
     #[inline(always)]
     fn take<T: Tiling, S: Simd>(&mut self, simd: S, image: usize, t: usize, outputs: &[f32]) {
         let g = self.g;
-        let (cout, across, half) = (g.out_channels, tiles_across::<T>(g), T::OUT / 2);
+        let (cout, half) = (g.out_channels, T::OUT / 2);
         let (rows, columns) = (g.height / 2, g.width / 2);
-        let (top, left) = (half * (t / across), half * (t % across));
+        let (top, left) = tile_origin::<T>(g, t, half);
         for wy in 0..half.min(rows - top) {
             for wx in 0..half.min(columns - left) {
                 let window = (top + wy) * columns + left + wx;
@@ -876,11 +898,11 @@ fn output_gradients<T: Tiling, S: Simd>(
         &mut ws.passed,
         &mut ws.won,
     );
-    let (across, half) = (tiles_across::<T>(g), T::OUT / 2);
+    let half = T::OUT / 2;
     let (rows, columns) = (g.height / 2, g.width / 2);
     for t in 0..per_tile {
         let tile = &mut ws.dy[(first + t) * pixels * cout..][..pixels * cout];
-        let (top, left) = (half * (t / across), half * (t % across));
+        let (top, left) = tile_origin::<T>(g, t, half);
         for wy in 0..half {
             for wx in 0..half {
                 let pixels = window_pixels::<T>(wy, wx);
@@ -915,8 +937,8 @@ fn unpooled_output_gradient<T: Tiling>(
     tile: &mut [f32],
     grad_bias: &mut [f32],
 ) {
-    let (cout, w, across) = (g.out_channels, g.width, tiles_across::<T>(g));
-    let (top, left) = (T::OUT * (t / across), T::OUT * (t % across));
+    let (cout, w) = (g.out_channels, g.width);
+    let (top, left) = tile_origin::<T>(g, t, T::OUT);
     for y in 0..T::OUT {
         for x in 0..T::OUT {
             let pixel = &mut tile[(y * T::OUT + x) * cout..][..cout];
