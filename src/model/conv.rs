@@ -21,7 +21,7 @@ use super::direct;
 use super::init::fan_in_uniform;
 use super::lent::Weights;
 use super::pool::Halve;
-use super::winograd;
+use super::winograd::{self, one_channel};
 use super::{add_assign, contents, recycle, take_grad};
 
 /// Builder types, used in the network's type to say what to build.
@@ -149,7 +149,12 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool, const P: boo
         let geometry = Self::geometry(batch, height, width);
         let input = contents(&x);
         // During a training step the optimizer lends its copy of the weights (see `lent`).
-        let weight = Filters::new(&geometry, Weights::of(&self.weight), P, G);
+        let uses = Uses {
+            pooled: P,
+            input_grad: G,
+            backward: T::OWNS_TAPE,
+        };
+        let weight = Filters::new(&geometry, Weights::of(&self.weight), uses);
         let (values, argmax) = kernel(&geometry, &input, &weight, &Weights::of(&self.bias));
         let out = x.device().tensor_from_vec(values, out_shape);
         let saved = Saved {
@@ -219,19 +224,39 @@ enum Filters {
     /// For the direct one-channel kernel: `[k*k][out]`; pooled layers without an input
     /// gradient only.
     Direct(Vec<f32>),
+    /// For the one-channel Winograd kernel, `[positions][out]`: pooled layers without an
+    /// input gradient, in passes that record no backward pass (it finds no winners).
+    OneChannel(Vec<f32>),
+}
+
+/// What a call needs of its algorithm.
+#[derive(Clone, Copy)]
+struct Uses {
+    /// The layer pools its output.
+    pooled: bool,
+    /// The layer passes a gradient to its input.
+    input_grad: bool,
+    /// The pass records its backward pass.
+    backward: bool,
 }
 
 /// Why a direct kernel met a call it was not chosen for.
 const DIRECT_POOLED_ONLY: &str = "the direct kernel is chosen only for pooled layers";
+/// Why the one-channel Winograd kernel met a call it was not chosen for.
+const ONE_CHANNEL_INFERENCE_ONLY: &str =
+    "the one-channel Winograd kernel is chosen only for pooled layers without a backward pass";
 
 impl Filters {
-    /// The algorithm for `g` (pooled or not, with an input gradient or not), with `weight`
-    /// (`[out, in, k, k]`) in its form.
-    fn new(g: &ConvGeometry, weight: Weights, pooled: bool, input_grad: bool) -> Self {
+    /// The algorithm for `g` and what the call `uses`, with `weight` (`[out, in, k, k]`) in
+    /// its form.
+    fn new(g: &ConvGeometry, weight: Weights, uses: Uses) -> Self {
+        let inference_only = uses.pooled && !uses.input_grad && !uses.backward;
         let filters = if winograd::supports(g) {
             let tile = winograd::Tile::for_geometry(g);
             Filters::Winograd(winograd::transform_filters(tile, g, &weight))
-        } else if pooled && !input_grad && direct::supports(g) {
+        } else if inference_only && one_channel::supports(g) && one_channel::beats_direct() {
+            Filters::OneChannel(one_channel::transform_filters(g, &weight))
+        } else if uses.pooled && !uses.input_grad && direct::supports(g) {
             Filters::Direct(direct::transpose_filters(g, &weight))
         } else {
             return Filters::Im2col(weight.into_vec());
@@ -246,12 +271,27 @@ impl Filters {
             Filters::Im2col(w) => conv_kernels::forward(g, input, w, bias, out),
             Filters::Winograd(u) => winograd::forward(g, input, u, bias, out),
             Filters::Direct(_) => unreachable!("{DIRECT_POOLED_ONLY}"),
+            Filters::OneChannel(_) => unreachable!("{ONE_CHANNEL_INFERENCE_ONLY}"),
         }
     }
 
-    /// `maxpool2x2(relu(conv(input) + bias))` and each window's winner.
-    fn forward_pooled(&self, g: &ConvGeometry, input: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<u8>) {
+    /// `maxpool2x2(relu(conv(input) + bias))` and each window's winner, where the algorithm
+    /// finds them (all but the one for inference).
+    fn forward_pooled(
+        &self,
+        g: &ConvGeometry,
+        input: &[f32],
+        bias: &[f32],
+    ) -> (Vec<f32>, Option<Vec<u8>>) {
         let mut pooled = vec![0.0f32; g.batch * g.output_image() / 4];
+        if let Filters::OneChannel(u) = self {
+            one_channel::pooled_values(g, input, u, bias, &mut pooled);
+            let layouts = (Layout::ChannelLast, Layout::ChannelFirst);
+            return (
+                relayout(&pooled, layouts, g.out_channels, g.plane() / 4),
+                None,
+            );
+        }
         let mut argmax = vec![0u8; pooled.len()];
         match self {
             Filters::Im2col(w) => {
@@ -263,8 +303,9 @@ impl Filters {
             Filters::Direct(wt) => {
                 direct::forward_pooled(g, input, wt, bias, &mut pooled, &mut argmax)
             }
+            Filters::OneChannel(_) => unreachable!("handled above"),
         }
-        (pooled, argmax)
+        (pooled, Some(argmax))
     }
 
     /// [`Self::forward_pooled`]'s values from an input laid out as `from`, laid out as `to`.
@@ -282,6 +323,12 @@ impl Filters {
             Filters::Direct(wt) if to == Layout::ChannelLast => {
                 let mut pooled = vec![0.0f32; outputs];
                 direct::forward_pooled_channel_last(g, input, wt, bias, &mut pooled);
+                (pooled, Layout::ChannelLast)
+            }
+            // One input channel, so either layout; the output comes channel-last.
+            Filters::OneChannel(u) => {
+                let mut pooled = vec![0.0f32; outputs];
+                one_channel::pooled_values(g, input, u, bias, &mut pooled);
                 (pooled, Layout::ChannelLast)
             }
             Filters::Winograd(u) => {
@@ -321,13 +368,14 @@ impl Filters {
                 },
             ) => direct::backward(g, input, pooled, argmax, grad),
             (Filters::Direct(_), Upstream::Relu { .. }) => unreachable!("{DIRECT_POOLED_ONLY}"),
+            (Filters::OneChannel(_), _) => unreachable!("{ONE_CHANNEL_INFERENCE_ONLY}"),
         }
     }
 
     /// Hands the buffer back for reuse.
     fn recycle(self) {
         match self {
-            Filters::Im2col(v) | Filters::Direct(v) => recycle(v),
+            Filters::Im2col(v) | Filters::Direct(v) | Filters::OneChannel(v) => recycle(v),
             Filters::Winograd(transformed) => recycle(transformed.u),
         }
     }
@@ -388,7 +436,12 @@ impl<const I: usize, const O: usize, const K: usize, const G: bool>
     ) -> Vec<f32> {
         let geometry = Self::geometry(batch, height, width);
         assert_eq!(input.len(), batch * geometry.input_image(), "input size");
-        let weight = Filters::new(&geometry, Weights::of(&self.weight), true, G);
+        let uses = Uses {
+            pooled: true,
+            input_grad: G,
+            backward: false,
+        };
+        let weight = Filters::new(&geometry, Weights::of(&self.weight), uses);
         let bias = Weights::of(&self.bias);
         let pooled = weight.pooled_values(&geometry, input, &bias, layouts);
         weight.recycle();
@@ -415,8 +468,7 @@ where
         let dims = (batch.size(), height.size(), width.size());
         let shape = (batch, Const::<O>, H::Half::default(), W::Half::default());
         Ok(self.run(x, dims, shape, |g, input, weight, bias| {
-            let (pooled, argmax) = weight.forward_pooled(g, input, bias);
-            (pooled, Some(argmax))
+            weight.forward_pooled(g, input, bias)
         }))
     }
 }

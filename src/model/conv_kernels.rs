@@ -269,6 +269,26 @@ pub(crate) fn pooled_in_chunks<F>(
         .for_each(|((pooled, argmax), images)| chunk(images, pooled, argmax));
 }
 
+/// Runs `chunk(images, pooled)` on one piece of the batch per thread, in parallel, with the
+/// pooled values of those images alone (no winners): for inference.
+pub(crate) fn pooled_values_in_chunks<F>(
+    g: &ConvGeometry,
+    input: &[f32],
+    pooled: &mut [f32],
+    chunk: F,
+) where
+    F: Fn(&[f32], &mut [f32]) + Sync,
+{
+    let pooled_image = g.output_image() / 4;
+    assert_eq!(input.len(), g.batch * g.input_image(), "input size");
+    assert_eq!(pooled.len(), g.batch * pooled_image, "pooled size");
+    let per_chunk = images_per_chunk(g.batch);
+    pooled
+        .par_chunks_mut(per_chunk * pooled_image)
+        .zip(input.par_chunks(per_chunk * g.input_image()))
+        .for_each(|(pooled, images)| chunk(images, pooled));
+}
+
 /// Max-pools each channel of one image's raw convolution output, then adds the channel's
 /// bias and clamps at zero (the same as pooling after bias and ReLU, with a quarter of the
 /// work).

@@ -11,11 +11,10 @@
 //! routing each window's gradient to its winner.
 
 use super::conv_kernels::{
-    backward_in_chunks, images_per_chunk, pooled_in_chunks, ConvGeometry, ConvGrads,
+    backward_in_chunks, pooled_in_chunks, pooled_values_in_chunks, ConvGeometry, ConvGrads,
 };
 use super::pool::{channel_first_pooled, channel_last_gradients, pool_vectors, route_to_winner};
 use pulp::Simd;
-use rayon::prelude::*;
 use seq_macro::seq;
 
 use super::simd::{vectorized, AlignedBuf, Kernel, Vector, LANES};
@@ -247,21 +246,15 @@ pub fn forward_pooled_channel_last(
     assert!(supports(g), "the direct kernel does not handle {g:?}");
     assert_eq!(wt.len(), g.out_channels * TAPS, "filter size");
     assert_eq!(bias.len(), g.out_channels, "bias size");
-    assert_eq!(input.len(), g.batch * g.input_image(), "input size");
-    assert_eq!(pooled.len(), g.batch * g.output_image() / 4, "pooled size");
-    let per_chunk = images_per_chunk(g.batch);
-    pooled
-        .par_chunks_mut(per_chunk * g.output_image() / 4)
-        .zip(input.par_chunks(per_chunk * g.input_image()))
-        .for_each(|(pooled, images)| {
-            vectorized(ForwardChunk {
-                g,
-                images,
-                wt,
-                bias,
-                out: PooledOut::ChannelLast(pooled),
-            });
+    pooled_values_in_chunks(g, input, pooled, |images, pooled| {
+        vectorized(ForwardChunk {
+            g,
+            images,
+            wt,
+            bias,
+            out: PooledOut::ChannelLast(pooled),
         });
+    });
 }
 
 /// The filter and bias gradients of images `range`, laid out as [`transpose_filters`] does,

@@ -89,6 +89,19 @@ pub fn instruction_set() -> &'static str {
     vectorized(Name)
 }
 
+/// Floats in one vector of the instruction set [`vectorized`] runs kernels with on this CPU.
+pub fn vector_width() -> usize {
+    struct Width;
+    impl Kernel for Width {
+        type Output = usize;
+        #[inline(always)]
+        fn run<S: Simd>(self, _simd: S) -> usize {
+            S::F32_LANES
+        }
+    }
+    vectorized(Width)
+}
+
 /// One vector register of floats of the instruction set `S`, with its arithmetic (each
 /// operation rounds as the scalar one does; nothing is fused).
 #[derive(Clone, Copy)]

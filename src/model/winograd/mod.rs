@@ -1076,5 +1076,7 @@ impl<T: Tiling> Kernel for BackwardChunk<'_, T> {
     }
 }
 
+pub mod one_channel;
+
 #[cfg(test)]
 mod tests;

@@ -349,3 +349,68 @@ fn inference_pools_the_same_values_without_the_winners_from_either_layout() {
         }
     }
 }
+
+/// `maxpool2x2(relu(conv + bias))` in f64, channel-last: `[image][window][channel]`.
+fn pooled_channel_last_f64(
+    g: &ConvGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+) -> Vec<f64> {
+    let conv = conv_f64(g, input, weight);
+    let (cout, across, windows) = (g.out_channels, g.width / 2, g.plane() / 4);
+    let mut out = vec![0.0f64; g.batch * windows * cout];
+    for (i, plane) in conv.chunks_exact(g.plane()).enumerate() {
+        let (image, channel) = (i / cout, i % cout);
+        for window in 0..windows {
+            let corner = 2 * (window / across) * g.width + 2 * (window % across);
+            let max = [0, 1, g.width, g.width + 1]
+                .iter()
+                .map(|&offset| plane[corner + offset])
+                .fold(f64::NEG_INFINITY, f64::max);
+            out[(image * windows + window) * cout + channel] =
+                (max + f64::from(bias[channel])).max(0.0);
+        }
+    }
+    out
+}
+
+#[test]
+fn one_channel_inference_matches_the_direct_sum_in_f64_on_any_thread_count() {
+    // The first layer's shape and two smaller planes, one not square; batches that leave the
+    // last group of images (one a lane) part-filled.
+    for (cout, h, w, batch) in [(32, 28, 28, 19), (16, 8, 12, 3), (16, 4, 4, 17)] {
+        let g = geometry(batch, 1, cout, h, w);
+        assert!(one_channel::supports(&g), "{g:?}");
+        let input: Vec<f32> = random(batch * g.plane(), 21)
+            .iter()
+            .map(|v| v.abs())
+            .collect();
+        let weight: Vec<f32> = random(cout * 25, 22).iter().map(|v| v * 0.2).collect();
+        let bias: Vec<f32> = random(cout, 23).iter().map(|v| v * 0.1).collect();
+        let want = pooled_channel_last_f64(&g, &input, &weight, &bias);
+        let u = one_channel::transform_filters(&g, &weight);
+        let run = || {
+            let mut pooled = vec![f32::NAN; want.len()];
+            one_channel::pooled_values(&g, &input, &u, &bias, &mut pooled);
+            pooled
+        };
+        let (alone, pooled) = (on_one_thread(run), run());
+        let error = relative_error(&pooled, &want);
+        assert!(error < 1e-5, "{g:?}: error {error:e}");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&alone),
+            bits(&pooled),
+            "{g:?}: one thread against the pool"
+        );
+    }
+}
+
+#[test]
+fn one_channel_inference_takes_one_channel_on_planes_of_whole_tiles() {
+    assert!(one_channel::supports(&geometry(1, 1, 32, 28, 28)));
+    assert!(!one_channel::supports(&geometry(1, 2, 32, 28, 28)));
+    assert!(!one_channel::supports(&geometry(1, 1, 32, 14, 14)));
+    assert!(!one_channel::supports(&geometry(1, 1, 24, 28, 28)));
+}
