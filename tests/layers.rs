@@ -393,8 +393,15 @@ fn the_networks_dropout_acts_in_training_only() {
         evaluated,
         "evaluation never drops"
     );
+    // Up to rounding: without AVX-512, a pass that records no backward pass runs the first
+    // layer by Winograd, training by the direct sum.
     let trained_without = values(&net.forward_mut(x.clone().traced(net.alloc_grads())));
-    assert_eq!(trained_without, evaluated, "p = 0 drops nothing");
+    assert_close(
+        &trained_without,
+        &to64(&evaluated),
+        1e-5,
+        "p = 0 drops nothing",
+    );
     model::set_dropout(&mut net, 0.5);
     let trained_with = values(&net.forward_mut(x.traced(net.alloc_grads())));
     assert_ne!(trained_with, evaluated, "training with p = 0.5 drops units");

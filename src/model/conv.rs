@@ -6,11 +6,14 @@
 //! kernels and records a backward op that writes the input, weight and bias gradients.
 //! `TensorCollection` makes the weights visible to Adam, `zero_grads` and safetensors.
 //!
-//! Three algorithms: Winograd F(4x4, 5x5) or F(2x2, 5x5) ([`winograd`](super::winograd)),
+//! Four algorithms: Winograd F(4x4, 5x5) or F(2x2, 5x5) ([`winograd`](super::winograd)),
 //! whichever does fewer products over the plane, for 5x5 kernels over enough input channels
 //! (the second layer); a direct kernel vectorised over output channels
-//! ([`direct`](super::direct)) for a pooled first layer with one input channel; im2col and one
-//! matrix product per image ([`conv_kernels`](super::conv_kernels)) for everything else.
+//! ([`direct`](super::direct)) for a pooled first layer with one input channel; in passes
+//! that record no backward pass on AVX2, that layer by Winograd F(4x4, 5x5) instead
+//! ([`one_channel`](super::winograd::one_channel)), which finds no window winners; im2col
+//! and one matrix product per image ([`conv_kernels`](super::conv_kernels)) for everything
+//! else.
 
 use dfdx::prelude::*;
 use num_traits::Float;

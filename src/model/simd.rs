@@ -60,15 +60,24 @@ pub trait Kernel {
 /// CPU allows; the vector width follows, never the arithmetic, so every entry point gives
 /// the same bits.
 pub fn vectorized<K: Kernel>(kernel: K) -> K::Output {
-    struct Entry<K>(K);
-    impl<K: Kernel> pulp::WithSimd for Entry<K> {
-        type Output = K::Output;
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, simd: S) -> K::Output {
-            self.0.run(simd)
-        }
-    }
     pulp::Arch::new().dispatch(Entry(kernel))
+}
+
+/// Runs `kernel` with the instruction set `simd` rather than the best one the CPU has: for
+/// the tests that check each width gives the same bits.
+pub fn vectorized_with<S: Simd, K: Kernel>(simd: S, kernel: K) -> K::Output {
+    simd.vectorize(Entry(kernel))
+}
+
+/// A kernel as pulp's entry points take one.
+struct Entry<K>(K);
+
+impl<K: Kernel> pulp::WithSimd for Entry<K> {
+    type Output = K::Output;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> K::Output {
+        self.0.run(simd)
+    }
 }
 
 /// The instruction set [`vectorized`] runs kernels with on this CPU, as this build allows:

@@ -39,16 +39,20 @@ pub fn supports(g: &ConvGeometry) -> bool {
         && g.out_channels.is_multiple_of(LANES)
 }
 
-/// Whether this kernel beats the direct one (`crate::model::direct`) on this CPU: where
-/// vectors are narrower than AVX-512's. The direct kernel holds a vector's 25 filter taps
-/// in registers; AVX2's 16 registers cannot, and it reads about 1.5 values a multiply-add,
-/// where this one takes 1,000 images through the layer 1.35-1.54x faster. AVX-512's 32
-/// registers can, and there the transforms cost what the products save (the direct kernel
-/// 1.06-1.10x faster). Measured on a 2-vCPU AMD EPYC (Zen 4), both alternating in one
-/// process.
+/// Whether this kernel beats the direct one (`crate::model::direct`) on this CPU: with AVX2,
+/// the one instruction set it was measured faster on. The direct kernel holds a vector's 25
+/// filter taps in registers; AVX2's 16 registers cannot, and it reads about 1.5 values a
+/// multiply-add, where this one takes 1,000 images through the layer 1.87-1.89x faster.
+/// AVX-512's 32 registers can, and there the transforms cost what the products save (the
+/// direct kernel 1.1-1.25x faster). Measured on a 2-vCPU AMD EPYC (Zen 4) by `cargo bench
+/// --bench first_layer` (with `--no-default-features` for AVX2). Plain x86-64 (one float a
+/// vector) was not measured, and keeps the direct kernel.
 pub fn beats_direct() -> bool {
-    vector_width() < LANES
+    vector_width() == AVX2_WIDTH
 }
+
+/// Floats in one AVX2 vector.
+const AVX2_WIDTH: usize = 8;
 
 /// The filters `[out, 1, 5, 5]` transformed, `U = G g Gᵀ` in f64 rounded once, laid out
 /// `[positions][out]`: position `p`'s output channels side by side.
@@ -82,15 +86,15 @@ pub fn pooled_values(g: &ConvGeometry, input: &[f32], u: &[f32], bias: &[f32], p
 }
 
 /// The pooled values of a chunk of images.
-struct Chunk<'a> {
-    g: &'a ConvGeometry,
+pub(super) struct Chunk<'a> {
+    pub(super) g: &'a ConvGeometry,
     /// `[count][h][w]`.
-    images: &'a [f32],
+    pub(super) images: &'a [f32],
     /// From [`transform_filters`].
-    u: &'a [f32],
-    bias: &'a [f32],
+    pub(super) u: &'a [f32],
+    pub(super) bias: &'a [f32],
     /// `[count][window][channel]`.
-    pooled: &'a mut [f32],
+    pub(super) pooled: &'a mut [f32],
 }
 
 /// Products `M[r][c] = U[r][c] V[r][c]` along row `r` of one tile, for a vector of output
@@ -164,7 +168,7 @@ impl Kernel for Chunk<'_> {
                     });
                 });
                 let window_corner = 2 * (t / across) * (g.width / 2) + 2 * (t % across);
-                for lane in 0..count.min(lanes) {
+                for lane in 0..count {
                     let v: [f32; POSITIONS] =
                         std::array::from_fn(|p| transformed[p * lanes + lane]);
                     let image = group * lanes + lane;

@@ -207,12 +207,14 @@ fn conv_backward_f64(
     (dw, dx)
 }
 
-/// Largest error of `got` against `want`, relative to `want`'s largest magnitude.
+/// Largest error of `got` against `want`, relative to `want`'s largest magnitude; infinite
+/// where `got` holds a NaN (a value never written, in a buffer filled with NaN first).
 fn relative_error(got: &[f32], want: &[f64]) -> f64 {
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     got.iter()
         .zip(want)
         .map(|(&a, &b)| (f64::from(a) - b).abs())
+        .map(|error| if error.is_nan() { f64::INFINITY } else { error })
         .fold(0.0, f64::max)
         / scale
 }
@@ -376,7 +378,7 @@ fn pooled_channel_last_f64(
 }
 
 #[test]
-fn one_channel_inference_matches_the_direct_sum_in_f64_on_any_thread_count() {
+fn one_channel_inference_matches_the_direct_sum_in_f64_at_any_thread_count_and_width() {
     // The first layer's shape and two smaller planes, one not square; batches that leave the
     // last group of images (one a lane) part-filled.
     for (cout, h, w, batch) in [(32, 28, 28, 19), (16, 8, 12, 3), (16, 4, 4, 17)] {
@@ -404,7 +406,35 @@ fn one_channel_inference_matches_the_direct_sum_in_f64_on_any_thread_count() {
             bits(&pooled),
             "{g:?}: one thread against the pool"
         );
+        // The whole batch as one chunk at one float a vector, and at AVX2's eight (the width
+        // the kernel is chosen for), gives the same bits as the widest.
+        let scalar = one_channel_at(pulp::Scalar::new(), &g, &input, &u, &bias);
+        assert_eq!(bits(&scalar), bits(&pooled), "{g:?}: scalar");
+        let avx2 = pulp::x86::V3::try_new().expect("an x86-64 CPU with AVX2");
+        let eight = one_channel_at(avx2, &g, &input, &u, &bias);
+        assert_eq!(bits(&eight), bits(&pooled), "{g:?}: AVX2");
     }
+}
+
+/// The one-channel kernel's pooled values for the whole batch as one chunk, run with the
+/// instruction set `simd`.
+fn one_channel_at<S: Simd>(
+    simd: S,
+    g: &ConvGeometry,
+    input: &[f32],
+    u: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let mut pooled = vec![f32::NAN; g.batch * g.output_image() / 4];
+    let chunk = one_channel::Chunk {
+        g,
+        images: input,
+        u,
+        bias,
+        pooled: &mut pooled,
+    };
+    crate::model::simd::vectorized_with(simd, chunk);
+    pooled
 }
 
 #[test]
