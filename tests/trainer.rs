@@ -16,7 +16,9 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::tensors::{assert_close, bits, max_change, parameters, to64, values};
+use common::tensors::{
+    assert_training_pass_matches_evaluation, bits, max_change, parameters, values,
+};
 use common::trainer::{config, next_weights, recv_until};
 use common::Workspace;
 use dfdx::prelude::*;
@@ -205,14 +207,12 @@ fn a_live_dropout_change_acts_in_the_networks_training_pass() {
     let device = Cpu::seed_from_u64(5);
     let x = some_images(&device, &data, 8);
 
-    // Without dropout, a training pass of the trainer's network gives the evaluation's logits,
-    // up to rounding: without AVX-512, a pass that records no backward pass runs the first
-    // layer by Winograd, training by the direct sum.
+    // Without dropout, a training pass of the trainer's network gives the evaluation's logits.
     handle.send(Command::Set(SettingValue::Dropout(0.0)));
     let mut net = (*step_once(&handle)).clone();
     let evaluated = values(&net.forward(x.clone()));
     let trained = values(&net.forward_mut(x.clone().traced(net.alloc_grads())));
-    assert_close(&trained, &to64(&evaluated), 1e-5, "dropout 0 drops nothing");
+    assert_training_pass_matches_evaluation(&trained, &evaluated, "dropout 0 drops nothing");
 
     // At 0.75 the network's dropout zeroes about three units in four and scales the rest.
     handle.send(Command::Set(SettingValue::Dropout(0.75)));

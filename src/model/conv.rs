@@ -253,13 +253,18 @@ impl Filters {
     /// The algorithm for `g` and what the call `uses`, with `weight` (`[out, in, k, k]`) in
     /// its form.
     fn new(g: &ConvGeometry, weight: Weights, uses: Uses) -> Self {
-        let inference_only = uses.pooled && !uses.input_grad && !uses.backward;
+        // The first layer's kernels: pooled, with no gradient for the input.
+        let first_layer = uses.pooled && !uses.input_grad;
         let filters = if winograd::supports(g) {
             let tile = winograd::Tile::for_geometry(g);
             Filters::Winograd(winograd::transform_filters(tile, g, &weight))
-        } else if inference_only && one_channel::supports(g) && one_channel::beats_direct() {
+        } else if first_layer
+            && !uses.backward
+            && one_channel::supports(g)
+            && one_channel::beats_direct()
+        {
             Filters::OneChannel(one_channel::transform_filters(g, &weight))
-        } else if uses.pooled && !uses.input_grad && direct::supports(g) {
+        } else if first_layer && direct::supports(g) {
             Filters::Direct(direct::transpose_filters(g, &weight))
         } else {
             return Filters::Im2col(weight.into_vec());

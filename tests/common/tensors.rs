@@ -30,6 +30,17 @@ pub fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
+/// Asserts that a training pass gave `evaluated`'s values: bit for bit where both passes run
+/// the first layer by the same kernel, to 1e-5 where the pass without a backward pass takes
+/// the one-channel Winograd kernel (on AVX2) and training the direct sum.
+pub fn assert_training_pass_matches_evaluation(trained: &[f32], evaluated: &[f32], what: &str) {
+    if digitdash::model::winograd::one_channel::beats_direct() {
+        assert_close(trained, &to64(evaluated), 1e-5, what);
+    } else {
+        assert_eq!(bits(trained), bits(evaluated), "{what}");
+    }
+}
+
 /// Every parameter tensor of the network with its name in a checkpoint file, in the order of
 /// `digitdash::run::checkpoint::TENSORS`.
 pub fn parameters(model: &digitdash::model::Network) -> Vec<(&'static str, Vec<f32>)> {
