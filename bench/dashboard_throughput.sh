@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Training throughput with the dashboard open on a page, against headless, measured
-# alternately so both see the same machine. Prints each pair and the mean ratio.
+# alternately so both see the same machine: headless, dashboard, headless, dashboard, ...,
+# headless. Each dashboard run is compared with the mean of the headless runs on either side
+# of it, which cancels a host that speeds up or slows down steadily over the pairs. Prints
+# each pair, then the mean and median ratio.
 #
 #   bench/dashboard_throughput.sh [PAGE] [PAIRS] [STEPS]
 #
@@ -35,12 +38,19 @@ dashboard() {
     rate "$log"
 }
 
-total=0
+ratios=()
+before=$(headless 0)
 for i in $(seq "$pairs"); do
-    h=$(headless "$i")
     d=$(dashboard "$i")
-    r=$(awk -v d="$d" -v h="$h" 'BEGIN { printf "%.3f", d / h }')
-    echo "pair $i: headless $h images/s, dashboard page $page $d images/s, ratio $r"
-    total=$(awk -v t="$total" -v r="$r" 'BEGIN { print t + r }')
+    after=$(headless "$i")
+    r=$(awk -v d="$d" -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", 2 * d / (a + b) }')
+    echo "pair $i: headless $before and $after images/s, dashboard page $page $d images/s, ratio $r"
+    ratios+=("$r")
+    before=$after
 done
-awk -v t="$total" -v n="$pairs" 'BEGIN { printf "mean ratio %.3f over %d pairs\n", t / n, n }'
+printf '%s\n' "${ratios[@]}" | sort -n | awk -v n="$pairs" '
+    { r[NR] = $1; total += $1 }
+    END {
+        median = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+        printf "mean ratio %.3f, median %.3f over %d pairs\n", total / n, median, n
+    }'

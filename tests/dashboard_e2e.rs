@@ -1,7 +1,8 @@
 //! End to end: the real binary's dashboard in tmux on real MNIST. One test pauses, doubles the
 //! learning rate twice, resumes and quits with `q` `y` at 120x40, checking the screen at each
 //! stage, the run's metrics, the exit status and that the terminal was given back; another
-//! stops a run with SIGTERM, and a third quits at once on a second signal.
+//! checks that the dashboard's threads run below the training threads' priority, then stops
+//! the run with SIGTERM; a third quits at once on a second signal.
 //!
 //! Data come from the folder in `DIGITDASH_DATA_DIR` (CI: `../shared/mnist`); without it the
 //! tests download MNIST once into `target/mnist-cache`, as the binary would on a first run. With
@@ -138,7 +139,9 @@ fn sigterm_stops_training_and_restores_the_terminal() {
     tmux.wait_for("the first training step", START, |s| {
         status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
     });
-    kill("TERM", dashboard_pid(&tmux));
+    let pid = dashboard_pid(&tmux);
+    assert_dashboard_yields_to_training(&pid);
+    kill("TERM", &pid);
     tmux.wait_for("the stopping state", REACT, |s| {
         status(s).contains("STOPPING")
     });
@@ -188,6 +191,47 @@ fn dashboard_pid(tmux: &Tmux) -> String {
         .next()
         .expect("the dashboard's process id")
         .to_string()
+}
+
+/// The name and nice value of each thread of process `pid`, from `/proc`.
+fn thread_priorities(pid: &str) -> Vec<(String, i32)> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(&tasks).unwrap_or_else(|e| panic!("{tasks}: {e}")) {
+        let path = task.expect("a thread's folder").path().join("stat");
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            continue; // the thread ended meanwhile
+        };
+        // `tid (name) state ...`: the name may hold spaces; the nice value is field 19.
+        let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
+        let name = stat[open + 1..close].to_string();
+        let nice = stat[close + 1..]
+            .split_whitespace()
+            .nth(16)
+            .and_then(|field| field.parse().ok())
+            .unwrap_or_else(|| panic!("no nice value in {}: {stat}", path.display()));
+        threads.push((name, nice));
+    }
+    threads
+}
+
+/// While training runs, the threads that train (the trainer and rayon's workers, which it
+/// starts and which carry its name) keep the process's priority, and the dashboard's own
+/// threads (the frame loop, keyboard, inspector, sweep reader) run 10 nice levels below it.
+fn assert_dashboard_yields_to_training(pid: &str) {
+    let base = thread_priorities("self")
+        .into_iter()
+        .map(|(_, nice)| nice)
+        .min()
+        .expect("this process's threads");
+    let lower = (base + 10).min(19);
+    let threads = thread_priorities(pid);
+    let trainers = threads.iter().filter(|(name, _)| name == "trainer").count();
+    assert!(trainers >= 2, "the trainer and its workers: {threads:?}");
+    for (name, nice) in &threads {
+        let expected = if name == "trainer" { base } else { lower };
+        assert_eq!(*nice, expected, "thread {name}: {threads:?}");
+    }
 }
 
 /// Steps up to `paused_at` used 1e-4 and the steps after it, up to `resumed_at`, 4e-4.

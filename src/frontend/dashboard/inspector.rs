@@ -19,6 +19,7 @@ use dfdx::prelude::*;
 use flume::{Receiver, Sender};
 
 use super::app::{ComparedPrediction, DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
+use super::priority;
 use crate::model::score::{argmax, classify};
 use crate::model::{probe, Network};
 use crate::run::{checkpoint, CheckpointKind, RunDir};
@@ -47,12 +48,15 @@ impl Inspector {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "inspector-pool".into())
-            .start_handler(|_| yield_to_training())
+            .start_handler(|_| priority::yield_to_training())
             .build()
             .map_err(io::Error::other)?;
         thread::Builder::new()
             .name("inspector".into())
-            .spawn(move || pool.install(|| serve(&inbox, &outbox)))?;
+            .spawn(move || {
+                priority::yield_to_training();
+                pool.install(|| serve(&inbox, &outbox));
+            })?;
         Ok(Self { requests, insights })
     }
 
@@ -64,19 +68,6 @@ impl Inspector {
     /// Asks a question about the weights.
     pub fn ask(&self, job: InspectJob) {
         let _ = self.requests.send(Request::Job(job));
-    }
-}
-
-/// Lowers the calling thread's scheduling priority (nice 10, Linux), so that on a busy
-/// machine the inspector's passes wait for the training threads rather than the other way
-/// round. Best effort: where it fails, the thread keeps its priority.
-fn yield_to_training() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `gettid` has no preconditions; `setpriority` on the calling thread's id only
-    // changes that thread's nice value and reports failure through its return value.
-    unsafe {
-        let tid = libc::gettid();
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 

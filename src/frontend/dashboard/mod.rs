@@ -4,6 +4,8 @@
 //!
 //! Frames come about 10 times a second while training runs and only when something changed;
 //! when paused or finished, the loop wakes four times a second (once a second for the clock).
+//! Once the first step is in, the loop's thread, like the dashboard's other threads, runs at a
+//! lower priority than training (see [`priority`]).
 //! Keys arrive from the [`input`] thread. If the terminal goes away (drawing fails), the run is
 //! treated as hung up: the trainer is told to stop and the program exits with 128 + SIGHUP once
 //! it has finished.
@@ -17,6 +19,7 @@ pub mod compared_runs;
 pub mod effects;
 pub mod input;
 pub mod inspector;
+pub mod priority;
 pub mod sweep_reader;
 pub mod terminal;
 pub mod ui;
@@ -114,6 +117,7 @@ fn frame_loop(
     let mut shown_second = None;
     let mut terminal_lost = false;
     let mut area = Rect::default();
+    let mut yielded = false;
     loop {
         if signals.second().is_some() {
             return Ok(());
@@ -126,6 +130,11 @@ fn frame_loop(
         }
         let drained = drain(&mut pump, handle, &inspector, app);
         dirty |= drained.any;
+        if !yielded && app.steps_done() > 0 {
+            // Training runs, on threads that exist by now and keep their priority.
+            priority::yield_to_training();
+            yielded = true;
+        }
         if app.should_quit() {
             return Ok(());
         }
