@@ -2,8 +2,9 @@
 # Training throughput with the dashboard open on a page, against headless, measured
 # alternately so both see the same machine: headless, dashboard, headless, dashboard, ...,
 # headless. Each dashboard run is compared with the mean of the headless runs on either side
-# of it, which cancels a host that speeds up or slows down steadily over the pairs. Prints
-# each pair, then the mean and median ratio.
+# of it, which cancels a host that speeds up or slows down steadily over the pairs (neighbouring
+# ratios share a headless run, so they are not independent). Prints each pair, then the mean
+# and median ratio.
 #
 #   bench/dashboard_throughput.sh [PAGE] [PAIRS] [STEPS]
 #
@@ -11,6 +12,10 @@
 # DIGITDASH_DATA_DIR (default ../shared/mnist).
 set -euo pipefail
 page="${1:-2}" pairs="${2:-3}" steps="${3:-400}"
+if ! [ "$pairs" -ge 1 ] 2>/dev/null; then
+    echo "PAIRS must be a whole number of at least 1, not '$pairs'" >&2
+    exit 2
+fi
 cd "$(dirname "$0")/.."
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
@@ -18,7 +23,17 @@ work="$(mktemp -d)"
 trap 'tmux -L dd-tput kill-server 2>/dev/null; rm -rf "$work"' EXIT
 args=(--data-dir "$data" --steps "$steps" --eval-every 0)
 
-rate() { sed -n 's/.*(\([0-9.]*\) images\/s).*/\1/p' "$1" | tail -1; }
+# The images per second a run printed; stops the script, naming the log, when there are none.
+rate() {
+    local r
+    r=$(sed -n 's/.*(\([0-9.]*\) images\/s).*/\1/p' "$1" | tail -1)
+    if [ -z "$r" ]; then
+        echo "no throughput in $1:" >&2
+        cat "$1" >&2
+        return 1
+    fi
+    echo "$r"
+}
 
 headless() {
     "$bin" --headless "${args[@]}" --run-dir "$work/h$1" >/dev/null 2>"$work/h$1.err"

@@ -49,6 +49,7 @@ pub mod model;
 pub mod output;
 pub mod panic_text;
 pub mod plot;
+pub mod priority;
 pub mod run;
 pub mod settings;
 pub mod signals;

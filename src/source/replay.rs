@@ -72,7 +72,8 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Starts the thread named `replay` over `history`.
+    /// Starts the thread named `replay` over `history`, below training's priority (the run it
+    /// follows may be training in another process on the same cores).
     pub fn spawn(history: RunHistory, options: ReplayOptions) -> io::Result<Self> {
         let (sender, events) = flume::unbounded();
         let (choices, chosen) = flume::unbounded();
@@ -80,7 +81,10 @@ impl Replay {
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("replay".into())
-            .spawn(move || Follower::new(history, sender, chosen, options).run(&flag))?;
+            .spawn(move || {
+                crate::priority::yield_to_training();
+                Follower::new(history, sender, chosen, options).run(&flag);
+            })?;
         Ok(Self {
             events,
             stop,

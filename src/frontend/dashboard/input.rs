@@ -16,7 +16,6 @@ use ratatui::crossterm::event::{self, Event};
 pub fn spawn() -> io::Result<Receiver<Event>> {
     let (sender, receiver) = flume::unbounded();
     thread::Builder::new().name("input".into()).spawn(move || {
-        super::priority::yield_to_training();
         while let Ok(event) = event::read() {
             if sender.send(event).is_err() {
                 break;

@@ -19,7 +19,6 @@ use dfdx::prelude::*;
 use flume::{Receiver, Sender};
 
 use super::app::{ComparedPrediction, DigitInsight, DrawingInsight, Filters, Insight, InspectJob};
-use super::priority;
 use crate::model::score::{argmax, classify};
 use crate::model::{probe, Network};
 use crate::run::{checkpoint, CheckpointKind, RunDir};
@@ -41,22 +40,19 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    /// Starts the thread named `inspector`; it ends when this handle is dropped.
+    /// Starts the thread named `inspector`; it ends when this handle is dropped. It and its
+    /// pool take the calling thread's priority (the dashboard's, below training).
     pub fn spawn() -> io::Result<Self> {
         let (requests, inbox) = flume::unbounded();
         let (outbox, insights) = flume::unbounded();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "inspector-pool".into())
-            .start_handler(|_| priority::yield_to_training())
             .build()
             .map_err(io::Error::other)?;
         thread::Builder::new()
             .name("inspector".into())
-            .spawn(move || {
-                priority::yield_to_training();
-                pool.install(|| serve(&inbox, &outbox));
-            })?;
+            .spawn(move || pool.install(|| serve(&inbox, &outbox)))?;
         Ok(Self { requests, insights })
     }
 

@@ -2,10 +2,9 @@
 //! frame, repeat. The trainer never waits for it: events come over an unbounded channel and
 //! are taken with `try_iter`, commands go back without blocking.
 //!
-//! Frames come about 10 times a second while training runs and only when something changed;
+//! Frames come 5 times a second while training runs and only when something changed;
 //! when paused or finished, the loop wakes four times a second (once a second for the clock).
-//! Once the first step is in, the loop's thread, like the dashboard's other threads, runs at a
-//! lower priority than training (see [`priority`]).
+//! The dashboard's threads run at a lower priority than training (see [`crate::priority`]).
 //! Keys arrive from the [`input`] thread. If the terminal goes away (drawing fails), the run is
 //! treated as hung up: the trainer is told to stop and the program exits with 128 + SIGHUP once
 //! it has finished.
@@ -19,7 +18,6 @@ pub mod compared_runs;
 pub mod effects;
 pub mod input;
 pub mod inspector;
-pub mod priority;
 pub mod sweep_reader;
 pub mod terminal;
 pub mod ui;
@@ -41,10 +39,12 @@ use inspector::Inspector;
 use sweep_reader::SweepReader;
 use terminal::{Screen, TerminalGuard};
 
-/// Time between frames while training runs (10 a second): smooth enough for charts that move
-/// a step at a time, and every frame is CPU taken from the training threads on a small
-/// machine. Keys are answered at once, not at the next frame.
-const BUSY_FRAME: Duration = Duration::from_millis(100);
+/// Time between frames while training runs (5 a second): smooth enough for charts that move
+/// by tens of steps a second, and every frame is CPU taken from the training threads on a
+/// small machine (at 10 a second, a dashboard on a 2-vCPU machine held the workers up for
+/// twice as long; README, Dashboard). Keys, the mouse and answers of the inspector are drawn
+/// at once, not at the next frame.
+const BUSY_FRAME: Duration = Duration::from_millis(200);
 /// Time between wake-ups while paused or finished.
 const IDLE_FRAME: Duration = Duration::from_millis(250);
 
@@ -66,6 +66,10 @@ pub fn run(
     options: DashboardOptions,
     signals: Arc<Signals>,
 ) -> Result<Outcome> {
+    // The trainer (or a sweep's trials, or a replay) runs on threads started before, and
+    // rayon's global pool is started by one of them: this thread, which never trains, goes
+    // below them, and the keyboard, inspector and sweep reader threads it starts inherit it.
+    crate::priority::yield_to_training();
     // From here until the terminal is given back, a second signal is ours to handle.
     signals.defer_second(true);
     // Notes from other threads wait until the terminal is back (see `output::note`).
@@ -117,7 +121,6 @@ fn frame_loop(
     let mut shown_second = None;
     let mut terminal_lost = false;
     let mut area = Rect::default();
-    let mut yielded = false;
     loop {
         if signals.second().is_some() {
             return Ok(());
@@ -130,11 +133,6 @@ fn frame_loop(
         }
         let drained = drain(&mut pump, handle, &inspector, app);
         dirty |= drained.any;
-        if !yielded && app.steps_done() > 0 {
-            // Training runs, on threads that exist by now and keep their priority.
-            priority::yield_to_training();
-            yielded = true;
-        }
         if app.should_quit() {
             return Ok(());
         }

@@ -44,7 +44,6 @@ impl SweepReader {
         thread::Builder::new()
             .name("sweep-reader".into())
             .spawn(move || {
-                super::priority::yield_to_training();
                 for request in inbox.iter() {
                     let read = read(&request);
                     if outbox.send(read).is_err() {

@@ -621,15 +621,17 @@ fn keys_a_page_does_not_use_do_nothing_there() {
 }
 
 #[test]
-fn weights_are_asked_for_as_steps_go_by_at_most_once_a_second() {
+fn weights_are_asked_for_as_steps_go_by_at_most_once_an_interval() {
+    use super::look::WEIGHTS_INTERVAL;
     let mut app = training();
-    app.set_elapsed(Duration::from_millis(100));
+    let first = Duration::from_millis(100);
+    app.set_elapsed(first);
     app.update(step(1, 1.0));
     assert_eq!(app.tick(), vec![Command::ShareWeights]);
-    app.set_elapsed(Duration::from_millis(300));
+    app.set_elapsed(first + WEIGHTS_INTERVAL - Duration::from_millis(1));
     app.update(step(2, 1.0));
     assert!(app.tick().is_empty(), "too soon after the last request");
-    app.set_elapsed(Duration::from_millis(1100));
+    app.set_elapsed(first + WEIGHTS_INTERVAL);
     assert_eq!(app.tick(), vec![Command::ShareWeights]);
     let model = Arc::new(crate::model::build(
         &dfdx::prelude::Cpu::default(),
@@ -639,7 +641,7 @@ fn weights_are_asked_for_as_steps_go_by_at_most_once_a_second() {
         step: 2,
         model,
     }));
-    app.set_elapsed(Duration::from_millis(2000));
+    app.set_elapsed(first + 3 * WEIGHTS_INTERVAL);
     assert!(
         app.tick().is_empty(),
         "the inspector has the weights of the latest step"

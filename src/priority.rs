@@ -1,16 +1,17 @@
-//! The dashboard's threads give way to the training threads.
+//! Threads that show training give way to the threads that train.
 //!
-//! On a machine with as many cores as training threads, every frame the dashboard draws
-//! preempts one of them, and at the step's next fork-join barrier the others wait for it: a
-//! millisecond of drawing costs a millisecond of every core. At a lower priority the
-//! dashboard's threads mostly run in the gaps instead: while a worker waits at a barrier,
-//! between steps, while the trainer sends its events.
+//! On a machine with as many cores as training threads, every frame the dashboard draws on a
+//! core a rayon worker needs holds up the other workers too, at the step's next fork-join
+//! barrier: a millisecond of drawing costs a millisecond of every core. A few nice levels
+//! lower, the dashboard's threads (and a `watch` reading another process's run) get a smaller
+//! share of a contended core and rarely preempt a worker when they wake, so they mostly run
+//! where a core has a gap: a worker waiting at a barrier or yielding, the step's serial parts.
 //!
 //! Linux only; elsewhere, and where a call fails, a thread keeps its priority.
 
 /// How many nice levels the dashboard's threads go below the process's: enough that waking
-/// up does not preempt a training thread, few enough that on a busy machine a frame still
-/// gets its share of a core.
+/// up rarely preempts a training thread, few enough that on a busy machine a frame still gets
+/// a share of a core (about a tenth of one against a busy nice-0 thread).
 pub const NICE_BELOW_TRAINING: i32 = 10;
 
 /// The highest nice value Linux has (the lowest priority).
@@ -18,8 +19,9 @@ pub const NICE_BELOW_TRAINING: i32 = 10;
 const LOWEST: i32 = 19;
 
 /// Lowers the calling thread's scheduling priority [`NICE_BELOW_TRAINING`] levels (to nice 19
-/// at most). Threads it starts afterwards inherit the lower priority, and an unprivileged
-/// process cannot raise it again: call it only on threads that start no training.
+/// at most). Threads it starts afterwards inherit the lower priority, rayon's global pool too
+/// if this thread is the one that first uses it, and an unprivileged process cannot raise it
+/// again: call it only on threads that neither train nor start training.
 pub fn yield_to_training() {
     #[cfg(target_os = "linux")]
     // SAFETY: `gettid` has no preconditions; `getpriority` and `setpriority` on the calling
