@@ -17,7 +17,7 @@ bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
 sock="dd-cpu-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 ticks() { awk '{ print $14 + $15 }' "$1"; }
 

@@ -4,7 +4,7 @@
 # a run, then, for every switch away from a runnable training thread (preempted or yielding),
 # the time until that CPU switched away from the thread that took it. Prints milliseconds per
 # second by thread name, largest first: the dashboard's frame loop is "digitdash", its
-# inspector "inspector-pool", the terminal "tmux: server"; the rest is the host's own.
+# inspector "inspector-pool", the terminal's server "tmux:"; the rest is the host's own.
 #
 #   bench/dashboard_preemption.sh [PAGE] [SECONDS] [headless]
 #
@@ -19,7 +19,15 @@ bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
 sock="dd-preempt-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"' EXIT
+pid=""
+# Stops the run (after its current step) and waits for it to write its records.
+stop_run() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+}
+trap 'stop_run; tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 # Long enough to outlast the recording on a slow machine; stopped once it is taken.
 args=(--data-dir "$data" --steps 100000 --eval-every 0 --run-dir "$work/run")
 
@@ -27,23 +35,30 @@ if [ "$mode" = headless ]; then
     "$bin" --headless "${args[@]}" >/dev/null 2>"$work/err" &
     pid=$!
 else
-    tmux -L "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 "'$bin' ${args[*]} 2>'$work/err'"
-    until pid=$(pgrep -x -n digitdash); do sleep 0.1; done
+    # `exec`: the pane's process is the dashboard itself.
+    tmux -L "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
+        "exec $(printf '%q ' "$bin" "${args[@]}") 2>$(printf '%q' "$work/err")"
+    pid=$(tmux -L "$sock" display -p -t m '#{pane_pid}')
     sleep 0.5
     tmux -L "$sock" send-keys -t m "$page"
 fi
 # Training has started once the metrics have a row under their header.
 metrics="$work/run/metrics.csv"
+waited=0
 until [ -f "$metrics" ] && [ "$(wc -l <"$metrics")" -ge 2 ]; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
+    if [ $((waited += 1)) -gt 1500 ]; then
+        echo "training did not start within 5 minutes; the run said:" >&2
+        cat "$work/err" >&2
+        [ "$mode" = headless ] || tmux -L "$sock" capture-pane -p -t m >&2
+        exit 1
+    fi
     sleep 0.2
 done
 sleep 3
 perf sched record -o "$work/sched.data" -- sleep "$seconds" >/dev/null 2>"$work/perf.err" \
     || { cat "$work/perf.err" >&2; exit 1; }
-kill -TERM "$pid" 2>/dev/null || true
-# It stops after its current step and writes its records; the folder goes once it has.
-while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+stop_run
 
 perf script -i "$work/sched.data" -F cpu,time,event,trace 2>/dev/null | awk -v mode="$mode" '
 /sched_switch/ {
@@ -59,7 +74,8 @@ perf script -i "$work/sched.data" -F cpu,time,event,trace 2>/dev/null | awk -v m
     if (taker[cpu] != "" && prev == taker[cpu]) {
         held[prev] += t - since[cpu]; times[prev]++; taker[cpu] = ""
     }
-    if (prev == "trainer" && state == "R" && next_comm != "trainer") {
+    # R+: preempted; R: still runnable but gave the CPU up (sched_yield).
+    if (prev == "trainer" && state ~ /^R/ && next_comm != "trainer") {
         taker[cpu] = next_comm; since[cpu] = t
     }
 }

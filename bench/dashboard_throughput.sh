@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
-trap 'tmux -L dd-tput kill-server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'tmux -L dd-tput kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 args=(--data-dir "$data" --steps "$steps" --eval-every 0)
 
 # The images per second a run printed; stops the script, naming the log, when there are none.

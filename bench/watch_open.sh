@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bin="${DIGITDASH_BIN:-$PWD/target/release/digitdash}"
 work="$(mktemp -d)"
 sock="dd-watch-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 run="$work/runs/20260101-000000"
 cargo run --quiet --release --example run_fixture -- "$run" "$rows"
 

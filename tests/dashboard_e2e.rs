@@ -15,7 +15,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::process::kill;
+use common::process::{kill, own_nice, thread_priorities};
 use common::svg;
 use common::tmux::Tmux;
 
@@ -139,7 +139,7 @@ fn sigterm_stops_training_and_restores_the_terminal() {
     tmux.wait_for("the first training step", START, |s| {
         status(s).contains("RUNNING") && step_of(s).is_some_and(|n| n > 0)
     });
-    let pid = dashboard_pid(&tmux);
+    let pid = tmux.program_pid();
     assert_dashboard_yields_to_training(&pid);
     kill("TERM", &pid);
     tmux.wait_for("the stopping state", REACT, |s| {
@@ -159,7 +159,7 @@ fn a_second_signal_restores_the_terminal_and_quits_at_once() {
     // Frozen, the program cannot finish a graceful stop between the two signals; both are
     // handled as soon as it goes on. (Two different signals: a second of the same kind
     // would merge with the first while pending.)
-    let pid = dashboard_pid(&tmux);
+    let pid = tmux.program_pid();
     kill("STOP", &pid);
     kill("INT", &pid);
     kill("TERM", &pid);
@@ -182,48 +182,11 @@ fn a_second_signal_restores_the_terminal_and_quits_at_once() {
     assert_eq!(tmux.pane_info("#{cursor_flag}"), "1", "hidden cursor");
 }
 
-/// The process id of the dashboard: the only child of the pane's shell.
-fn dashboard_pid(tmux: &Tmux) -> String {
-    let shell = tmux.pane_info("#{pane_pid}");
-    let children = format!("/proc/{shell}/task/{shell}/children");
-    let pids = std::fs::read_to_string(&children).expect("the shell's children");
-    pids.split_whitespace()
-        .next()
-        .expect("the dashboard's process id")
-        .to_string()
-}
-
-/// The name and nice value of each thread of process `pid`, from `/proc`.
-fn thread_priorities(pid: &str) -> Vec<(String, i32)> {
-    let tasks = format!("/proc/{pid}/task");
-    let mut threads = Vec::new();
-    for task in std::fs::read_dir(&tasks).unwrap_or_else(|e| panic!("{tasks}: {e}")) {
-        let path = task.expect("a thread's folder").path().join("stat");
-        let Ok(stat) = std::fs::read_to_string(&path) else {
-            continue; // the thread ended meanwhile
-        };
-        // `tid (name) state ...`: the name may hold spaces; the nice value is field 19.
-        let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
-        let name = stat[open + 1..close].to_string();
-        let nice = stat[close + 1..]
-            .split_whitespace()
-            .nth(16)
-            .and_then(|field| field.parse().ok())
-            .unwrap_or_else(|| panic!("no nice value in {}: {stat}", path.display()));
-        threads.push((name, nice));
-    }
-    threads
-}
-
 /// While training runs, the threads that train (the trainer and rayon's workers, which it
 /// starts and which carry its name) keep the process's priority, and the dashboard's own
 /// threads (the frame loop, keyboard, inspector, sweep reader) run 10 nice levels below it.
 fn assert_dashboard_yields_to_training(pid: &str) {
-    let base = thread_priorities("self")
-        .into_iter()
-        .map(|(_, nice)| nice)
-        .min()
-        .expect("this process's threads");
+    let base = own_nice();
     let lower = (base + 10).min(19);
     let threads = thread_priorities(pid);
     let trainers = threads.iter().filter(|(name, _)| name == "trainer").count();

@@ -2,7 +2,8 @@
 //! as another process would: rows arrive in pieces (a partial last line must wait for its
 //! end), then the file is rewritten shorter (as a rollback or resume does) and the dashboard
 //! follows it back. Then the run's end is recorded and the dashboard says so. And the run
-//! picker (`b`) lists the runs beside the watched one and overlays those chosen.
+//! picker (`b`) lists the runs beside the watched one and overlays those chosen. Every thread
+//! of the watcher runs below the priority of the training it may share the cores with.
 
 mod common;
 
@@ -11,6 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use common::process::{own_nice, thread_priorities};
 use common::run_fixtures::{write_run, End, Spec};
 use common::tmux::Tmux;
 use digitdash::config::Config;
@@ -32,6 +34,21 @@ fn append(path: &Path, text: &str) {
     let mut file = OpenOptions::new().append(true).open(path).unwrap();
     file.write_all(text.as_bytes()).unwrap();
     file.flush().unwrap();
+}
+
+/// A watcher trains nothing: every thread of it, the reader of the run included, runs 10 nice
+/// levels below this test's threads, so it gives way to the run it follows when that trains on
+/// the same cores.
+fn assert_every_thread_yields_to_training(pid: &str) {
+    let base = own_nice();
+    let threads = thread_priorities(pid);
+    assert!(
+        threads.iter().any(|(name, _)| name == "replay"),
+        "the reader of the run: {threads:?}"
+    );
+    for (name, nice) in &threads {
+        assert_eq!(*nice, (base + 10).min(19), "thread {name}: {threads:?}");
+    }
 }
 
 #[test]
@@ -64,6 +81,7 @@ fn watch_follows_a_run_as_it_is_written_rewound_and_finished() {
     tmux.wait_for("the rows written so far", REACT, |s| {
         status(s).contains("step 10 / 50")
     });
+    assert_every_thread_yields_to_training(&tmux.program_pid());
 
     // Half a row: nothing may show until its end arrives.
     let eleven = row(11);

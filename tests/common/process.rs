@@ -12,6 +12,38 @@ use super::{texts, Workspace};
 /// the suite; no test asserts how fast anything is.
 pub const HANG_GUARD: Duration = Duration::from_secs(600);
 
+/// The name and nice value of each thread of process `pid` (or `self`), from `/proc`.
+pub fn thread_priorities(pid: &str) -> Vec<(String, i32)> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(&tasks).unwrap_or_else(|e| panic!("{tasks}: {e}")) {
+        let path = task.expect("a thread's folder").path().join("stat");
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            continue; // the thread ended meanwhile
+        };
+        // `tid (name) state ...`: the name may hold spaces; the nice value is field 19.
+        let (open, close) = (stat.find('(').unwrap(), stat.rfind(')').unwrap());
+        let name = stat[open + 1..close].to_string();
+        let nice = stat[close + 1..]
+            .split_whitespace()
+            .nth(16)
+            .and_then(|field| field.parse().ok())
+            .unwrap_or_else(|| panic!("no nice value in {}: {stat}", path.display()));
+        threads.push((name, nice));
+    }
+    threads
+}
+
+/// The nice value this test process runs at (the lowest of its threads'): the one a program it
+/// starts inherits.
+pub fn own_nice() -> i32 {
+    thread_priorities("self")
+        .into_iter()
+        .map(|(_, nice)| nice)
+        .min()
+        .expect("this process's threads")
+}
+
 /// Sends `signal` (a name for `kill`, e.g. `INT`) to process `pid`.
 pub fn kill(signal: &str, pid: impl std::fmt::Display) {
     let status = std::process::Command::new("kill")

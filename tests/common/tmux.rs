@@ -84,6 +84,17 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into()
     }
 
+    /// The process id of the program the pane's shell started: the shell's only child.
+    pub fn program_pid(&self) -> String {
+        let shell = self.pane_info("#{pane_pid}");
+        let children = format!("/proc/{shell}/task/{shell}/children");
+        let pids = std::fs::read_to_string(&children).expect("the shell's children");
+        pids.split_whitespace()
+            .next()
+            .expect("the program's process id")
+            .to_string()
+    }
+
     /// A tmux format string evaluated for the pane, e.g. `#{alternate_on}`.
     pub fn pane_info(&self, format: &str) -> String {
         let out = self.run(&["display-message", "-p", "-t", "main", format]);
