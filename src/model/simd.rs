@@ -83,19 +83,11 @@ impl<K: Kernel> pulp::WithSimd for Entry<K> {
 /// The instruction set [`vectorized`] runs kernels with on this CPU, as this build allows:
 /// `AVX-512`, `AVX2` or `x86-64` (scalar), named by the width of its float vectors.
 pub fn instruction_set() -> &'static str {
-    struct Name;
-    impl Kernel for Name {
-        type Output = &'static str;
-        #[inline(always)]
-        fn run<S: Simd>(self, _simd: S) -> &'static str {
-            match S::F32_LANES {
-                16 => "AVX-512",
-                8 => "AVX2",
-                _ => "x86-64",
-            }
-        }
+    match vector_width() {
+        16 => "AVX-512",
+        8 => "AVX2",
+        _ => "x86-64",
     }
-    vectorized(Name)
 }
 
 /// Floats in one vector of the instruction set [`vectorized`] runs kernels with on this CPU.

@@ -66,9 +66,10 @@ pub fn run(
     options: DashboardOptions,
     signals: Arc<Signals>,
 ) -> Result<Outcome> {
-    // The trainer (or a sweep's trials, or a replay) runs on threads started before, and
-    // rayon's global pool is started by one of them: this thread, which never trains, goes
-    // below them, and the keyboard, inspector and sweep reader threads it starts inherit it.
+    // The trainer (or a sweep's trials, or a replay) runs on threads started before. This
+    // thread never trains nor uses rayon's global pool, so the pool starts on one of those at
+    // their priority; this one goes below them, and the keyboard, inspector and sweep reader
+    // threads it starts inherit that.
     crate::priority::yield_to_training();
     // From here until the terminal is given back, a second signal is ours to handle.
     signals.defer_second(true);
