@@ -12,11 +12,9 @@
 # DIGITDASH_DATA_DIR (default ../shared/mnist).
 set -euo pipefail
 page="${1:-2}" pairs="${2:-3}" steps="${3:-400}"
-if ! [ "$pairs" -ge 1 ] 2>/dev/null; then
-    echo "PAIRS must be a whole number of at least 1, not '$pairs'" >&2
-    exit 2
-fi
 cd "$(dirname "$0")/.."
+source bench/pairs.sh
+require_count PAIRS "$pairs"
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
@@ -63,9 +61,4 @@ for i in $(seq "$pairs"); do
     ratios+=("$r")
     before=$after
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk -v n="$pairs" '
-    { r[NR] = $1; total += $1 }
-    END {
-        median = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-        printf "mean ratio %.3f, median %.3f over %d pairs\n", total / n, median, n
-    }'
+printf '%s\n' "${ratios[@]}" | summarize_ratios

@@ -1,0 +1,21 @@
+# Shared by the benches that compare dashboard runs with headless ones in pairs; sourced.
+
+# Stops the script unless VALUE is a whole number of at least 1.
+require_count() {
+    local name="$1" value="$2"
+    if ! [ "$value" -ge 1 ] 2>/dev/null; then
+        echo "$name must be a whole number of at least 1, not '$value'" >&2
+        exit 2
+    fi
+}
+
+# Reads one ratio a line and prints their mean and median.
+summarize_ratios() {
+    sort -n | awk '
+        { r[NR] = $1; total += $1 }
+        END {
+            n = NR
+            median = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+            printf "mean ratio %.3f, median %.3f over %d pairs\n", total / n, median, n
+        }'
+}
