@@ -8,12 +8,15 @@
 #
 #   bench/dashboard_throughput.sh [PAGE] [PAIRS] [STEPS]
 #
-# PAGE is 1, 2 or 3 (default 2, Inspect); needs tmux, a release build and MNIST in
-# DIGITDASH_DATA_DIR (default ../shared/mnist).
+# PAGE is 1 to 5 (default 2, Inspect); needs tmux, a release build and MNIST in
+# DIGITDASH_DATA_DIR (default ../shared/mnist). The rate each run prints counts the steps' own
+# time, not the trainer's work between steps (such as copying its weights for the dashboard);
+# bench/dashboard_timeslice.sh counts both.
 set -euo pipefail
 page="${1:-2}" pairs="${2:-3}" steps="${3:-400}"
 cd "$(dirname "$0")/.."
 source bench/pairs.sh
+require_page "$page"
 require_count PAIRS "$pairs"
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"

@@ -9,6 +9,18 @@ require_count() {
     fi
 }
 
+# Stops the script unless PAGE is one of the dashboard's pages, 1 to 5 (a key the dashboard
+# does not know would leave it on page 1; some letters would act).
+require_page() {
+    case "$1" in
+        [1-5]) ;;
+        *)
+            echo "PAGE must be one of the dashboard's pages, 1 to 5, not '$1'" >&2
+            exit 2
+            ;;
+    esac
+}
+
 # Reads one ratio a line and prints their mean and median.
 summarize_ratios() {
     sort -n | awk '
