@@ -16,27 +16,27 @@ cd "$(dirname "$0")/.."
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
-sock="dd-cpu-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+sock="$work/tmux.sock"
+trap 'tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 ticks() { awk '{ print $14 + $15 }' "$1"; }
 
-tmux -L "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
+tmux -S "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
     "'$bin' --data-dir '$data' --steps $steps --eval-every 0 --run-dir '$work/run'; sleep 60"
 until pid=$(pgrep -x -n digitdash) && [ -d "/proc/$pid" ]; do sleep 0.1; done
-server=$(tmux -L "$sock" display -p '#{pid}')
+server=$(tmux -S "$sock" display -p '#{pid}')
 sleep 1
-tmux -L "$sock" send-keys -t m "$page"
+tmux -S "$sock" send-keys -t m "$page"
 server_start=$(ticks "/proc/$server/stat")
 snapshot=""
-until tmux -L "$sock" capture-pane -p -t m | grep -q FINISHED; do
+until tmux -S "$sock" capture-pane -p -t m | grep -q FINISHED; do
     snapshot=$(for task in /proc/"$pid"/task/*; do
         echo "$(tr ' ' _ <"$task/comm") $(ticks "$task/stat")"
     done)
     sleep 0.5
 done
 server_ticks=$(( $(ticks "/proc/$server/stat") - server_start ))
-tmux -L "$sock" send-keys -t m q
+tmux -S "$sock" send-keys -t m q
 echo "$snapshot" | awk -v server="$server_ticks" -v page="$page" '
     { cpu[$1] += $2; total += $2 }
     END {

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
-sock="dd-preempt-$$"
+sock="$work/tmux.sock"
 pid=""
 # Stops the run (after its current step) and waits for it to write its records.
 stop_run() {
@@ -27,7 +27,7 @@ stop_run() {
         for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
 }
-trap 'stop_run; tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'stop_run; tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 # Long enough to outlast the recording on a slow machine; stopped once it is taken.
 args=(--data-dir "$data" --steps 100000 --eval-every 0 --run-dir "$work/run")
 
@@ -36,11 +36,11 @@ if [ "$mode" = headless ]; then
     pid=$!
 else
     # `exec`: the pane's process is the dashboard itself.
-    tmux -L "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
+    tmux -S "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
         "exec $(printf '%q ' "$bin" "${args[@]}") 2>$(printf '%q' "$work/err")"
-    pid=$(tmux -L "$sock" display -p -t m '#{pane_pid}')
+    pid=$(tmux -S "$sock" display -p -t m '#{pane_pid}')
     sleep 0.5
-    tmux -L "$sock" send-keys -t m "$page"
+    tmux -S "$sock" send-keys -t m "$page"
 fi
 # Training has started once the metrics have a row under their header.
 metrics="$work/run/metrics.csv"
@@ -50,7 +50,7 @@ until [ -f "$metrics" ] && [ "$(wc -l <"$metrics")" -ge 2 ]; do
     if [ $((waited += 1)) -gt 1500 ]; then
         echo "training did not start within 5 minutes; the run said:" >&2
         cat "$work/err" >&2
-        [ "$mode" = headless ] || tmux -L "$sock" capture-pane -p -t m >&2
+        [ "$mode" = headless ] || tmux -S "$sock" capture-pane -p -t m >&2
         exit 1
     fi
     sleep 0.2

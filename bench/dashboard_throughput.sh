@@ -21,7 +21,8 @@ require_count PAIRS "$pairs"
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
-trap 'tmux -L dd-tput kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+sock="$work/tmux.sock"
+trap 'tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 args=(--data-dir "$data" --steps "$steps" --eval-every 0)
 
 # The images per second a run printed; stops the script, naming the log, when there are none.
@@ -43,14 +44,14 @@ headless() {
 
 dashboard() {
     local log="$work/d$1.err"
-    tmux -L dd-tput -f /dev/null new-session -d -s m -x 120 -y 40 \
-        "'$bin' ${args[*]} --run-dir '$work/d$1' 2>'$log'; tmux -L dd-tput wait-for -S done"
+    tmux -S "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
+        "'$bin' ${args[*]} --run-dir '$work/d$1' 2>'$log'; tmux -S '$sock' wait-for -S done"
     sleep 1
-    tmux -L dd-tput send-keys -t m "$page"
-    until tmux -L dd-tput capture-pane -p -t m | grep -q FINISHED; do sleep 0.5; done
-    tmux -L dd-tput send-keys -t m q
-    tmux -L dd-tput wait-for done
-    tmux -L dd-tput kill-server 2>/dev/null || true
+    tmux -S "$sock" send-keys -t m "$page"
+    until tmux -S "$sock" capture-pane -p -t m | grep -q FINISHED; do sleep 0.5; done
+    tmux -S "$sock" send-keys -t m q
+    tmux -S "$sock" wait-for done
+    tmux -S "$sock" kill-server 2>/dev/null || true
     rate "$log"
 }
 

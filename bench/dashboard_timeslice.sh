@@ -38,7 +38,7 @@ fi
 bin="$PWD/target/release/digitdash"
 data="$(cd "${DIGITDASH_DATA_DIR:-../shared/mnist}" && pwd)"
 work="$(mktemp -d)"
-sock="dd-slice-$$"
+sock="$work/tmux.sock"
 headless_pid="" dashboard_pid=""
 
 # Lets both runs go on, asks them to stop (after the current step, with their records written)
@@ -58,7 +58,7 @@ stop_runs() {
     done
     headless_pid="" dashboard_pid=""
 }
-trap 'stop_runs; tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'stop_runs; tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Stops the script with what a run said.
 run_failed() {
@@ -133,9 +133,9 @@ for i in $(seq "$pairs"); do
     "$bin" --headless "${args[@]}" --run-dir "$headless" >/dev/null 2>"$headless.err" &
     headless_pid=$!
     # /bin/sh runs the pane (not the user's shell), and the dashboard is its child.
-    tmux -L "$sock" -f /dev/null new-session -d -s "p$i" -x 120 -y 40 /bin/sh -c \
+    tmux -S "$sock" -f /dev/null new-session -d -s "p$i" -x 120 -y 40 /bin/sh -c \
         "$(printf '%q ' "$bin" "${args[@]}" --run-dir "$dashboard") 2>$(printf '%q' "$dashboard.err"); sleep 600"
-    shell=$(tmux -L "$sock" display -p -t "p$i" '#{pane_pid}')
+    shell=$(tmux -S "$sock" display -p -t "p$i" '#{pane_pid}')
     for _ in $(seq 100); do
         dashboard_pid=$(pgrep -P "$shell" -x digitdash || true)
         [ -n "$dashboard_pid" ] && break
@@ -144,7 +144,7 @@ for i in $(seq "$pairs"); do
     [ -n "$dashboard_pid" ] || run_failed "the dashboard did not start" "$dashboard"
     wait_for_training "$headless" "$headless_pid"
     wait_for_training "$dashboard" "$dashboard_pid"
-    tmux -L "$sock" send-keys -t "p$i" "$page"
+    tmux -S "$sock" send-keys -t "p$i" "$page"
     sleep 0.5
     pause "$dashboard_pid" "$dashboard"
     sleep "$slice"
@@ -160,7 +160,7 @@ for i in $(seq "$pairs"); do
     # So that each run's last stop, as its first, outlasts half a turn.
     sleep "$slice"
     stop_runs
-    tmux -L "$sock" kill-session -t "p$i" 2>/dev/null || true
+    tmux -S "$sock" kill-session -t "p$i" 2>/dev/null || true
     measured=$(mean_step "$headless")
     read -r h_ms h_steps <<<"$measured"
     measured=$(mean_step "$dashboard")

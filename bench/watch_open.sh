@@ -11,24 +11,24 @@ rows="${1:-1000000}" times="${2:-3}"
 cd "$(dirname "$0")/.."
 bin="${DIGITDASH_BIN:-$PWD/target/release/digitdash}"
 work="$(mktemp -d)"
-sock="dd-watch-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+sock="$work/tmux.sock"
+trap 'tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 run="$work/runs/20260101-000000"
 cargo run --quiet --release --example run_fixture -- "$run" "$rows"
 
 for i in $(seq "$times"); do
-    tmux -L "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
+    tmux -S "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
         "/usr/bin/time -v -o '$work/time.txt' '$bin' watch '$run' --data-dir '$work/no-data'; sleep 60"
     start=$(date +%s.%N)
-    until tmux -L "$sock" capture-pane -p -t m | sed -n 2p | grep -q "step $rows "; do
+    until tmux -S "$sock" capture-pane -p -t m | sed -n 2p | grep -q "step $rows "; do
         sleep 0.02
     done
     end=$(date +%s.%N)
-    tmux -L "$sock" send-keys -t m q
+    tmux -S "$sock" send-keys -t m q
     until grep -q "Maximum resident" "$work/time.txt" 2>/dev/null; do sleep 0.1; done
     peak=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
     awk -v s="$start" -v e="$end" -v p="$peak" -v i="$i" -v r="$rows" \
         'BEGIN { printf "open %d: step %d shown after %.2f s, peak memory %.0f MB\n", i, r, e - s, p / 1024 }'
-    tmux -L "$sock" kill-server 2>/dev/null || true
+    tmux -S "$sock" kill-server 2>/dev/null || true
     rm -f "$work/time.txt"
 done

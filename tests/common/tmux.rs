@@ -1,14 +1,16 @@
 //! A program running in a detached tmux session on a private socket: send keys, read the
-//! screen, wait for text. The tmux server is killed when the session is dropped, even when a
-//! test fails.
+//! screen, wait for text. The tmux server is killed, and its socket file removed, when the
+//! session is dropped, even when a test fails.
 
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 /// A tmux server with one session of a fixed size.
 pub struct Tmux {
-    socket: String,
+    /// The server's socket, in the temporary folder (tmux leaves the file when it is killed).
+    socket: PathBuf,
 }
 
 impl Tmux {
@@ -16,7 +18,8 @@ impl Tmux {
     /// working folder. Panics with a hint when tmux is missing.
     pub fn start(name: &str, width: u16, height: u16, cwd: &str, shell_command: &str) -> Self {
         let tmux = Self {
-            socket: format!("digitdash-{name}-{}", std::process::id()),
+            socket: std::env::temp_dir()
+                .join(format!("digitdash-{name}-{}.tmux", std::process::id())),
         };
         let (w, h) = (width.to_string(), height.to_string());
         let args = [
@@ -43,7 +46,7 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
-            .arg("-L")
+            .arg("-S")
             .arg(&self.socket)
             .args(args)
             .output()
@@ -140,5 +143,6 @@ const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
