@@ -6,7 +6,7 @@
 #
 #   bench/dashboard_cpu.sh [PAGE] [STEPS]
 #
-# PAGE is 1 to 6 (default 1, Training); needs tmux, a release build and MNIST in
+# PAGE is 1 to 4 (default 1, Training); needs tmux, a release build and MNIST in
 # DIGITDASH_DATA_DIR (default ../shared/mnist). The training threads are the trainer and the
 # rayon workers it starts, which Linux names after it ("trainer"); "digitdash" is the
 # dashboard's frame loop.

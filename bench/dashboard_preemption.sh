@@ -8,7 +8,7 @@
 #
 #   bench/dashboard_preemption.sh [PAGE] [SECONDS] [headless]
 #
-# PAGE is 1 to 6 (default 1, Training); SECONDS (default 4) are recorded after 3 s of training.
+# PAGE is 1 to 4 (default 1, Training); SECONDS (default 4) are recorded after 3 s of training.
 # With "headless" as the third argument, the same for a headless run, for reference. Needs
 # tmux, perf with the sched tracepoints (Debian's linux-perf, as root), a release build and
 # MNIST in DIGITDASH_DATA_DIR (default ../shared/mnist).

@@ -8,7 +8,7 @@
 #
 #   bench/dashboard_throughput.sh [PAGE] [PAIRS] [STEPS]
 #
-# PAGE is 1 to 5 (default 2, Inspect); needs tmux, a release build and MNIST in
+# PAGE is 1 to 4 (default 2, Inspect); needs tmux, a release build and MNIST in
 # DIGITDASH_DATA_DIR (default ../shared/mnist). The rate each run prints counts the steps' own
 # time, not the trainer's work between steps (such as copying its weights for the dashboard);
 # bench/dashboard_timeslice.sh counts both.

@@ -21,7 +21,7 @@
 #
 #   bench/dashboard_timeslice.sh [PAGE] [PAIRS] [TURNS] [SLICE]
 #
-# PAGE is 1 to 5 (default 1, Training); PAIRS (default 5) pairs of runs, each run given TURNS
+# PAGE is 1 to 4 (default 1, Training); PAIRS (default 5) pairs of runs, each run given TURNS
 # turns (default 10) of SLICE seconds (default 2). Needs tmux, a release build and MNIST in
 # DIGITDASH_DATA_DIR (default ../shared/mnist).
 set -euo pipefail

@@ -9,13 +9,14 @@ require_count() {
     fi
 }
 
-# Stops the script unless PAGE is one of the dashboard's pages, 1 to 5 (a key the dashboard
-# does not know would leave it on page 1; some letters would act).
+# Stops the script unless PAGE is one of the pages of a training run's dashboard, 1 to 4 (it
+# has no page 5, which follows a sweep; another key would leave it on page 1, and some letters
+# would act).
 require_page() {
     case "$1" in
-        [1-5]) ;;
+        [1-4]) ;;
         *)
-            echo "PAGE must be one of the dashboard's pages, 1 to 5, not '$1'" >&2
+            echo "PAGE must be one of the dashboard's pages, 1 to 4, not '$1'" >&2
             exit 2
             ;;
     esac
