@@ -23,7 +23,17 @@ ticks() { awk '{ print $14 + $15 }' "$1"; }
 
 tmux -S "$sock" -f /dev/null new-session -d -s m -x 120 -y 40 \
     "'$bin' --data-dir '$data' --steps $steps --eval-every 0 --run-dir '$work/run'; sleep 60"
-until pid=$(pgrep -x -n digitdash) && [ -d "/proc/$pid" ]; do sleep 0.1; done
+# The dashboard is the pane's shell's child (not any other digitdash on the machine).
+shell=$(tmux -S "$sock" display -p -t m '#{pane_pid}')
+waited=0
+until pid=$(pgrep -P "$shell" -x digitdash); do
+    if [ $((waited += 1)) -gt 100 ]; then
+        echo "the dashboard did not start; the pane shows:" >&2
+        tmux -S "$sock" capture-pane -p -t m >&2
+        exit 1
+    fi
+    sleep 0.1
+done
 server=$(tmux -S "$sock" display -p '#{pid}')
 sleep 1
 tmux -S "$sock" send-keys -t m "$page"

@@ -15,13 +15,18 @@
 pub const NICE_BELOW_TRAINING: i32 = 10;
 
 /// The highest nice value Linux has (the lowest priority).
-#[cfg(target_os = "linux")]
 const LOWEST: i32 = 19;
 
-/// Lowers the calling thread's scheduling priority [`NICE_BELOW_TRAINING`] levels (to nice 19
-/// at most). Threads it starts afterwards inherit the lower priority, rayon's global pool too
-/// if this thread is the one that first uses it, and an unprivileged process cannot raise it
-/// again: call it only on threads that neither train nor start training.
+/// The nice value a thread at `nice` goes to when it yields to training:
+/// [`NICE_BELOW_TRAINING`] levels lower, 19 at most (Linux's lowest priority).
+pub fn below_training(nice: i32) -> i32 {
+    (nice + NICE_BELOW_TRAINING).min(LOWEST)
+}
+
+/// Lowers the calling thread's scheduling priority to [`below_training`] its own. Threads it
+/// starts afterwards inherit the lower priority, rayon's global pool too if this thread is the
+/// one that first uses it, and an unprivileged process cannot raise it again: call it only on
+/// threads that neither train nor start training.
 pub fn yield_to_training() {
     #[cfg(target_os = "linux")]
     // SAFETY: `gettid` has no preconditions; `getpriority` and `setpriority` on the calling
@@ -34,8 +39,7 @@ pub fn yield_to_training() {
         if nice == -1 && *libc::__errno_location() != 0 {
             return;
         }
-        let lower = (nice + NICE_BELOW_TRAINING).min(LOWEST);
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, lower);
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, below_training(nice));
     }
 }
 

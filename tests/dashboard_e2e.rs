@@ -184,10 +184,11 @@ fn a_second_signal_restores_the_terminal_and_quits_at_once() {
 
 /// While training runs, the threads that train (the trainer and rayon's workers, which it
 /// starts and which carry its name) keep the process's priority, and the dashboard's own
-/// threads (the frame loop, keyboard, inspector, sweep reader) run 10 nice levels below it.
+/// threads (the frame loop, keyboard, inspector, sweep reader) run 10 nice levels below it
+/// (`priority::below_training`).
 fn assert_dashboard_yields_to_training(pid: &str) {
     let base = own_nice();
-    let lower = (base + 10).min(19);
+    let lower = digitdash::priority::below_training(base);
     let threads = thread_priorities(pid);
     let trainers = threads.iter().filter(|(name, _)| name == "trainer").count();
     assert!(trainers >= 2, "the trainer and its workers: {threads:?}");

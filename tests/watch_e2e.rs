@@ -47,7 +47,8 @@ fn assert_every_thread_yields_to_training(pid: &str) {
         "the reader of the run: {threads:?}"
     );
     for (name, nice) in &threads {
-        assert_eq!(*nice, (base + 10).min(19), "thread {name}: {threads:?}");
+        let expected = digitdash::priority::below_training(base);
+        assert_eq!(*nice, expected, "thread {name}: {threads:?}");
     }
 }
 
